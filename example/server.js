@@ -1,0 +1,50 @@
+// ferry's reference service. GET / answers with its version and release; GET /health answers 200 while healthy.
+// On SIGTERM it stops accepting connections, lets in-flight requests finish, then exits 0.
+import http from 'node:http';
+import { existsSync, readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
+const port = Number(process.env.PORT ?? 3000);
+const release = process.env.FERRY_RELEASE ?? 'dev';
+const startedAt = Date.now();
+
+// Simulated faults, for ferry's own tests and benchmarks: a committed fault.json makes a bad release.
+//   {"exitAtStart": true} | {"healthStatus": 500} | {"unhealthyAfterMs": 3000, "unhealthyStatus": 503}
+const faultFile = new URL('./fault.json', import.meta.url);
+const fault = existsSync(faultFile) ? JSON.parse(readFileSync(faultFile, 'utf8')) : {};
+if (fault.exitAtStart) {
+  console.error('fault.json: exiting at start');
+  process.exit(1);
+}
+
+function healthStatus() {
+  if (fault.healthStatus) return fault.healthStatus;
+  if (fault.unhealthyAfterMs && Date.now() - startedAt > fault.unhealthyAfterMs) return fault.unhealthyStatus ?? 503;
+  return 200;
+}
+
+let shuttingDown = false;
+const server = http.createServer((req, res) => {
+  if (req.url === '/health') {
+    const status = shuttingDown ? 503 : healthStatus();
+    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ status: status === 200 ? 'ok' : 'unhealthy', release }));
+    return;
+  }
+  const delayMs = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('delay') ?? 0);
+  setTimeout(() => {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ app: pkg.name, version: pkg.version, release, pid: process.pid }));
+  }, Math.min(delayMs, 30_000));
+});
+
+server.keepAliveTimeout = 65_000;
+server.listen(port, '127.0.0.1', () => console.log(`hello ${pkg.version} (${release}) listening on 127.0.0.1:${port}`));
+
+process.on('SIGTERM', () => {
+  shuttingDown = true;
+  console.log('SIGTERM: finishing in-flight requests');
+  server.close(() => {
+    console.log('stopped');
+    process.exit(0);
+  });
+  server.closeIdleConnections();
+});

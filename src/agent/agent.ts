@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pino } from 'pino';
+import { loadConfig } from '../config/load.js';
+import { ensureRouter } from '../router/client.js';
+import { ProcessRuntime } from '../runtime/process-runtime.js';
+import { openDb } from '../store/db.js';
+import { Store } from '../store/store.js';
+import { reconcileInterrupted, type Reconciled } from '../deploy/reconcile.js';
+import { writeJsonAtomic } from '../util/fs-atomic.js';
+import { statePaths } from './paths.js';
+import { createAgentServer } from './server.js';
+
+export interface AgentInfo {
+  pid: number;
+  url: string;
+  port: number;
+  token: string;
+  projectDir: string;
+  routerPid: number;
+}
+
+export interface RunningAgent {
+  info: AgentInfo;
+  reconciled: Reconciled[];
+  routerStarted: boolean;
+  /** Resolves when the agent has stopped (API shutdown or close()). */
+  stopped: Promise<void>;
+  close(options: { stopRouter: boolean }): Promise<void>;
+}
+
+/** The control plane: store, router connection (starting the router if needed), reconcile, API. */
+export async function startAgent(options: { projectDir: string; port?: number; routerWatchIntervalMs?: number }): Promise<RunningAgent> {
+  const projectDir = resolve(options.projectDir);
+  const config = loadConfig(projectDir);
+  const paths = statePaths(projectDir);
+  const logger = pino({ base: { component: 'agent', pid: process.pid } }, pino.destination({ dest: paths.agentLog, sync: true, mkdir: true }));
+  const store = new Store(openDb(paths.db));
+  const { client: router, started: routerStarted } = await ensureRouter(paths.root);
+  const runtime = new ProcessRuntime(router);
+  const reconciled = await reconcileInterrupted(store, router, runtime);
+  for (const r of reconciled) logger.warn(r, 'reconciled an interrupted deployment');
+
+  // The router is a separate process; if it dies, bring it back (it re-adopts instances from its table).
+  let watching = true;
+  const watchRouter = async () => {
+    while (watching) {
+      await new Promise((r) => setTimeout(r, options.routerWatchIntervalMs ?? 250));
+      if (!watching) break;
+      if (!(await router.isUp())) {
+        try {
+          const { started } = await ensureRouter(paths.root);
+          if (started) logger.warn('router was down; restarted it');
+        } catch (error) {
+          logger.error({ err: error }, 'router restart failed');
+        }
+      }
+    }
+  };
+  void watchRouter();
+
+  const token = randomBytes(24).toString('hex');
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((r) => (resolveStopped = r));
+  let closing = false;
+  const close = async ({ stopRouter }: { stopRouter: boolean }) => {
+    if (closing) return stopped;
+    closing = true;
+    watching = false;
+    server.close();
+    server.closeAllConnections();
+    if (stopRouter) await router.shutdown(true).catch(() => undefined);
+    rmSync(paths.agentInfo, { force: true });
+    store.db.close();
+    logger.info({ stopRouter }, 'agent stopped');
+    resolveStopped();
+  };
+  const server = createAgentServer({ store, router, runtime, paths, projectDir, token, onShutdown: (stopRouter) => void close({ stopRouter }) });
+  const port = options.port ?? config.agent.port;
+  await new Promise<void>((resolvePromise, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new Error(`the agent cannot listen on 127.0.0.1:${port}: ${error.code}. Set agent.port in ferry.yml (0 picks a free port).`)),
+    );
+    server.listen(port, '127.0.0.1', () => resolvePromise());
+  });
+  const address = server.address();
+  const boundPort = typeof address === 'object' && address ? address.port : port;
+  const info: AgentInfo = { pid: process.pid, url: `http://127.0.0.1:${boundPort}`, port: boundPort, token, projectDir, routerPid: (await router.state()).pid };
+  writeJsonAtomic(paths.agentInfo, info, 0o600);
+  logger.info({ url: info.url, routerStarted }, 'agent ready');
+  return { info, reconciled, routerStarted, stopped, close };
+}

@@ -1,0 +1,128 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import { environmentOf, loadConfig } from '../config/load.js';
+import { Deployment, type OrchestratorDeps } from '../deploy/orchestrator.js';
+import { resolveCommit } from '../deploy/source.js';
+import { servingOf } from '../deploy/serving.js';
+import type { DeployEvent } from '../deploy/events.js';
+import { FerryError, usageError } from '../util/errors.js';
+import { readJsonBody, sendJson } from '../util/json-http.js';
+import { environmentStatuses } from './status.js';
+import { renderStatusPage } from './status-page.js';
+import type { ReleaseRecord } from '../store/records.js';
+
+export interface AgentServerDeps extends OrchestratorDeps {
+  token: string;
+  onShutdown: (stopRouter: boolean) => void;
+}
+
+function authorized(req: IncomingMessage, token: string): boolean {
+  const given = Buffer.from((req.headers.authorization ?? '').replace(/^Bearer /, ''));
+  const wanted = Buffer.from(token);
+  return given.length === wanted.length && timingSafeEqual(given, wanted);
+}
+
+function sendError(res: ServerResponse, error: unknown): void {
+  const ferryError = error instanceof FerryError ? error : new FerryError({ code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) });
+  sendJson(res, ferryError.exitCode === 2 ? 400 : 500, { error: ferryError.toJSON() });
+}
+
+/** Streams a deployment's events as NDJSON; the deployment goes on if the client disconnects. */
+async function streamDeployment(res: ServerResponse, deployment: Deployment, events: DeployEvent[], setEmit: (emit: (e: DeployEvent) => void) => void) {
+  res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+  setEmit((event) => {
+    if (!res.destroyed) res.write(JSON.stringify(event) + '\n');
+  });
+  for (const event of events) res.write(JSON.stringify(event) + '\n');
+  await deployment.run();
+  res.end();
+}
+
+async function rollbackTarget(deps: AgentServerDeps, env: string, to: string | undefined): Promise<ReleaseRecord> {
+  const serving = await servingOf(deps.router, env);
+  if (to) {
+    const release = deps.store.release(to);
+    if (!release || release.env !== env) throw usageError('UNKNOWN_RELEASE', `release ${to} is not a release of ${env}`, `See \`ferry history ${env}\` for its releases.`);
+    if (release.state === 'pruned') throw usageError('RELEASE_PRUNED', `release ${to} was pruned (retain keeps the newest releases only)`, 'Deploy its commit again with `ferry deploy --ref <commit>`.');
+    return release;
+  }
+  const candidate = deps.store.lastGoodReleases(env).find((id) => id !== serving.release && deps.store.release(id)?.state !== 'pruned');
+  if (!candidate) throw usageError('NO_ROLLBACK_TARGET', `${env} has no earlier good release to roll back to`, `See \`ferry history ${env}\`.`);
+  return deps.store.release(candidate)!;
+}
+
+export function createAgentServer(deps: AgentServerDeps): http.Server {
+  const startDeployment = async (req: IncomingMessage, res: ServerResponse, kind: 'deploy' | 'rollback') => {
+    const body = await readJsonBody<{ env?: string; ref?: string; to?: string; secrets?: Record<string, string> }>(req);
+    if (!body.env) throw usageError('USAGE', 'env is required');
+    const config = loadConfig(deps.projectDir);
+    environmentOf(config, body.env);
+    const secrets = body.secrets ?? {};
+    const source = kind === 'deploy' ? await resolveCommit(deps.projectDir, body.ref) : undefined;
+    if (kind === 'deploy') {
+      const missing = config.environments[body.env].secrets.filter((name) => secrets[name] === undefined);
+      if (missing.length) throw usageError('SECRET_MISSING', `secrets of ${body.env} not set in the deploying environment: ${missing.join(', ')}`, `export ${missing[0]}=... and deploy again; values go to the release's .env (0600) only.`);
+    }
+    const target = kind === 'rollback' ? await rollbackTarget(deps, body.env, body.to) : undefined;
+    const buffered: DeployEvent[] = [];
+    let emit: (event: DeployEvent) => void = (event) => buffered.push(event);
+    const deployment = new Deployment(deps, { env: body.env, kind, config, source, target, secrets }, (event) => emit(event));
+    await streamDeployment(res, deployment, buffered, (next) => (emit = next));
+  };
+
+  return http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://agent');
+    try {
+      if (req.method === 'GET' && url.pathname === '/') {
+        const config = loadConfig(deps.projectDir);
+        const html = renderStatusPage(config.app, await environmentStatuses(config, deps.store, deps.router));
+        return void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
+      }
+      if (req.method === 'GET' && url.pathname === '/api/health') return sendJson(res, 200, { ok: true, pid: process.pid });
+      if (!authorized(req, deps.token)) return sendJson(res, 401, { error: { code: 'UNAUTHORIZED', message: 'missing or wrong bearer token', hint: 'The token is in .ferry/agent.json.' } });
+      if (req.method === 'GET' && url.pathname === '/api/status') {
+        const config = loadConfig(deps.projectDir);
+        const env = url.searchParams.get('env') ?? undefined;
+        if (env) environmentOf(config, env);
+        return sendJson(res, 200, { app: config.app, environments: await environmentStatuses(config, deps.store, deps.router, env) });
+      }
+      if (req.method === 'GET' && url.pathname === '/api/deployments') {
+        const env = url.searchParams.get('env') ?? undefined;
+        if (env) environmentOf(loadConfig(deps.projectDir), env);
+        return sendJson(res, 200, { deployments: deps.store.deployments({ env, limit: Number(url.searchParams.get('limit') ?? 20) }) });
+      }
+      const match = /^\/api\/deployments\/(\d+)$/.exec(url.pathname);
+      if (req.method === 'GET' && match) {
+        const deployment = deps.store.deployment(Number(match[1]));
+        return deployment ? sendJson(res, 200, deployment) : sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `no deployment ${match[1]}` } });
+      }
+      if (req.method === 'POST' && url.pathname === '/api/deployments') return await startDeployment(req, res, 'deploy');
+      if (req.method === 'POST' && url.pathname === '/api/rollbacks') return await startDeployment(req, res, 'rollback');
+      if (req.method === 'GET' && url.pathname === '/api/logs') return sendJson(res, 200, await logsOf(deps, url));
+      if (req.method === 'POST' && url.pathname === '/api/shutdown') {
+        const body = await readJsonBody(req);
+        sendJson(res, 200, { stopping: true });
+        return deps.onShutdown(body.stopRouter !== false);
+      }
+      sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `no route ${req.method} ${url.pathname}` } });
+    } catch (error) {
+      if (res.headersSent) return void res.end();
+      sendError(res, error);
+    }
+  });
+}
+
+async function logsOf(deps: AgentServerDeps, url: URL) {
+  const env = url.searchParams.get('env');
+  if (!env) throw usageError('USAGE', 'env is required');
+  environmentOf(loadConfig(deps.projectDir), env);
+  const wanted = url.searchParams.get('release') ?? (await servingOf(deps.router, env)).release;
+  const lines = Number(url.searchParams.get('lines') ?? 100);
+  const snapshot = await deps.router.state();
+  const instances = Object.values(snapshot.instances).filter((i) => i.env === env && (!wanted || i.release === wanted));
+  return {
+    env,
+    release: wanted,
+    instances: await Promise.all(instances.map(async (i) => ({ id: i.id, release: i.release, state: i.state, lines: await deps.runtime.logs(i.id, lines) }))),
+  };
+}

@@ -1,0 +1,51 @@
+import type { FerryConfig } from '../config/schema.js';
+import type { RouterClient } from '../router/client.js';
+import type { Store } from '../store/store.js';
+import { probeHttp } from '../health/probe.js';
+import { servingFrom } from '../deploy/serving.js';
+
+export interface EnvironmentStatus {
+  env: string;
+  port: number;
+  strategy: string;
+  url: string;
+  serving: { release: string; commit: string; ref: string } | null;
+  instances: Array<{ id: string; release: string; port: number; pid: number; state: string; restarts: number; healthy: boolean | null; health: string }>;
+  lastDeployment: { id: number; kind: string; release: string | null; state: string; startedAt: string; finishedAt: string | null; error: string | null } | null;
+  lock: { deploymentId: number; since: string } | null;
+}
+
+/** Per environment: what serves (from the router), its instances with a live probe, the last deployment, the lock. */
+export async function environmentStatuses(config: FerryConfig, store: Store, router: RouterClient, only?: string): Promise<EnvironmentStatus[]> {
+  const snapshot = await router.state();
+  const names = Object.keys(config.environments).filter((name) => !only || name === only);
+  return Promise.all(
+    names.map(async (env) => {
+      const envConfig = config.environments[env];
+      const serving = servingFrom(snapshot, env);
+      const release = serving.release ? store.release(serving.release) : undefined;
+      const instances = await Promise.all(
+        Object.values(snapshot.instances)
+          .filter((i) => i.env === env && i.state !== 'exited')
+          .map(async (i) => {
+            const probe = await probeHttp(i.port, envConfig.health.path, 1000);
+            return { id: i.id, release: i.release, port: i.port, pid: i.pid, state: serving.instanceIds.includes(i.id) ? 'serving' : i.state, restarts: i.restarts, healthy: probe.ok, health: probe.ok ? `${probe.status}` : `${probe.status ?? probe.error}` };
+          }),
+      );
+      const last = store.deployments({ env, limit: 1 })[0];
+      const lock = store.lockOf(env);
+      return {
+        env,
+        port: envConfig.port,
+        strategy: envConfig.strategy,
+        url: `http://127.0.0.1:${envConfig.port}`,
+        serving: release ? { release: release.id, commit: release.commit, ref: release.ref } : null,
+        instances,
+        lastDeployment: last
+          ? { id: last.id, kind: last.kind, release: last.releaseId, state: last.state, startedAt: new Date(last.startedAt).toISOString(), finishedAt: last.finishedAt ? new Date(last.finishedAt).toISOString() : null, error: last.error }
+          : null,
+        lock: lock ? { deploymentId: lock.deploymentId, since: new Date(lock.acquiredAt).toISOString() } : null,
+      };
+    }),
+  );
+}

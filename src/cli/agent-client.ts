@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { statePaths } from '../agent/paths.js';
+import type { AgentInfo } from '../agent/agent.js';
+import { FerryError } from '../util/errors.js';
+import { readJsonOr } from '../util/fs-atomic.js';
+import { isProcessAlive, sleep } from '../util/sleep.js';
+
+const FERRY_BIN = fileURLToPath(new URL('../../bin/ferry.js', import.meta.url));
+
+/** The agent of a project, if one is running and answering. */
+export async function findAgent(projectDir: string): Promise<AgentInfo | undefined> {
+  const info = readJsonOr<AgentInfo | undefined>(statePaths(projectDir).agentInfo, undefined);
+  if (!info || !isProcessAlive(info.pid)) return undefined;
+  try {
+    const response = await fetch(`${info.url}/api/health`, { signal: AbortSignal.timeout(2000) });
+    const body = (await response.json()) as { pid: number };
+    return body.pid === info.pid ? info : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts `ferry agent` as a detached process and waits for it to answer. */
+export async function spawnDetachedAgent(projectDir: string, startTimeoutMs = 20_000): Promise<AgentInfo> {
+  const paths = statePaths(projectDir);
+  mkdirSync(paths.root, { recursive: true });
+  const out = openSync(`${paths.root}/agent.out`, 'a');
+  const child = spawn(process.execPath, [FERRY_BIN, 'agent', '--project', projectDir], { detached: true, stdio: ['ignore', out, out], env: process.env });
+  closeSync(out);
+  child.unref();
+  const deadline = Date.now() + startTimeoutMs;
+  while (Date.now() < deadline) {
+    const info = await findAgent(projectDir);
+    if (info && info.pid === child.pid) return info;
+    if (child.exitCode !== null) break;
+    await sleep(50);
+  }
+  throw new FerryError({ code: 'AGENT_START_FAILED', message: `the agent did not start within ${startTimeoutMs}ms`, hint: `Read ${paths.root}/agent.out and ${paths.agentLog}.` });
+}
+
+export async function ensureAgent(projectDir: string, say: (message: string) => void): Promise<AgentInfo> {
+  const running = await findAgent(projectDir);
+  if (running) return running;
+  const info = await spawnDetachedAgent(projectDir);
+  say(`no agent was running; started one (pid ${info.pid}) at ${info.url}`);
+  return info;
+}
+
+async function failFromResponse(response: Response): Promise<never> {
+  const body = (await response.json().catch(() => ({}))) as { error?: { code: string; message: string; hint?: string; details?: string[]; exitCode?: number } };
+  const error = body.error ?? { code: 'AGENT_ERROR', message: `agent answered HTTP ${response.status}` };
+  throw new FerryError({ code: error.code, message: error.message, hint: error.hint, details: error.details, exitCode: response.status === 400 ? 2 : 3 });
+}
+
+export async function agentGet<T>(agent: AgentInfo, path: string): Promise<T> {
+  const response = await fetch(`${agent.url}${path}`, { headers: { authorization: `Bearer ${agent.token}` } });
+  if (!response.ok) await failFromResponse(response);
+  return (await response.json()) as T;
+}
+
+export async function agentPost<T>(agent: AgentInfo, path: string, body: unknown): Promise<T> {
+  const response = await fetch(`${agent.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${agent.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!response.ok) await failFromResponse(response);
+  return (await response.json()) as T;
+}
+
+/** POSTs and reads the NDJSON event stream, handing each event to onEvent. */
+export async function agentStream(agent: AgentInfo, path: string, body: unknown, onEvent: (event: any) => void): Promise<void> {
+  const response = await fetch(`${agent.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${agent.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!response.ok) await failFromResponse(response);
+  const decoder = new TextDecoder();
+  let buffered = '';
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    buffered += decoder.decode(chunk, { stream: true });
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) if (line.trim()) onEvent(JSON.parse(line));
+  }
+  if (buffered.trim()) onEvent(JSON.parse(buffered));
+}

@@ -1,0 +1,55 @@
+import { loadConfig } from '../config/load.js';
+import { startAgent } from '../agent/agent.js';
+import { statePaths } from '../agent/paths.js';
+import { RouterClient } from '../router/client.js';
+import { isProcessAlive, sleep } from '../util/sleep.js';
+import { agentPost, findAgent, spawnDetachedAgent } from './agent-client.js';
+import { progress, type Io } from './output.js';
+
+function describeAgent(io: Io, info: { pid: number; url: string }, projectDir: string): void {
+  const say = progress(io);
+  if (io.json) return io.out(JSON.stringify({ pid: info.pid, url: info.url, statusPage: info.url + '/', api: info.url + '/api', tokenFile: statePaths(projectDir).agentInfo }));
+  say(`ferry agent (pid ${info.pid})`);
+  say(`  status page  ${info.url}/`);
+  say(`  API          ${info.url}/api (bearer token in ${statePaths(projectDir).agentInfo})`);
+}
+
+/** `ferry agent [--detach]`: run the control plane, starting the data plane if it is not running. */
+export async function agentStart(io: Io, projectDir: string, options: { detach: boolean; port?: number }): Promise<number> {
+  loadConfig(projectDir);
+  const running = await findAgent(projectDir);
+  if (running) {
+    progress(io)(`an agent is already running for ${projectDir}`);
+    describeAgent(io, running, projectDir);
+    return 0;
+  }
+  if (options.detach) {
+    describeAgent(io, await spawnDetachedAgent(projectDir), projectDir);
+    return 0;
+  }
+  const agent = await startAgent({ projectDir, port: options.port });
+  describeAgent(io, agent.info, projectDir);
+  for (const r of agent.reconciled) progress(io)(`  reconciled interrupted deployment #${r.deploymentId} of ${r.env} (at ${r.interruptedAt}): ${r.outcome}`);
+  const stop = () => void agent.close({ stopRouter: false });
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await agent.stopped;
+  return 0;
+}
+
+/** `ferry agent stop`: stop the agent, the router and the instances. */
+export async function agentStop(io: Io, projectDir: string): Promise<number> {
+  const say = progress(io);
+  const agent = await findAgent(projectDir);
+  const router = new RouterClient(statePaths(projectDir).root);
+  const routerPid = (await router.isUp()) ? (await router.state()).pid : undefined;
+  if (agent) await agentPost(agent, '/api/shutdown', { stopRouter: true });
+  else if (routerPid) await router.shutdown(true);
+  const pids = [agent?.pid, routerPid].filter((p): p is number => p !== undefined);
+  const deadline = Date.now() + 30_000;
+  while (pids.some(isProcessAlive) && Date.now() < deadline) await sleep(50);
+  const result = { agentStopped: agent?.pid ?? null, routerStopped: routerPid ?? null };
+  if (io.json) io.out(JSON.stringify(result));
+  else say(agent || routerPid ? `stopped${agent ? ` agent (pid ${agent.pid})` : ''}${routerPid ? ` router (pid ${routerPid}) and its instances` : ''}` : 'no agent or router was running');
+  return 0;
+}

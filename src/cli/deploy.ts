@@ -1,0 +1,40 @@
+import { environmentOf, loadConfig } from '../config/load.js';
+import type { DeployEvent, DeployResult } from '../deploy/events.js';
+import { FerryError } from '../util/errors.js';
+import { ExitCode } from '../util/exit-codes.js';
+import { agentStream, ensureAgent } from './agent-client.js';
+import { describeResult, printDeployEvent, progress, type Io } from './output.js';
+
+/** Secret values the environment names, read from this (the deploying) shell. */
+function collectSecrets(env: ReturnType<typeof environmentOf>): Record<string, string> {
+  const names = [...env.secrets, ...(env.notify.webhook_secret_env ? [env.notify.webhook_secret_env] : [])];
+  return Object.fromEntries(names.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]!]));
+}
+
+/** `ferry deploy` and `ferry rollback`: validate locally, then stream the agent's deployment. */
+export async function runDeployment(io: Io, options: { projectDir: string; env: string; kind: 'deploy' | 'rollback'; ref?: string; to?: string }): Promise<number> {
+  const config = loadConfig(options.projectDir);
+  const env = environmentOf(config, options.env);
+  const secrets = collectSecrets(env);
+  const missing = options.kind === 'deploy' ? env.secrets.filter((name) => secrets[name] === undefined) : [];
+  if (missing.length) {
+    throw new FerryError({ code: 'SECRET_MISSING', exitCode: ExitCode.usage, message: `secrets of ${options.env} are not set in this shell: ${missing.join(', ')}`, hint: `export ${missing[0]}=... and deploy again; values go to the release's .env (0600) only.` });
+  }
+  const say = progress(io);
+  const agent = await ensureAgent(options.projectDir, say);
+  let result: DeployResult | undefined;
+  const path = options.kind === 'deploy' ? '/api/deployments' : '/api/rollbacks';
+  try {
+    await agentStream(agent, path, { env: options.env, ref: options.ref, to: options.to, secrets }, (event: DeployEvent) => {
+      if (event.type === 'result') result = event.result;
+      printDeployEvent(say, event);
+    });
+  } catch (error) {
+    if (error instanceof FerryError) throw error;
+    throw new FerryError({ code: 'AGENT_LOST', message: `lost the connection to the agent during the ${options.kind}: ${(error as Error).message}`, hint: `The agent reconciles interrupted deployments when it restarts; check \`ferry status ${options.env}\`.` });
+  }
+  if (!result) throw new FerryError({ code: 'AGENT_LOST', message: `the agent ended the ${options.kind} stream without a result`, hint: `Check \`ferry status ${options.env}\` and \`ferry history ${options.env}\`.` });
+  if (io.json) io.out(JSON.stringify(result, null, 2));
+  else io.out(describeResult(result));
+  return result.exitCode;
+}

@@ -1,0 +1,77 @@
+import { resolve } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode } from '../util/exit-codes.js';
+import { FerryError } from '../util/errors.js';
+import { consoleIo, printError } from './output.js';
+import { runDeployment } from './deploy.js';
+import { agentStart, agentStop } from './agent-commands.js';
+import { history, logs, status } from './read-commands.js';
+import { up } from './up.js';
+
+type Options = { project?: string; json?: boolean };
+const projectOf = (options: Options) => resolve(options.project ?? process.env.FERRY_PROJECT ?? process.cwd());
+
+/** The one place that turns outcomes and errors into exit codes. */
+async function execute(options: Options, body: (io: ReturnType<typeof consoleIo>, projectDir: string) => Promise<number>): Promise<never> {
+  const io = consoleIo(Boolean(options.json));
+  let code: number;
+  try {
+    code = await body(io, projectOf(options));
+  } catch (error) {
+    printError(io, error);
+    code = error instanceof FerryError ? error.exitCode : ExitCode.needsPerson;
+  }
+  process.exit(code);
+}
+
+function common(command: Command): Command {
+  return command.option('-p, --project <dir>', 'project directory holding ferry.yml (default: current directory)').option('--json', 'machine-readable output on stdout');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('ferry')
+    .description('CI/CD and zero-downtime deploys for Node.js services')
+    .version('0.1.0')
+    .showHelpAfterError('(run ferry --help for usage)')
+    .exitOverride();
+
+  const agent = common(program.command('agent').description('run the control plane (starts the router if it is not running)'))
+    .option('-d, --detach', 'run in the background')
+    .addOption(new Option('--port <port>', 'API port on 127.0.0.1 (default: agent.port in ferry.yml)').argParser(Number))
+    .action((options) => execute(options, (io, dir) => agentStart(io, dir, { detach: Boolean(options.detach), port: options.port })));
+  common(agent.command('stop').description('stop the agent, the router and every instance')).action((options) => execute(options, (io, dir) => agentStop(io, dir)));
+
+  common(program.command('deploy <env>').description('build a release from a commit and deploy it; blocks until done'))
+    .option('-r, --ref <git-ref>', 'commit, branch or tag to deploy', 'HEAD')
+    .action((env, options) => execute(options, (io, dir) => runDeployment(io, { projectDir: dir, env, kind: 'deploy', ref: options.ref })));
+
+  common(program.command('rollback <env>').description('go back to the previous good release (or --to), with its config and secrets snapshot'))
+    .option('--to <release-id>', 'release to go back to, e.g. r12')
+    .action((env, options) => execute(options, (io, dir) => runDeployment(io, { projectDir: dir, env, kind: 'rollback', to: options.to })));
+
+  common(program.command('status [env]').description('serving release, instances and health, last deployment')).action((env, options) => execute(options, (io, dir) => status(io, dir, env)));
+
+  common(program.command('history [env]').description('deployments with their steps, timings and outcome'))
+    .addOption(new Option('-n, --limit <count>', 'how many deployments').default(20).argParser(Number))
+    .action((env, options) => execute(options, (io, dir) => history(io, dir, env, options.limit)));
+
+  common(program.command('logs <env>').description('instance output (the serving release unless --release)'))
+    .option('--release <id>', 'release whose instances to show')
+    .addOption(new Option('-n, --lines <count>', 'lines per instance').default(100).argParser(Number))
+    .action((env, options) => execute(options, (io, dir) => logs(io, dir, env, options.release, options.lines)));
+
+  common(program.command('up').description('start ferry and deploy every environment, in the foreground (what `npm start` runs)')).action((options) =>
+    execute(options, (io, dir) => up(io, dir)),
+  );
+  return program;
+}
+
+buildProgram()
+  .parseAsync(process.argv)
+  .catch((error) => {
+    if (error instanceof CommanderError) {
+      process.exit(error.exitCode === 0 ? 0 : ExitCode.usage);
+    }
+    console.error(error);
+    process.exit(ExitCode.needsPerson);
+  });

@@ -1,0 +1,85 @@
+import type { DeployEvent, DeployResult } from '../deploy/events.js';
+import type { EnvironmentStatus } from '../agent/status.js';
+import type { DeploymentRecord } from '../store/records.js';
+import { FerryError } from '../util/errors.js';
+import { formatMs } from '../util/duration.js';
+
+export interface Io {
+  json: boolean;
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+export const consoleIo = (json: boolean): Io => ({
+  json,
+  out: (text) => process.stdout.write(text + '\n'),
+  err: (text) => process.stderr.write(text + '\n'),
+});
+
+/** Progress goes to stdout for people, to stderr when stdout carries JSON. */
+export const progress = (io: Io) => (io.json ? io.err : io.out);
+
+export function printError(io: Io, error: unknown): void {
+  const e = error instanceof FerryError ? error : new FerryError({ code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) });
+  if (io.json) return io.out(JSON.stringify({ error: e.toJSON() }, null, 2));
+  io.err(`ferry: ${e.message}`);
+  for (const line of e.details) io.err(`  ${line}`);
+  if (e.hint) io.err(`  hint: ${e.hint}`);
+}
+
+const MARK = { running: '→', succeeded: '✓', failed: '✗', skipped: '·' } as const;
+
+export function printDeployEvent(say: (text: string) => void, event: DeployEvent): void {
+  switch (event.type) {
+    case 'deployment':
+      return say(`${event.kind} #${event.deploymentId} of ${event.env}: ${event.steps.join(' → ')}`);
+    case 'step':
+      if (event.state === 'running') return say(`${MARK.running} ${event.step}`);
+      return say(`${MARK[event.state]} ${event.step}${event.ms !== undefined ? ` (${formatMs(event.ms)})` : ''}${event.detail ? `  ${event.detail}` : ''}`);
+    case 'progress':
+      return say(`    ${event.message}`);
+    case 'failure':
+      say(`\nstep ${event.step} failed: ${event.message}`);
+      if (event.hint) say(`  hint: ${event.hint}`);
+      if (event.logs.length) say(`  last log lines of ${event.instance}:\n${event.logs.map((l) => `    | ${l}`).join('\n')}`);
+      if (event.probes.length) say(`  health checks${event.instance ? ` of ${event.instance}` : ''}:\n${event.probes.map((p) => `    ${p}`).join('\n')}`);
+      return say('');
+    case 'result':
+      return;
+  }
+}
+
+export function describeResult(result: DeployResult): string {
+  const what = `${result.kind} #${result.deploymentId} of ${result.env}`;
+  switch (result.outcome) {
+    case 'succeeded':
+      return `${what} succeeded: ${result.release} (${result.commit?.slice(0, 12)}) is serving`;
+    case 'halted':
+      return `${what} halted at ${result.failedStep}; ${result.serving ? `${result.serving} is still serving` : 'nothing was serving before, nothing is serving now'} (exit 1)`;
+    case 'rolled_back':
+      return `${what} rolled back at ${result.failedStep}; ${result.serving} is serving again (exit 1)`;
+    case 'failed':
+      return `${what} FAILED at ${result.failedStep} and needs a person: ${result.serving ? `${result.serving} serves` : 'nothing healthy is serving'} (exit 3). Try \`ferry rollback ${result.env}\`.`;
+  }
+}
+
+export function printStatus(io: Io, statuses: EnvironmentStatus[]): void {
+  for (const s of statuses) {
+    io.out(`${s.env}  ${s.url}  (${s.strategy})`);
+    io.out(`  serving: ${s.serving ? `${s.serving.release}  ${s.serving.commit.slice(0, 12)}  ${s.serving.ref}` : 'nothing'}`);
+    for (const i of s.instances) io.out(`  instance ${i.id}  :${i.port}  pid ${i.pid}  ${i.state}  ${i.healthy ? 'healthy' : `unhealthy (${i.health})`}${i.restarts ? `  restarts ${i.restarts}` : ''}`);
+    const d = s.lastDeployment;
+    io.out(`  last deployment: ${d ? `#${d.id} ${d.kind} ${d.release ?? ''} ${d.state} at ${d.startedAt}${d.error ? ` (${d.error})` : ''}` : 'none'}`);
+    if (s.lock) io.out(`  locked by deployment #${s.lock.deploymentId} since ${s.lock.since}`);
+  }
+}
+
+export function printHistory(io: Io, deployments: DeploymentRecord[]): void {
+  if (deployments.length === 0) return io.out('no deployments yet');
+  for (const d of deployments) {
+    const took = d.finishedAt ? formatMs(d.finishedAt - d.startedAt) : 'running';
+    io.out(`#${d.id}  ${d.env}  ${d.kind}  ${d.releaseId ?? '-'}  ${d.state}  ${new Date(d.startedAt).toISOString()}  ${took}${d.previousReleaseId ? `  (from ${d.previousReleaseId})` : ''}`);
+    for (const s of d.steps ?? []) io.out(`    ${MARK[s.state as keyof typeof MARK] ?? s.state} ${s.name.padEnd(13)} ${s.durationMs === null ? '' : formatMs(s.durationMs).padStart(7)}  ${s.detail ?? ''}`);
+    if (d.error) io.out(`    error: ${d.error}`);
+  }
+}

@@ -1,0 +1,109 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type FerryConfig } from './schema.js';
+import { FerryError } from '../util/errors.js';
+import { ExitCode } from '../util/exit-codes.js';
+
+export const CONFIG_FILE = 'ferry.yml';
+
+export interface ConfigProblem {
+  path: string;
+  message: string;
+  found?: string;
+}
+
+export function configError(file: string, problems: ConfigProblem[]): FerryError {
+  return new FerryError({
+    code: 'CONFIG_INVALID',
+    exitCode: ExitCode.usage,
+    message: `${file} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}); nothing was started or changed`,
+    details: problems.map((p) => `${file}: ${p.path || '(root)'}: ${p.message}${p.found === undefined ? '' : ` (found ${p.found})`}`),
+    hint: 'Fix the fields above; the JSON Schema in schema/ferry.schema.json gives editors completion and checks.',
+  });
+}
+
+function describeFound(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function valueAt(root: unknown, path: PropertyKey[]): unknown {
+  let current: unknown = root;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+function problemsFrom(issues: z.core.$ZodIssue[], raw: unknown): ConfigProblem[] {
+  return issues.map((issue) => {
+    const path = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      return { path, message: `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}; remove or correct ${issue.keys.length > 1 ? 'them' : 'it'}` };
+    }
+    const found = valueAt(raw, issue.path);
+    const message = issue.code === 'invalid_type' && found === undefined ? `is required (${issue.message.replace(/^Invalid input: /, '')})` : issue.message.replace(/^Invalid input: /, '');
+    return { path, message, found: describeFound(found) };
+  });
+}
+
+function crossFieldProblems(config: FerryConfig): ConfigProblem[] {
+  const byPort = new Map<number, string[]>();
+  for (const [name, env] of Object.entries(config.environments)) {
+    byPort.set(env.port, [...(byPort.get(env.port) ?? []), name]);
+  }
+  const problems: ConfigProblem[] = [];
+  for (const [port, names] of byPort) {
+    if (names.length > 1) {
+      problems.push({ path: `environments.${names[1]}.port`, message: `port ${port} is also used by environment "${names[0]}"; each environment needs its own port`, found: String(port) });
+    }
+  }
+  if (config.agent.port !== 0 && byPort.has(config.agent.port)) {
+    problems.push({ path: 'agent.port', message: `port ${config.agent.port} is also an environment's port`, found: String(config.agent.port) });
+  }
+  return problems;
+}
+
+/** Parses and validates ferry.yml text; throws one FerryError listing every problem. */
+export function parseConfig(text: string, file = CONFIG_FILE): FerryConfig {
+  const document = parseDocument(text, { prettyErrors: true });
+  if (document.errors.length > 0) {
+    throw configError(file, document.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` })));
+  }
+  const raw: unknown = document.toJS();
+  const result = configSchema.safeParse(raw ?? {});
+  if (!result.success) throw configError(file, problemsFrom(result.error.issues, raw));
+  const crossField = crossFieldProblems(result.data);
+  if (crossField.length > 0) throw configError(file, crossField);
+  return result.data;
+}
+
+export function loadConfig(projectDir: string): FerryConfig {
+  const file = join(resolve(projectDir), CONFIG_FILE);
+  if (!existsSync(file)) {
+    throw new FerryError({
+      code: 'CONFIG_MISSING',
+      exitCode: ExitCode.usage,
+      message: `no ${CONFIG_FILE} in ${resolve(projectDir)}`,
+      hint: `Run ferry from your project's root, or pass --project <dir>. The README's "Configuration" section shows a complete ${CONFIG_FILE}.`,
+    });
+  }
+  return parseConfig(readFileSync(file, 'utf8'), file);
+}
+
+export function environmentOf(config: FerryConfig, name: string) {
+  const env = config.environments[name];
+  if (!env) {
+    throw new FerryError({
+      code: 'UNKNOWN_ENVIRONMENT',
+      exitCode: ExitCode.usage,
+      message: `unknown environment "${name}"`,
+      hint: `Environments in ferry.yml: ${Object.keys(config.environments).join(', ')}.`,
+    });
+  }
+  return env;
+}

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { parseDurationMs } from '../util/duration.js';
+
+const duration = z
+  .string()
+  .refine((text) => parseDurationMs(text) !== undefined, { message: 'expected a duration such as 500ms, 2s, 1m or 1h' })
+  .describe('A duration: a number followed by ms, s, m or h.');
+
+const port = z.number().int().min(1).max(65535);
+const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name such as API_KEY');
+
+export const healthSchema = z.strictObject({
+  path: z.string().startsWith('/').default('/health'),
+  interval: duration.default('1s'),
+  timeout: duration.default('2s'),
+  healthy_threshold: z.number().int().min(1).default(2),
+  unhealthy_threshold: z.number().int().min(1).default(1).describe('Consecutive failed probes in the watch window that trigger a switch back.'),
+  deadline: duration.default('30s'),
+});
+
+export const notifySchema = z.strictObject({
+  webhook: z.url().optional().describe('Generic webhook: a JSON POST, signed in X-Ferry-Signature when webhook_secret_env is set.'),
+  webhook_secret_env: envVarName.optional().describe('Name of the environment variable (of the deploying shell) holding the HMAC secret.'),
+  slack: z.url().optional().describe('A Slack incoming-webhook URL.'),
+});
+
+export const environmentSchema = z.strictObject({
+  port,
+  strategy: z.enum(['blue-green', 'recreate']).default('blue-green'),
+  runtime: z.enum(['process']).default('process'),
+  build: z.string().min(1).optional().describe('Shell command run in the release directory before it starts.'),
+  start: z.string().min(1).describe('Command that starts one instance; it gets PORT in its environment.'),
+  replicas: z.number().int().min(1).max(64).default(1),
+  health: healthSchema.prefault({}),
+  watch: duration.default('10s'),
+  drain: duration.default('30s'),
+  stop_grace: duration.default('10s').describe('Time between SIGTERM and SIGKILL when an instance stops.'),
+  secrets: z.array(envVarName).default([]),
+  env: z.record(envVarName, z.string()).default({}),
+  retain: z.number().int().min(1).default(5),
+  notify: notifySchema.prefault({}),
+});
+
+export const configSchema = z.strictObject({
+  $schema: z.string().optional(),
+  app: z.string().regex(/^[a-z0-9][a-z0-9-_]*$/, 'expected a lowercase name of letters, digits, - and _'),
+  agent: z
+    .strictObject({
+      port: z.number().int().min(0).max(65535).default(7070).describe('API and status page port on 127.0.0.1; 0 picks a free one.'),
+    })
+    .prefault({}),
+  environments: z
+    .record(z.string().regex(/^[a-z0-9][a-z0-9-_]*$/, 'expected a lowercase environment name'), environmentSchema)
+    .refine((envs) => Object.keys(envs).length > 0, { message: 'expected at least one environment' }),
+});
+
+export type FerryConfig = z.infer<typeof configSchema>;
+export type EnvironmentConfig = z.infer<typeof environmentSchema>;
+export type HealthConfig = z.infer<typeof healthSchema>;
+export type NotifyConfig = z.infer<typeof notifySchema>;

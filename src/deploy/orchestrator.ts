@@ -1,0 +1,445 @@
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EnvironmentConfig, FerryConfig } from '../config/schema.js';
+import { CONFIG_FILE } from '../config/load.js';
+import type { RouterClient } from '../router/client.js';
+import type { InstanceSpec } from '../router/state.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { StatePaths } from '../agent/paths.js';
+import type { Store } from '../store/store.js';
+import type { DeploymentKind, ReleaseRecord } from '../store/records.js';
+import { describeProbe, probeHttp, type ProbeResult } from '../health/probe.js';
+import { healthGate, watchWindow } from '../health/gate.js';
+import { notify, type Delivery } from '../notify/notify.js';
+import { FerryError, errorMessage } from '../util/errors.js';
+import { writeJsonAtomic } from '../util/fs-atomic.js';
+import { run } from '../util/run.js';
+import { acquireDeployLock } from './lock.js';
+import { exitCodeOf, outcomeOfFailure, planSteps, type StepName } from './plan.js';
+import { planBackupPrune, planReleasePrune } from './prune-plan.js';
+import { backupRelease, listDirs, releaseLayout, removeDir, writeSecretsFile } from './release-files.js';
+import { exportSource, type SourceCommit } from './source.js';
+import { servingOf, type Serving } from './serving.js';
+import { gateInstances, instanceSpecs, ms } from './instances.js';
+import type { DeployEvent, DeployResult, DeployTimings } from './events.js';
+
+export interface OrchestratorDeps {
+  store: Store;
+  router: RouterClient;
+  runtime: Runtime;
+  paths: StatePaths;
+  projectDir: string;
+  lockWaitTimeoutMs?: number;
+  lockStaleAfterMs?: number;
+  buildTimeoutMs?: number;
+  notifyBackoffMs?: number;
+}
+
+export interface DeployRequest {
+  env: string;
+  kind: DeploymentKind;
+  config: FerryConfig;
+  /** For a deploy: the resolved commit to build. */
+  source?: SourceCommit;
+  /** For a rollback: the release to go back to. */
+  target?: ReleaseRecord;
+  /** Secret values from the deploying shell; written to .env only, never logged. */
+  secrets: Record<string, string>;
+}
+
+const LOG_LINES_ON_FAILURE = 20;
+
+/** A failure that carries the facts to print: the instance, its last log lines, its health history. */
+class StepFailure extends FerryError {
+  constructor(message: string, readonly instance?: string, readonly probes: ProbeResult[] = [], hint?: string) {
+    super({ code: 'STEP_FAILED', message, hint });
+  }
+}
+
+/** Runs one deployment as persisted named steps; on failure, runs the compensations so the previous release serves. */
+export class Deployment {
+  private readonly timings: DeployTimings = { phases: {} };
+  private readonly compensations: Array<{ step: StepName; undo: () => Promise<void> }> = [];
+  private envConfig: EnvironmentConfig;
+  private release?: ReleaseRecord;
+  private previous!: Serving;
+  private newSpecs: InstanceSpec[] = [];
+  private trafficChanged = false;
+  private previousServing = true;
+  private currentStep: StepName = 'lock';
+  private deploymentId = 0;
+  private healthyAt = 0;
+  private watchFailedAt?: number;
+
+  constructor(private readonly deps: OrchestratorDeps, private readonly request: DeployRequest, private readonly emit: (event: DeployEvent) => void) {
+    this.envConfig = request.kind === 'rollback' && request.target ? this.snapshotConfig(request.target) : request.config.environments[request.env];
+    this.release = request.target;
+  }
+
+  private snapshotConfig(release: ReleaseRecord): EnvironmentConfig {
+    return JSON.parse(this.deps.store.releaseConfigJson(release.id)!) as EnvironmentConfig;
+  }
+
+  async run(): Promise<DeployResult> {
+    const { store, router } = this.deps;
+    const { env, kind } = this.request;
+    this.previous = await servingOf(router, env);
+    const deployment = store.createDeployment({ env, kind, previousReleaseId: this.previous.release });
+    this.deploymentId = deployment.id;
+    if (this.release) store.setDeploymentRelease(deployment.id, this.release.id);
+    const steps = planSteps(this.envConfig.strategy, kind, { hasBuild: Boolean(this.envConfig.build), hasPrevious: this.previous.instanceIds.length > 0 });
+    this.emit({ type: 'deployment', deploymentId: deployment.id, env, kind, steps });
+    store.recordEvent(env, deployment.id, 'deploy_started', { kind, previous: this.previous.release });
+    const startedAt = Date.now();
+    let unlock: (() => void) | undefined;
+    let outcome: DeployResult['outcome'] = 'succeeded';
+    let failure: { step: StepName; message: string } | undefined;
+    try {
+      await this.step('lock', async () => {
+        unlock = await acquireDeployLock(store, env, deployment.id, {
+          waitTimeoutMs: this.deps.lockWaitTimeoutMs ?? 15 * 60_000,
+          staleAfterMs: this.deps.lockStaleAfterMs ?? 30_000,
+          heartbeatIntervalMs: 2000,
+          onWait: (message) => this.progress(message),
+        });
+        // The serving release may have changed while this deployment waited.
+        this.previous = await servingOf(router, env);
+        return 'acquired';
+      });
+      for (const name of steps.slice(1, -1)) await this.step(name, () => this.runStep(name));
+    } catch (error) {
+      failure = { step: this.currentStep, message: errorMessage(error) };
+      await this.reportFailure(error);
+      await this.compensate();
+      outcome = outcomeOfFailure({ trafficChanged: this.trafficChanged, previousServing: this.previousServing });
+      store.recordEvent(env, deployment.id, outcome, { step: failure.step });
+    }
+    const deliveries = await this.step('notify', () => this.sendNotification(outcome, failure, Date.now() - startedAt)).catch(() => []);
+    unlock?.();
+    const exitCode = exitCodeOf(outcome);
+    store.finishDeployment(deployment.id, outcome, exitCode, failure ? `${failure.step}: ${failure.message}` : null);
+    if (this.release && outcome === 'succeeded') store.setReleaseState(this.release.id, 'ready');
+    if (outcome === 'succeeded') store.recordEvent(env, deployment.id, 'succeeded', { release: this.release?.id, deliveries: deliveries.length });
+    const serving = await servingOf(router, env).catch(() => undefined);
+    const result: DeployResult = {
+      deploymentId: deployment.id,
+      env,
+      kind,
+      outcome,
+      exitCode,
+      release: this.release?.id ?? null,
+      commit: this.release?.commit ?? null,
+      previousRelease: this.previous.release,
+      serving: serving?.release ?? null,
+      failedStep: failure?.step,
+      error: failure?.message,
+      timings: this.timings,
+    };
+    this.emit({ type: 'result', result });
+    return result;
+  }
+
+  private progress(message: string): void {
+    this.emit({ type: 'progress', step: this.currentStep, message });
+  }
+
+  /** Persists the step as running before it runs, then its outcome. */
+  private async step<T>(name: StepName, body: () => Promise<T>): Promise<T> {
+    this.currentStep = name;
+    const id = this.deps.store.startStep(this.deploymentId, name);
+    this.emit({ type: 'step', step: name, state: 'running' });
+    const startedAt = Date.now();
+    try {
+      const value = await body();
+      const detail = typeof value === 'string' ? value : undefined;
+      this.deps.store.finishStep(id, 'succeeded', detail);
+      this.timings.phases[name] = Date.now() - startedAt;
+      this.emit({ type: 'step', step: name, state: 'succeeded', ms: Date.now() - startedAt, detail });
+      return value;
+    } catch (error) {
+      this.deps.store.finishStep(id, 'failed', errorMessage(error));
+      this.emit({ type: 'step', step: name, state: 'failed', ms: Date.now() - startedAt, detail: errorMessage(error) });
+      throw error;
+    }
+  }
+
+  private runStep(name: StepName): Promise<string> {
+    switch (name) {
+      case 'secrets': return this.writeSecrets();
+      case 'backup': return this.backup();
+      case 'checkout': return this.checkout();
+      case 'build': return this.build();
+      case 'stop-old': return this.stopOld();
+      case 'start': return this.startNew();
+      case 'health-gate': return this.healthGate();
+      case 'switch': return this.switchTraffic();
+      case 'watch': return this.watch();
+      case 'drain': return this.drainOld();
+      case 'final-health': return this.finalHealth();
+      case 'prune': return this.prune();
+      default: throw new Error(`step ${name} has no body`);
+    }
+  }
+
+  private async writeSecrets(): Promise<string> {
+    const { store, paths } = this.deps;
+    const { env, source, secrets, config } = this.request;
+    const missing = this.envConfig.secrets.filter((name) => secrets[name] === undefined);
+    if (missing.length > 0) throw new FerryError({ code: 'SECRET_MISSING', message: `secrets not set in the deploying environment: ${missing.join(', ')}`, hint: `export ${missing[0]}=... before ferry deploy` });
+    this.release = store.createRelease({
+      env,
+      commit: source!.commit,
+      ref: source!.ref,
+      dir: (id) => paths.release(env, id),
+      configJson: JSON.stringify(config.environments[env]),
+    });
+    store.setDeploymentRelease(this.deploymentId, this.release.id);
+    const values = Object.fromEntries(this.envConfig.secrets.map((name) => [name, secrets[name]]));
+    writeSecretsFile(releaseLayout(this.release.dir).envFile, values);
+    return `release ${this.release.id}: .env (0600) with ${this.envConfig.secrets.length ? this.envConfig.secrets.join(', ') : 'no secrets'}`;
+  }
+
+  private async backup(): Promise<string> {
+    const { store, paths, router } = this.deps;
+    const previous = this.previous.release ? store.release(this.previous.release) : undefined;
+    if (!previous) return 'nothing is serving; nothing to back up';
+    const snapshot = await router.state();
+    const files = backupRelease(previous.dir, paths.backup(this.request.env, this.deploymentId), snapshot.routes[this.request.env] ?? null);
+    return `${previous.id}: ${files.join(', ')} → backups/${this.request.env}/d${this.deploymentId}`;
+  }
+
+  private async checkout(): Promise<string> {
+    const release = this.release!;
+    const source = this.request.source!;
+    const layout = releaseLayout(release.dir);
+    if (source.dirty && source.fromGit) this.progress(`uncommitted changes in the project are not deployed; building commit ${source.commit.slice(0, 7)}`);
+    if (!source.fromGit) this.progress('not a git repository: deploying the working tree as it is');
+    await exportSource(this.deps.projectDir, source, layout.app, this.deps.paths.root);
+    const configFile = join(this.deps.projectDir, CONFIG_FILE);
+    if (existsSync(configFile)) copyFileSync(configFile, layout.config);
+    writeJsonAtomic(layout.manifest, { id: release.id, env: release.env, commit: source.commit, ref: source.ref, createdAt: new Date(release.createdAt).toISOString() });
+    return `${source.commit.slice(0, 12)} (${source.ref}) → ${layout.app}`;
+  }
+
+  private async build(): Promise<string> {
+    const layout = releaseLayout(this.release!.dir);
+    const lines: string[] = [];
+    const result = await run('/bin/sh', ['-c', this.envConfig.build!], {
+      cwd: layout.app,
+      env: { ...process.env, ...this.envConfig.env, ...this.request.secrets, FERRY_RELEASE: this.release!.id, FERRY_ENV: this.request.env },
+      timeoutMs: this.deps.buildTimeoutMs ?? 10 * 60_000,
+      onLine: (line) => {
+        lines.push(line);
+        this.progress(line);
+      },
+    });
+    writeFileSync(layout.buildLog, result.stdout + result.stderr);
+    if (result.exitCode !== 0) {
+      const why = result.timedOut ? `timed out after ${this.deps.buildTimeoutMs ?? 600_000}ms` : `exited with code ${result.exitCode}`;
+      throw new StepFailure(`build \`${this.envConfig.build}\` ${why}; last lines:\n${lines.slice(-LOG_LINES_ON_FAILURE).join('\n')}`, undefined, [], `Full output in ${layout.buildLog}`);
+    }
+    return `built in ${layout.app}`;
+  }
+
+  private async stopOld(): Promise<string> {
+    this.trafficChanged = true;
+    this.previousServing = false;
+    this.compensations.push({ step: 'stop-old', undo: () => this.restorePrevious() });
+    await this.stopInstances(this.previous.instanceIds);
+    return `stopped ${this.previous.instanceIds.join(', ')}`;
+  }
+
+  private async startNew(): Promise<string> {
+    this.newSpecs = await instanceSpecs({ env: this.request.env, release: this.release!.id, releaseDir: this.release!.dir, deploymentId: this.deploymentId, config: this.envConfig, paths: this.deps.paths });
+    this.compensations.push({ step: 'start', undo: async () => void (await this.stopInstances(this.newSpecs.map((s) => s.id))) });
+    for (const spec of this.newSpecs) await this.deps.runtime.start(spec);
+    return this.newSpecs.map((s) => `${s.id} on :${s.port}`).join(', ');
+  }
+
+  private async healthGate(): Promise<string> {
+    const verdicts = await gateInstances(this.deps.runtime, this.newSpecs, this.envConfig, (id, probe) => this.progress(`${id} ${describeProbe(probe)}`));
+    const failed = verdicts.find((v) => !v.healthy);
+    if (failed) throw new StepFailure(`${failed.instanceId} did not become healthy: ${failed.reason}`, failed.instanceId, failed.probes);
+    this.healthyAt = Date.now();
+    return verdicts.map((v) => `${v.instanceId}: ${v.reason} in ${v.elapsedMs}ms`).join('; ');
+  }
+
+  private async setRoute(instanceIds: string[]): Promise<void> {
+    await this.deps.router.setRoute({ env: this.request.env, port: this.envConfig.port, upstreams: instanceIds });
+  }
+
+  private async switchTraffic(): Promise<string> {
+    this.trafficChanged = true;
+    this.compensations.push({ step: 'switch', undo: () => this.switchBack() });
+    await this.setRoute(this.newSpecs.map((s) => s.id));
+    this.timings.healthyToSwitchMs = Date.now() - this.healthyAt;
+    this.deps.store.recordEvent(this.request.env, this.deploymentId, 'switched', { from: this.previous.release, to: this.release!.id });
+    return `:${this.envConfig.port} → ${this.release!.id} (${this.timings.healthyToSwitchMs}ms after healthy)`;
+  }
+
+  private async watch(): Promise<string> {
+    const health = this.envConfig.health;
+    const verdict = await watchWindow({
+      probe: () => probeHttp(this.envConfig.port, health.path, ms(health.timeout)),
+      intervalMs: ms(health.interval),
+      windowMs: ms(this.envConfig.watch),
+      unhealthyThreshold: health.unhealthy_threshold,
+      onProbe: (probe) => !probe.ok && this.progress(`through the router ${describeProbe(probe)}`),
+    });
+    if (!verdict.healthy) {
+      this.watchFailedAt = verdict.firstFailureAt;
+      throw new StepFailure(`${this.release!.id} turned unhealthy after the switch: ${verdict.reason}`, this.newSpecs[0]?.id, verdict.probes);
+    }
+    return `${verdict.probes.length} probes through :${this.envConfig.port}, all healthy for ${this.envConfig.watch}`;
+  }
+
+  private async drainOld(): Promise<string> {
+    const results = await this.stopInstances(this.previous.instanceIds);
+    this.previousServing = false;
+    return results.join('; ');
+  }
+
+  private async finalHealth(): Promise<string> {
+    const health = this.envConfig.health;
+    const verdict = await healthGate({
+      probe: () => probeHttp(this.envConfig.port, health.path, ms(health.timeout)),
+      intervalMs: ms(health.interval),
+      healthyThreshold: 1,
+      deadlineMs: ms(health.deadline),
+    });
+    if (!verdict.healthy) throw new StepFailure(`final health check through :${this.envConfig.port} failed: ${verdict.reason}`, this.newSpecs[0]?.id, verdict.probes);
+    return `healthy through :${this.envConfig.port}`;
+  }
+
+  /** Deletes releases and backups of this environment beyond `retain`; never the serving or rollback target. */
+  private async prune(): Promise<string> {
+    const { store, paths, router, runtime } = this.deps;
+    const env = this.request.env;
+    const retain = this.envConfig.retain;
+    const keep = new Set([this.release!.id, ...(this.previous.release ? [this.previous.release] : [])]);
+    const live = store.releasesOf(env).filter((r) => r.state !== 'pruned');
+    const doomed = planReleasePrune(live.map((r) => r.id), retain, keep);
+    const snapshot = await router.state();
+    for (const id of doomed) {
+      for (const instance of Object.values(snapshot.instances)) {
+        if (instance.env === env && instance.release === id && instance.state === 'exited') await runtime.remove(instance.id);
+      }
+      removeDir(paths.release(env, id));
+      store.setReleaseState(id, 'pruned');
+    }
+    const backups = planBackupPrune(listDirs(paths.backups(env)), retain);
+    for (const name of backups) removeDir(join(paths.backups(env), name));
+    return `removed ${doomed.length} release(s)${doomed.length ? ` (${doomed.join(', ')})` : ''} and ${backups.length} backup(s); kept ${retain}`;
+  }
+
+  private async sendNotification(outcome: DeployResult['outcome'], failure: { step: StepName; message: string } | undefined, durationMs: number): Promise<Delivery[]> {
+    const target = this.envConfig.notify;
+    if (!target.webhook && !target.slack) return [];
+    const deliveries = await notify(
+      {
+        app: this.request.config.app,
+        env: this.request.env,
+        outcome,
+        kind: this.request.kind,
+        deploymentId: this.deploymentId,
+        release: this.release?.id ?? null,
+        commit: this.release?.commit ?? null,
+        previousRelease: this.previous.release,
+        failedStep: failure?.step,
+        error: failure?.message,
+        durationMs,
+        at: new Date().toISOString(),
+      },
+      {
+        webhookUrl: target.webhook,
+        webhookSecret: target.webhook_secret_env ? this.request.secrets[target.webhook_secret_env] : undefined,
+        slackUrl: target.slack,
+        firstBackoffMs: this.deps.notifyBackoffMs,
+      },
+    );
+    for (const d of deliveries) if (!d.delivered) this.progress(`${d.target} notification not delivered after ${d.attempts} attempts: ${d.error}`);
+    return deliveries;
+  }
+
+  private async stopInstances(ids: string[], drainTimeoutMs = ms(this.envConfig.drain)): Promise<string[]> {
+    const graceMs = ms(this.envConfig.stop_grace);
+    return Promise.all(
+      ids.map(async (id) => {
+        const result = await this.deps.runtime.stop(id, { drainTimeoutMs, graceMs });
+        return `${id} drained in ${result.drainMs}ms, stopped in ${result.stopMs}ms${result.killed ? ' (SIGKILL after grace)' : ''}`;
+      }),
+    );
+  }
+
+  private async switchBack(): Promise<void> {
+    const snapshot = await this.deps.router.state();
+    const warm = this.previous.instanceIds.filter((id) => snapshot.instances[id]?.state === 'running');
+    if (warm.length > 0) {
+      await this.setRoute(warm);
+      this.previousServing = true;
+      this.progress(`switched back to ${this.previous.release} (${warm.join(', ')})`);
+    } else {
+      await this.restorePrevious();
+    }
+    if (this.watchFailedAt && this.previousServing) this.timings.failureToRestoredMs = Date.now() - this.watchFailedAt;
+  }
+
+  /** Starts the previous release afresh from its directory (its own config and .env), gates it, routes to it. */
+  private async restorePrevious(): Promise<void> {
+    if (this.previousServing) return;
+    const { store, runtime } = this.deps;
+    const previous = this.previous.release ? store.release(this.previous.release) : undefined;
+    if (!previous || !existsSync(previous.dir)) {
+      await this.setRoute([]);
+      this.previousServing = false;
+      this.progress(previous ? `cannot restore ${previous.id}: its directory is gone` : 'no previous release to restore');
+      return;
+    }
+    const config = this.snapshotConfig(previous);
+    const specs = await instanceSpecs({ env: this.request.env, release: previous.id, releaseDir: previous.dir, deploymentId: this.deploymentId, config, paths: this.deps.paths });
+    this.progress(`restoring ${previous.id}: ${specs.map((s) => s.id).join(', ')}`);
+    for (const spec of specs) await runtime.start(spec);
+    const verdicts = await gateInstances(runtime, specs, config);
+    if (verdicts.every((v) => v.healthy)) {
+      await this.setRoute(specs.map((s) => s.id));
+      this.previousServing = true;
+      this.progress(`${previous.id} restored and serving`);
+    } else {
+      this.previousServing = false;
+      this.progress(`${previous.id} did not become healthy again; nothing healthy is serving`);
+    }
+  }
+
+  private async compensate(): Promise<void> {
+    for (const { step, undo } of this.compensations.reverse()) {
+      try {
+        await undo();
+      } catch (error) {
+        this.previousServing = step === 'start' ? this.previousServing : false;
+        this.progress(`compensation of ${step} failed: ${errorMessage(error)}`);
+      }
+    }
+  }
+
+  private async reportFailure(error: unknown): Promise<void> {
+    const failure = error instanceof StepFailure ? error : undefined;
+    const instance = failure?.instance;
+    this.emit({
+      type: 'failure',
+      step: this.currentStep,
+      message: errorMessage(error),
+      hint: error instanceof FerryError ? error.hint : undefined,
+      instance,
+      logs: instance ? await this.tryLogs(instance) : [],
+      probes: (failure?.probes ?? []).slice(-10).map(describeProbe),
+    });
+  }
+
+  private async tryLogs(instance: string): Promise<string[]> {
+    try {
+      return await this.deps.runtime.logs(instance, LOG_LINES_ON_FAILURE);
+    } catch {
+      return [];
+    }
+  }
+}

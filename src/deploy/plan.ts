@@ -1,0 +1,39 @@
+import type { DeploymentKind } from '../store/records.js';
+
+/** Named steps of a deployment, in the order they run. Planning is pure: no I/O here. */
+export type StepName =
+  | 'lock'
+  | 'secrets'
+  | 'backup'
+  | 'checkout'
+  | 'build'
+  | 'stop-old'
+  | 'start'
+  | 'health-gate'
+  | 'switch'
+  | 'watch'
+  | 'drain'
+  | 'final-health'
+  | 'prune'
+  | 'notify';
+
+export type Strategy = 'blue-green' | 'recreate';
+
+export function planSteps(strategy: Strategy, kind: DeploymentKind, options: { hasBuild: boolean; hasPrevious: boolean }): StepName[] {
+  const prepare: StepName[] = kind === 'deploy' ? ['secrets', 'backup', 'checkout', ...(options.hasBuild ? (['build'] as const) : [])] : ['backup'];
+  if (strategy === 'recreate') {
+    return ['lock', ...prepare, ...(options.hasPrevious ? (['stop-old'] as const) : []), 'start', 'health-gate', 'switch', 'final-health', 'prune', 'notify'];
+  }
+  const afterSwitch: StepName[] = options.hasPrevious ? ['watch', 'drain'] : ['watch'];
+  return ['lock', ...prepare, 'start', 'health-gate', 'switch', ...afterSwitch, 'final-health', 'prune', 'notify'];
+}
+
+/** Pure: how a failed deployment ends. Before traffic moved, the old release never stopped serving. */
+export function outcomeOfFailure(facts: { trafficChanged: boolean; previousServing: boolean }): 'halted' | 'rolled_back' | 'failed' {
+  if (!facts.trafficChanged) return 'halted';
+  return facts.previousServing ? 'rolled_back' : 'failed';
+}
+
+export function exitCodeOf(state: 'succeeded' | 'halted' | 'rolled_back' | 'failed'): 0 | 1 | 3 {
+  return state === 'succeeded' ? 0 : state === 'failed' ? 3 : 1;
+}

@@ -1,0 +1,62 @@
+import { cpSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from '../util/run.js';
+import { FerryError, usageError } from '../util/errors.js';
+
+/** Revision syntax ferry accepts: branch, tag, sha, HEAD~2, main^, v1.2.3. No whitespace, no shell metacharacters, no leading dash. */
+const SAFE_REF = /^[A-Za-z0-9_][A-Za-z0-9_./~^@{}+-]{0,199}$/;
+
+export interface SourceCommit {
+  commit: string;
+  ref: string;
+  /** False when the project is not in a git repository and the working tree is deployed as it is. */
+  fromGit: boolean;
+  dirty: boolean;
+}
+
+async function git(cwd: string, args: string[]) {
+  return run('git', args, { cwd, timeoutMs: 60_000 });
+}
+
+export async function isGitRepository(projectDir: string): Promise<boolean> {
+  const result = await git(projectDir, ['rev-parse', '--is-inside-work-tree']);
+  return result.exitCode === 0 && result.stdout.trim() === 'true';
+}
+
+/** Resolves a user-given ref to a commit, refusing anything that is not plain revision syntax. */
+export async function resolveCommit(projectDir: string, ref: string | undefined): Promise<SourceCommit> {
+  if (!(await isGitRepository(projectDir))) {
+    if (ref) throw usageError('NOT_A_GIT_REPOSITORY', `--ref ${JSON.stringify(ref)} needs a git repository, and ${projectDir} is not in one`, 'Run `git init && git add -A && git commit -m init`, or deploy without --ref to ship the working tree.');
+    return { commit: 'working-tree', ref: 'working-tree', fromGit: false, dirty: true };
+  }
+  const wanted = ref ?? 'HEAD';
+  if (!SAFE_REF.test(wanted) || wanted.includes('..')) {
+    throw usageError('INVALID_REF', `--ref ${JSON.stringify(wanted)} is not a git revision ferry accepts`, 'Use a branch, tag or commit id (letters, digits and . _ / - ~ ^ @ { } +), without spaces or shell characters.');
+  }
+  const resolved = await git(projectDir, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${wanted}^{commit}`]);
+  if (resolved.exitCode !== 0) {
+    throw usageError('UNKNOWN_REF', `git ref ${JSON.stringify(wanted)} does not name a commit in ${projectDir}`, 'Check `git log --oneline` or `git branch -a`; fetch first if the commit lives on a remote.');
+  }
+  const status = await git(projectDir, ['status', '--porcelain', '--', '.']);
+  return { commit: resolved.stdout.trim(), ref: wanted, fromGit: true, dirty: status.stdout.trim().length > 0 };
+}
+
+/** Writes the project's files at that commit into targetDir, through `git archive` (no checkout, no shell). */
+export async function exportSource(projectDir: string, source: SourceCommit, targetDir: string, stateDir: string): Promise<void> {
+  mkdirSync(targetDir, { recursive: true });
+  if (!source.fromGit) {
+    cpSync(projectDir, targetDir, { recursive: true, filter: (from) => !from.startsWith(stateDir) && !from.includes('/.git/') && !from.endsWith('/.git') });
+    return;
+  }
+  const prefix = (await git(projectDir, ['rev-parse', '--show-prefix'])).stdout.trim();
+  const treeish = prefix ? `${source.commit}:${prefix.replace(/\/$/, '')}` : source.commit;
+  const archive = join(targetDir, '..', `.${source.commit}.${process.pid}.tar`);
+  try {
+    const archived = await git(projectDir, ['archive', '--format=tar', `--output=${archive}`, treeish]);
+    if (archived.exitCode !== 0) throw new FerryError({ code: 'CHECKOUT_FAILED', message: `git archive of ${source.commit} failed: ${archived.stderr.trim()}` });
+    const extracted = await run('tar', ['-x', '-f', archive, '-C', targetDir], { timeoutMs: 120_000 });
+    if (extracted.exitCode !== 0) throw new FerryError({ code: 'CHECKOUT_FAILED', message: `extracting ${source.commit} failed: ${extracted.stderr.trim()}` });
+  } finally {
+    rmSync(archive, { force: true });
+  }
+}

@@ -1,0 +1,95 @@
+import http from 'node:http';
+import { spawn } from 'node:child_process';
+import { existsSync, openSync, closeSync, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { routerPaths } from './paths.js';
+import type { InstanceRecord, InstanceSpec, Route } from './state.js';
+import { sleep } from '../util/sleep.js';
+import { FerryError } from '../util/errors.js';
+
+export interface RouterSnapshot {
+  pid: number;
+  routes: Record<string, Route>;
+  instances: Record<string, InstanceRecord & { inflight: number }>;
+}
+
+export interface StopInstanceResult {
+  exitCode: number | null;
+  signal: string | null;
+  killed: boolean;
+  stopMs: number;
+  drainMs: number;
+  abandonedRequests: number;
+}
+
+/** Talks to the router's control socket. */
+export class RouterClient {
+  readonly socketPath: string;
+
+  constructor(readonly stateDir: string, private readonly requestTimeoutMs = 120_000) {
+    this.socketPath = routerPaths(stateDir).socket;
+  }
+
+  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = http.request(
+        { socketPath: this.socketPath, method, path, timeout: this.requestTimeoutMs, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const parsed = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+            if ((res.statusCode ?? 500) >= 400) reject(new FerryError({ code: 'ROUTER_REFUSED', message: `router: ${parsed.error ?? res.statusCode}` }));
+            else resolve(parsed as T);
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`router did not answer ${method} ${path} within ${this.requestTimeoutMs}ms`)));
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  state = () => this.call<RouterSnapshot>('GET', '/state');
+  setRoute = (route: Route) => this.call<Route>('PUT', `/routes/${route.env}`, { port: route.port, upstreams: route.upstreams });
+  startInstance = (spec: InstanceSpec) => this.call<InstanceRecord>('POST', '/instances', spec);
+  stopInstance = (id: string, drainTimeoutMs: number, graceMs: number) => this.call<StopInstanceResult>('POST', `/instances/${id}/stop`, { drainTimeoutMs, graceMs });
+  forgetInstance = (id: string) => this.call<unknown>('DELETE', `/instances/${id}`);
+  shutdown = (stopInstances: boolean) => this.call<unknown>('POST', '/shutdown', { stopInstances });
+
+  async isUp(): Promise<boolean> {
+    if (!existsSync(this.socketPath)) return false;
+    try {
+      await this.state();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+const ROUTER_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url));
+
+/** Starts the router as its own detached process unless one already answers; it outlives the agent. */
+export async function ensureRouter(stateDir: string, startTimeoutMs = 10_000): Promise<{ client: RouterClient; started: boolean }> {
+  const client = new RouterClient(stateDir);
+  if (await client.isUp()) return { client, started: false };
+  const paths = routerPaths(stateDir);
+  mkdirSync(paths.dir, { recursive: true });
+  const out = openSync(`${paths.log}.stderr`, 'a');
+  const child = spawn(process.execPath, [ROUTER_ENTRY, stateDir], { detached: true, stdio: ['ignore', out, out] });
+  closeSync(out);
+  child.unref();
+  const deadline = Date.now() + startTimeoutMs;
+  while (Date.now() < deadline) {
+    if (await client.isUp()) return { client, started: true };
+    if (child.exitCode !== null) break;
+    await sleep(25);
+  }
+  throw new FerryError({
+    code: 'ROUTER_START_FAILED',
+    message: `the router did not come up within ${startTimeoutMs}ms`,
+    hint: `Read ${paths.log}.stderr and ${paths.log}.`,
+  });
+}

@@ -1,0 +1,48 @@
+import http from 'node:http';
+import { existsSync, unlinkSync } from 'node:fs';
+import { readJsonBody, sendJson } from '../util/json-http.js';
+import type { Router } from './router.js';
+
+/** The router's small control interface, on a unix socket only the agent's user can reach. */
+export function createControlServer(router: Router, onShutdown: (stopInstances: boolean) => void): http.Server {
+  return http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://router');
+    const parts = url.pathname.split('/').filter(Boolean);
+    try {
+      if (req.method === 'GET' && url.pathname === '/state') return sendJson(res, 200, router.snapshot());
+      if (req.method === 'PUT' && parts[0] === 'routes' && parts[1]) {
+        const body = await readJsonBody(req);
+        await router.setRoute({ env: parts[1], port: body.port, upstreams: body.upstreams });
+        return sendJson(res, 200, router.snapshot().routes[parts[1]]);
+      }
+      if (req.method === 'POST' && url.pathname === '/instances') {
+        return sendJson(res, 201, router.startInstance(await readJsonBody(req)));
+      }
+      if (req.method === 'POST' && parts[0] === 'instances' && parts[2] === 'stop') {
+        const body = await readJsonBody(req);
+        return sendJson(res, 200, await router.stopInstance(parts[1], body.drainTimeoutMs ?? 0, body.graceMs ?? 10_000));
+      }
+      if (req.method === 'DELETE' && parts[0] === 'instances' && parts[1]) {
+        router.supervisor.forget(parts[1]);
+        return sendJson(res, 200, { forgotten: parts[1] });
+      }
+      if (req.method === 'POST' && url.pathname === '/shutdown') {
+        const body = await readJsonBody(req);
+        sendJson(res, 200, { stopping: true });
+        return onShutdown(body.stopInstances !== false);
+      }
+      sendJson(res, 404, { error: `no route ${req.method} ${url.pathname}` });
+    } catch (error) {
+      const err = error as Error & { status?: number; code?: string };
+      sendJson(res, err.status ?? 500, { error: err.message, code: err.code });
+    }
+  });
+}
+
+export function listenOnSocket(server: http.Server, socketPath: string): Promise<void> {
+  if (existsSync(socketPath)) unlinkSync(socketPath);
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+}

@@ -1,0 +1,41 @@
+import { writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import { pino } from 'pino';
+import { Router } from './router.js';
+import { createControlServer, listenOnSocket } from './control.js';
+import { routerPaths } from './paths.js';
+
+/** Entry point of the data-plane process: `node dist/router/main.js <state-dir>`. */
+async function main(): Promise<void> {
+  const stateDir = process.argv[2];
+  if (!stateDir) {
+    console.error('usage: node dist/router/main.js <state-dir>');
+    process.exit(2);
+  }
+  const paths = routerPaths(stateDir);
+  mkdirSync(paths.dir, { recursive: true });
+  const logger = pino({ base: { component: 'router', pid: process.pid } }, pino.destination({ dest: paths.log, sync: true, mkdir: true }));
+  const router = new Router({ stateDir, log: (message, fields) => logger.info(fields ?? {}, message) });
+  await router.start();
+  let stopping = false;
+  const shutdown = async (stopInstances: boolean) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ stopInstances }, 'shutting down');
+    control.close();
+    await router.close({ stopInstances });
+    rmSync(paths.pid, { force: true });
+    process.exit(0);
+  };
+  const control = createControlServer(router, (stopInstances) => void shutdown(stopInstances));
+  await listenOnSocket(control, paths.socket);
+  writeFileSync(paths.pid, String(process.pid));
+  // A plain SIGTERM stops the router but leaves instances running, to be re-adopted.
+  process.on('SIGTERM', () => void shutdown(false));
+  process.on('SIGINT', () => void shutdown(false));
+  logger.info({ routes: Object.keys(router.state.routes) }, 'router ready');
+}
+
+main().catch((error) => {
+  console.error(`ferry router failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(3);
+});

@@ -1,0 +1,149 @@
+import http from 'node:http';
+import { createProxyHandler, type Upstream } from './proxy.js';
+import { Supervisor } from './supervisor.js';
+import { loadRouterState, saveRouterState, type InstanceSpec, type Route, type RouterState } from './state.js';
+
+export interface RouterOptions {
+  stateDir: string;
+  /** Address the environment listeners bind to. */
+  host?: string;
+  pendingTimeoutMs?: number;
+  log?: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+interface Listener {
+  port: number;
+  server: http.Server;
+}
+
+/** The data plane: listening sockets, the routing table on disk, and the instance supervisor. */
+export class Router {
+  readonly state: RouterState;
+  readonly supervisor: Supervisor;
+  private readonly listeners = new Map<string, Listener>();
+  private readonly upstreams = new Map<string, Upstream>();
+  private routeWaiters: Array<() => void> = [];
+  private readonly log: NonNullable<RouterOptions['log']>;
+
+  constructor(private readonly options: RouterOptions) {
+    this.log = options.log ?? (() => {});
+    this.state = loadRouterState(options.stateDir);
+    this.supervisor = new Supervisor(this.state.instances, {
+      onChange: () => this.persist(),
+      isRouted: (id) => Object.values(this.state.routes).some((route) => route.upstreams.includes(id)),
+      log: this.log,
+    });
+  }
+
+  persist(): void {
+    saveRouterState(this.options.stateDir, this.state);
+  }
+
+  /** Reopens every route's listener and re-adopts running instances from the state on disk. */
+  async start(): Promise<void> {
+    const dead = this.supervisor.adopt();
+    if (dead.length > 0) this.log('instances found dead at start', { dead });
+    for (const route of Object.values(this.state.routes)) await this.listen(route.env, route.port);
+  }
+
+  private upstream(id: string): Upstream | undefined {
+    const record = this.state.instances[id];
+    if (!record) return undefined;
+    let upstream = this.upstreams.get(id);
+    if (!upstream || upstream.port !== record.port) {
+      upstream = { id, port: record.port, inflight: 0, agent: new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024 }) };
+      this.upstreams.set(id, upstream);
+    }
+    return upstream;
+  }
+
+  private listen(env: string, port: number): Promise<void> {
+    const existing = this.listeners.get(env);
+    if (existing?.port === port) return Promise.resolve();
+    if (existing) {
+      existing.server.close();
+      this.listeners.delete(env);
+    }
+    const cached: { upstreams: Upstream[]; version: number } = { upstreams: [], version: -1 };
+    const proxy = createProxyHandler({
+      pendingTimeoutMs: this.options.pendingTimeoutMs ?? 10_000,
+      routeChanged: () => new Promise((resolve) => this.routeWaiters.push(resolve)),
+      upstreams: () => {
+        if (cached.version !== this.routeVersion) {
+          const ids = this.state.routes[env]?.upstreams ?? [];
+          cached.upstreams = ids.map((id) => this.upstream(id)).filter((u): u is Upstream => u !== undefined);
+          cached.version = this.routeVersion;
+        }
+        return cached.upstreams;
+      },
+    });
+    const server = http.createServer({ keepAliveTimeout: 65_000 }, proxy.handler);
+    server.on('upgrade', proxy.upgrade);
+    return new Promise((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) => {
+        reject(Object.assign(new Error(`cannot listen on 127.0.0.1:${port} for environment "${env}": ${error.code ?? error.message}`), { code: error.code }));
+      });
+      server.listen(port, this.options.host ?? '127.0.0.1', () => {
+        this.listeners.set(env, { port, server });
+        this.log('listening', { env, port });
+        resolve();
+      });
+    });
+  }
+
+  private routeVersion = 0;
+
+  /** Points an environment at new upstreams; the switch is one assignment, in-flight requests finish where they are. */
+  async setRoute(route: Route): Promise<void> {
+    const unknown = route.upstreams.filter((id) => !this.state.instances[id]);
+    if (unknown.length > 0) throw new Error(`unknown instances: ${unknown.join(', ')}`);
+    await this.listen(route.env, route.port);
+    this.state.routes[route.env] = { env: route.env, port: route.port, upstreams: [...route.upstreams] };
+    this.routeVersion++;
+    this.persist();
+    const waiters = this.routeWaiters;
+    this.routeWaiters = [];
+    for (const resolve of waiters) resolve();
+    this.log('route set', { ...route });
+  }
+
+  startInstance(spec: InstanceSpec) {
+    if (this.state.instances[spec.id] && this.state.instances[spec.id].state !== 'exited') throw new Error(`instance ${spec.id} is already running`);
+    return this.supervisor.start(spec);
+  }
+
+  inflight(id: string): number {
+    return this.upstreams.get(id)?.inflight ?? 0;
+  }
+
+  /** Waits for in-flight requests to finish (up to drainTimeoutMs), then stops the instance. */
+  async stopInstance(id: string, drainTimeoutMs: number, graceMs: number) {
+    const routedBy = Object.values(this.state.routes).filter((route) => route.upstreams.includes(id));
+    for (const route of routedBy) await this.setRoute({ ...route, upstreams: route.upstreams.filter((u) => u !== id) });
+    const drainStart = Date.now();
+    while (this.inflight(id) > 0 && Date.now() - drainStart < drainTimeoutMs) await new Promise((r) => setTimeout(r, 20));
+    const drainMs = Date.now() - drainStart;
+    const abandoned = this.inflight(id);
+    const result = await this.supervisor.stop(id, graceMs);
+    this.upstreams.get(id)?.agent.destroy();
+    this.upstreams.delete(id);
+    return { ...result, drainMs, abandonedRequests: abandoned };
+  }
+
+  snapshot() {
+    return {
+      pid: process.pid,
+      routes: this.state.routes,
+      instances: Object.fromEntries(Object.entries(this.state.instances).map(([id, record]) => [id, { ...record, inflight: this.inflight(id) }])),
+    };
+  }
+
+  async close(options: { stopInstances: boolean; graceMs?: number }): Promise<void> {
+    if (options.stopInstances) {
+      await Promise.all(Object.keys(this.state.instances).map((id) => this.supervisor.stop(id, options.graceMs ?? 10_000)));
+    }
+    this.supervisor.close();
+    await Promise.all([...this.listeners.values()].map(({ server }) => new Promise((r) => { server.close(r); server.closeAllConnections(); })));
+    for (const upstream of this.upstreams.values()) upstream.agent.destroy();
+  }
+}

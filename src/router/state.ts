@@ -1,0 +1,49 @@
+import { join } from 'node:path';
+import { readJsonOr, writeJsonAtomic } from '../util/fs-atomic.js';
+
+/** What the router needs to start (and restart) one instance. Secret values stay in envFile, never here. */
+export interface InstanceSpec {
+  id: string;
+  env: string;
+  release: string;
+  port: number;
+  cwd: string;
+  command: string;
+  /** Path of a dotenv file (0600) whose variables the instance gets. */
+  envFile?: string;
+  vars: Record<string, string>;
+  logFile: string;
+}
+
+export type InstanceState = 'running' | 'stopping' | 'exited';
+
+export interface InstanceRecord extends InstanceSpec {
+  pid: number;
+  state: InstanceState;
+  startedAt: number;
+  restarts: number;
+  exitCode: number | null;
+  signal: string | null;
+}
+
+export interface Route {
+  env: string;
+  port: number;
+  /** Instance ids that receive traffic, round-robin. */
+  upstreams: string[];
+}
+
+export interface RouterState {
+  routes: Record<string, Route>;
+  instances: Record<string, InstanceRecord>;
+}
+
+export const routerStatePath = (stateDir: string) => join(stateDir, 'router', 'state.json');
+
+export function loadRouterState(stateDir: string): RouterState {
+  return readJsonOr<RouterState>(routerStatePath(stateDir), { routes: {}, instances: {} });
+}
+
+export function saveRouterState(stateDir: string, state: RouterState): void {
+  writeJsonAtomic(routerStatePath(stateDir), state);
+}

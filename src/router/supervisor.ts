@@ -1,0 +1,183 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { isProcessAlive, sleep } from '../util/sleep.js';
+import { readEnvFile } from './env-file.js';
+import type { InstanceRecord, InstanceSpec } from './state.js';
+
+export interface SupervisorOptions {
+  now?: () => number;
+  /** How often adopted (not our children) instances are checked for liveness. */
+  pollIntervalMs?: number;
+  /** First restart delay of a crashed, routed instance; doubles up to maxRestartDelayMs. */
+  restartDelayMs?: number;
+  maxRestartDelayMs?: number;
+  onChange: () => void;
+  isRouted: (id: string) => boolean;
+  log: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface StopResult {
+  exitCode: number | null;
+  signal: string | null;
+  killed: boolean;
+  stopMs: number;
+}
+
+/** True when pid is still the instance we started (guards against pid reuse after a router restart). */
+function isOurInstance(pid: number, id: string): boolean {
+  if (!isProcessAlive(pid)) return false;
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`FERRY_INSTANCE_ID=${id}`);
+  } catch {
+    return process.platform !== 'linux';
+  }
+}
+
+/** Starts instances as detached process groups that outlive the router, and watches them. */
+export class Supervisor {
+  private readonly children = new Map<string, ChildProcess>();
+  private readonly exitWaiters = new Map<string, Array<() => void>>();
+  private poller?: NodeJS.Timeout;
+
+  constructor(readonly instances: Record<string, InstanceRecord>, private readonly options: SupervisorOptions) {}
+
+  start(spec: InstanceSpec, restarts = 0): InstanceRecord {
+    mkdirSync(dirname(spec.logFile), { recursive: true });
+    const logFd = openSync(spec.logFile, 'a');
+    const child = spawn('/bin/sh', ['-c', `exec ${spec.command}`], {
+      cwd: spec.cwd,
+      env: { ...process.env, ...readEnvFile(spec.envFile), ...spec.vars, PORT: String(spec.port), FERRY_INSTANCE_ID: spec.id, FERRY_RELEASE: spec.release, FERRY_ENV: spec.env },
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+    });
+    closeSync(logFd);
+    child.unref();
+    const record: InstanceRecord = { ...spec, pid: child.pid ?? -1, state: 'running', startedAt: (this.options.now ?? Date.now)(), restarts, exitCode: null, signal: null };
+    this.instances[spec.id] = record;
+    this.children.set(spec.id, child);
+    child.once('exit', (code, signal) => this.exited(spec.id, code, signal));
+    child.once('error', () => this.exited(spec.id, null, null));
+    this.options.onChange();
+    return record;
+  }
+
+  /** Re-adopts instances a previous router started; returns the ids found dead. */
+  adopt(): string[] {
+    const dead: string[] = [];
+    for (const record of Object.values(this.instances)) {
+      if (record.state === 'exited') continue;
+      if (!isOurInstance(record.pid, record.id)) {
+        record.state = 'exited';
+        dead.push(record.id);
+      }
+    }
+    this.poller = setInterval(() => this.pollAdopted(), this.options.pollIntervalMs ?? 500);
+    this.poller.unref();
+    this.options.onChange();
+    for (const id of dead) this.restartIfRouted(id);
+    return dead;
+  }
+
+  private pollAdopted(): void {
+    for (const record of Object.values(this.instances)) {
+      if (record.state !== 'exited' && !this.children.has(record.id) && !isOurInstance(record.pid, record.id)) {
+        this.exited(record.id, null, null);
+      }
+    }
+  }
+
+  private exited(id: string, code: number | null, signal: NodeJS.Signals | null): void {
+    const record = this.instances[id];
+    this.children.delete(id);
+    if (!record || record.state === 'exited') return;
+    const wasStopping = record.state === 'stopping';
+    record.state = 'exited';
+    record.exitCode = code;
+    record.signal = signal;
+    this.options.log('instance exited', { id, pid: record.pid, code, signal, expected: wasStopping });
+    this.options.onChange();
+    for (const resolve of this.exitWaiters.get(id) ?? []) resolve();
+    this.exitWaiters.delete(id);
+    if (!wasStopping) this.restartIfRouted(id);
+  }
+
+  private restartIfRouted(id: string): void {
+    const record = this.instances[id];
+    if (!record || !this.options.isRouted(id)) return;
+    const base = this.options.restartDelayMs ?? 1000;
+    const delayMs = Math.min(base * 2 ** record.restarts, this.options.maxRestartDelayMs ?? 30_000);
+    this.options.log('restarting routed instance', { id, delayMs, restarts: record.restarts + 1 });
+    setTimeout(() => {
+      const current = this.instances[id];
+      if (current && current.state === 'exited' && this.options.isRouted(id)) this.start(current, current.restarts + 1);
+    }, delayMs).unref();
+  }
+
+  private waitForExit(id: string, timeoutMs: number): Promise<boolean> {
+    const record = this.instances[id];
+    if (!record || record.state === 'exited') return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.exitWaiters.set(id, [...(this.exitWaiters.get(id) ?? []), done]);
+      if (!this.children.has(id)) void this.pollUntilExit(id, timeoutMs).then((exited) => exited && done());
+    });
+  }
+
+  private async pollUntilExit(id: string, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    const record = this.instances[id];
+    while (Date.now() < deadline) {
+      if (!isOurInstance(record.pid, record.id)) {
+        this.exited(id, null, null);
+        return true;
+      }
+      await sleep(50);
+    }
+    return false;
+  }
+
+  /** SIGTERM to the instance's process group, then SIGKILL after graceMs. */
+  async stop(id: string, graceMs: number): Promise<StopResult> {
+    const record = this.instances[id];
+    const startedAt = Date.now();
+    if (!record || record.state === 'exited') {
+      return { exitCode: record?.exitCode ?? null, signal: record?.signal ?? null, killed: false, stopMs: 0 };
+    }
+    record.state = 'stopping';
+    this.options.onChange();
+    signalGroup(record.pid, 'SIGTERM');
+    let killed = false;
+    if (!(await this.waitForExit(id, graceMs))) {
+      killed = true;
+      signalGroup(record.pid, 'SIGKILL');
+      await this.waitForExit(id, 5000);
+    }
+    return { exitCode: record.exitCode, signal: record.signal, killed, stopMs: Date.now() - startedAt };
+  }
+
+  forget(id: string): void {
+    delete this.instances[id];
+    this.options.onChange();
+  }
+
+  close(): void {
+    if (this.poller) clearInterval(this.poller);
+  }
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      /* already gone */
+    }
+  }
+}

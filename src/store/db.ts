@@ -1,0 +1,75 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/** The store's own schema migrations, applied in order; PRAGMA user_version records how many ran. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE releases (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     env TEXT NOT NULL,
+     commit_sha TEXT NOT NULL,
+     ref TEXT NOT NULL,
+     dir TEXT NOT NULL,
+     config_json TEXT NOT NULL,
+     state TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE deployments (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     env TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     release_id INTEGER,
+     previous_release_id INTEGER,
+     state TEXT NOT NULL,
+     current_step TEXT,
+     error TEXT,
+     exit_code INTEGER,
+     agent_pid INTEGER NOT NULL,
+     started_at INTEGER NOT NULL,
+     finished_at INTEGER
+   );
+   CREATE INDEX deployments_env ON deployments(env, id);
+   CREATE TABLE steps (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     deployment_id INTEGER NOT NULL REFERENCES deployments(id),
+     name TEXT NOT NULL,
+     state TEXT NOT NULL,
+     started_at INTEGER NOT NULL,
+     finished_at INTEGER,
+     detail TEXT
+   );
+   CREATE INDEX steps_deployment ON steps(deployment_id, id);
+   CREATE TABLE events (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at INTEGER NOT NULL,
+     env TEXT NOT NULL,
+     deployment_id INTEGER,
+     type TEXT NOT NULL,
+     data_json TEXT NOT NULL
+   );
+   CREATE TABLE locks (
+     env TEXT PRIMARY KEY,
+     deployment_id INTEGER NOT NULL,
+     owner_pid INTEGER NOT NULL,
+     acquired_at INTEGER NOT NULL,
+     heartbeat_at INTEGER NOT NULL
+   );`,
+];
+
+export type Db = Database.Database;
+
+export function openDb(path: string): Db {
+  mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  const applied = db.pragma('user_version', { simple: true }) as number;
+  for (let index = applied; index < MIGRATIONS.length; index++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[index]);
+      db.pragma(`user_version = ${index + 1}`);
+    })();
+  }
+  return db;
+}

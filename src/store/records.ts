@@ -1,0 +1,43 @@
+/** Named lifecycle states, stored and printed exactly as named. */
+export type DeploymentState = 'running' | 'succeeded' | 'rolled_back' | 'halted' | 'failed';
+export type StepState = 'running' | 'succeeded' | 'failed' | 'skipped' | 'compensated';
+export type ReleaseState = 'building' | 'ready' | 'failed' | 'pruned';
+export type DeploymentKind = 'deploy' | 'rollback';
+
+export interface ReleaseRecord {
+  id: string;
+  env: string;
+  commit: string;
+  ref: string;
+  dir: string;
+  state: ReleaseState;
+  createdAt: number;
+}
+
+export interface StepRecord {
+  name: string;
+  state: StepState;
+  startedAt: number;
+  finishedAt: number | null;
+  durationMs: number | null;
+  detail: string | null;
+}
+
+export interface DeploymentRecord {
+  id: number;
+  env: string;
+  kind: DeploymentKind;
+  releaseId: string | null;
+  previousReleaseId: string | null;
+  state: DeploymentState;
+  currentStep: string | null;
+  error: string | null;
+  exitCode: number | null;
+  agentPid: number;
+  startedAt: number;
+  finishedAt: number | null;
+  steps?: StepRecord[];
+}
+
+export const releaseId = (n: number | bigint) => `r${n}`;
+export const releaseNumber = (id: string) => Number(id.replace(/^r/, ''));

@@ -1,0 +1,185 @@
+import type { Db } from './db.js';
+import {
+  releaseId,
+  releaseNumber,
+  type DeploymentKind,
+  type DeploymentRecord,
+  type DeploymentState,
+  type ReleaseRecord,
+  type ReleaseState,
+  type StepRecord,
+  type StepState,
+} from './records.js';
+
+type Row = Record<string, any>;
+
+function toRelease(row: Row): ReleaseRecord {
+  return { id: releaseId(row.id), env: row.env, commit: row.commit_sha, ref: row.ref, dir: row.dir, state: row.state, createdAt: row.created_at };
+}
+
+function toDeployment(row: Row): DeploymentRecord {
+  return {
+    id: row.id,
+    env: row.env,
+    kind: row.kind,
+    releaseId: row.release_id == null ? null : releaseId(row.release_id),
+    previousReleaseId: row.previous_release_id == null ? null : releaseId(row.previous_release_id),
+    state: row.state,
+    currentStep: row.current_step,
+    error: row.error,
+    exitCode: row.exit_code,
+    agentPid: row.agent_pid,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+function toStep(row: Row): StepRecord {
+  return {
+    name: row.name,
+    state: row.state,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    durationMs: row.finished_at == null ? null : row.finished_at - row.started_at,
+    detail: row.detail,
+  };
+}
+
+/** Intent-named queries over the SQLite store. The clock is passed in so tests can steer it. */
+export class Store {
+  constructor(readonly db: Db, private readonly now: () => number = Date.now) {}
+
+  createRelease(input: { env: string; commit: string; ref: string; dir: (id: string) => string; configJson: string }): ReleaseRecord {
+    const insert = this.db.transaction(() => {
+      const info = this.db
+        .prepare(`INSERT INTO releases (env, commit_sha, ref, dir, config_json, state, created_at) VALUES (?, ?, ?, '', ?, 'building', ?)`)
+        .run(input.env, input.commit, input.ref, input.configJson, this.now());
+      const id = releaseId(info.lastInsertRowid);
+      this.db.prepare(`UPDATE releases SET dir = ? WHERE id = ?`).run(input.dir(id), info.lastInsertRowid);
+      return id;
+    });
+    return this.release(insert())!;
+  }
+
+  release(id: string): ReleaseRecord | undefined {
+    const row = this.db.prepare(`SELECT * FROM releases WHERE id = ?`).get(releaseNumber(id)) as Row | undefined;
+    return row ? toRelease(row) : undefined;
+  }
+
+  releaseConfigJson(id: string): string | undefined {
+    const row = this.db.prepare(`SELECT config_json FROM releases WHERE id = ?`).get(releaseNumber(id)) as Row | undefined;
+    return row?.config_json;
+  }
+
+  setReleaseState(id: string, state: ReleaseState): void {
+    this.db.prepare(`UPDATE releases SET state = ? WHERE id = ?`).run(state, releaseNumber(id));
+  }
+
+  /** Releases of one environment, newest first. */
+  releasesOf(env: string): ReleaseRecord[] {
+    return (this.db.prepare(`SELECT * FROM releases WHERE env = ? ORDER BY id DESC`).all(env) as Row[]).map(toRelease);
+  }
+
+  createDeployment(input: { env: string; kind: DeploymentKind; previousReleaseId: string | null }): DeploymentRecord {
+    const info = this.db
+      .prepare(`INSERT INTO deployments (env, kind, previous_release_id, state, agent_pid, started_at) VALUES (?, ?, ?, 'running', ?, ?)`)
+      .run(input.env, input.kind, input.previousReleaseId == null ? null : releaseNumber(input.previousReleaseId), process.pid, this.now());
+    return this.deployment(Number(info.lastInsertRowid))!;
+  }
+
+  setDeploymentRelease(deploymentId: number, release: string): void {
+    this.db.prepare(`UPDATE deployments SET release_id = ? WHERE id = ?`).run(releaseNumber(release), deploymentId);
+  }
+
+  finishDeployment(deploymentId: number, state: Exclude<DeploymentState, 'running'>, exitCode: number, error: string | null): void {
+    this.db
+      .prepare(`UPDATE deployments SET state = ?, exit_code = ?, error = ?, finished_at = ? WHERE id = ?`)
+      .run(state, exitCode, error, this.now(), deploymentId);
+  }
+
+  deployment(id: number): DeploymentRecord | undefined {
+    const row = this.db.prepare(`SELECT * FROM deployments WHERE id = ?`).get(id) as Row | undefined;
+    return row ? { ...toDeployment(row), steps: this.stepsOf(id) } : undefined;
+  }
+
+  deployments(options: { env?: string; limit?: number } = {}): DeploymentRecord[] {
+    const rows = (
+      options.env
+        ? this.db.prepare(`SELECT * FROM deployments WHERE env = ? ORDER BY id DESC LIMIT ?`).all(options.env, options.limit ?? 50)
+        : this.db.prepare(`SELECT * FROM deployments ORDER BY id DESC LIMIT ?`).all(options.limit ?? 50)
+    ) as Row[];
+    return rows.map((row) => ({ ...toDeployment(row), steps: this.stepsOf(row.id) }));
+  }
+
+  runningDeployments(): DeploymentRecord[] {
+    return (this.db.prepare(`SELECT * FROM deployments WHERE state = 'running' ORDER BY id`).all() as Row[]).map(toDeployment);
+  }
+
+  /** The newest release that an environment ran successfully (a succeeded deploy or rollback). */
+  lastGoodReleases(env: string): string[] {
+    const rows = this.db
+      .prepare(`SELECT DISTINCT release_id FROM deployments WHERE env = ? AND state = 'succeeded' AND release_id IS NOT NULL ORDER BY id DESC`)
+      .all(env) as Row[];
+    return rows.map((row) => releaseId(row.release_id));
+  }
+
+  /** Persists a step as running before it runs; returns the row id to finish it with. */
+  startStep(deploymentId: number, name: string): number {
+    const run = this.db.transaction(() => {
+      this.db.prepare(`UPDATE deployments SET current_step = ? WHERE id = ?`).run(name, deploymentId);
+      return Number(
+        this.db.prepare(`INSERT INTO steps (deployment_id, name, state, started_at) VALUES (?, ?, 'running', ?)`).run(deploymentId, name, this.now())
+          .lastInsertRowid,
+      );
+    });
+    return run();
+  }
+
+  finishStep(stepId: number, state: StepState, detail?: string): void {
+    this.db.prepare(`UPDATE steps SET state = ?, finished_at = ?, detail = ? WHERE id = ?`).run(state, this.now(), detail ?? null, stepId);
+  }
+
+  stepsOf(deploymentId: number): StepRecord[] {
+    return (this.db.prepare(`SELECT * FROM steps WHERE deployment_id = ? ORDER BY id`).all(deploymentId) as Row[]).map(toStep);
+  }
+
+  recordEvent(env: string, deploymentId: number | null, type: string, data: Record<string, unknown> = {}): void {
+    this.db.prepare(`INSERT INTO events (at, env, deployment_id, type, data_json) VALUES (?, ?, ?, ?, ?)`).run(this.now(), env, deploymentId, type, JSON.stringify(data));
+  }
+
+  events(env?: string, limit = 100): Array<{ at: number; env: string; deploymentId: number | null; type: string; data: unknown }> {
+    const rows = (env
+      ? this.db.prepare(`SELECT * FROM events WHERE env = ? ORDER BY id DESC LIMIT ?`).all(env, limit)
+      : this.db.prepare(`SELECT * FROM events ORDER BY id DESC LIMIT ?`).all(limit)) as Row[];
+    return rows.map((row) => ({ at: row.at, env: row.env, deploymentId: row.deployment_id, type: row.type, data: JSON.parse(row.data_json) }));
+  }
+
+  /** Takes the environment's lock if it is free or its holder is stale; returns the current holder otherwise. */
+  tryLock(env: string, deploymentId: number, staleAfterMs: number, isOwnerAlive: (pid: number) => boolean): { acquired: true } | { acquired: false; holder: Row } {
+    const attempt = this.db.transaction(() => {
+      const holder = this.db.prepare(`SELECT * FROM locks WHERE env = ?`).get(env) as Row | undefined;
+      const now = this.now();
+      if (holder && now - holder.heartbeat_at < staleAfterMs && isOwnerAlive(holder.owner_pid)) return { acquired: false as const, holder };
+      this.db.prepare(`INSERT OR REPLACE INTO locks (env, deployment_id, owner_pid, acquired_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)`).run(env, deploymentId, process.pid, now, now);
+      return { acquired: true as const };
+    });
+    return attempt.immediate();
+  }
+
+  heartbeatLock(env: string, deploymentId: number): void {
+    this.db.prepare(`UPDATE locks SET heartbeat_at = ? WHERE env = ? AND deployment_id = ?`).run(this.now(), env, deploymentId);
+  }
+
+  releaseLock(env: string, deploymentId: number): void {
+    this.db.prepare(`DELETE FROM locks WHERE env = ? AND deployment_id = ?`).run(env, deploymentId);
+  }
+
+  lockOf(env: string): { deploymentId: number; ownerPid: number; acquiredAt: number; heartbeatAt: number } | undefined {
+    const row = this.db.prepare(`SELECT * FROM locks WHERE env = ?`).get(env) as Row | undefined;
+    return row ? { deploymentId: row.deployment_id, ownerPid: row.owner_pid, acquiredAt: row.acquired_at, heartbeatAt: row.heartbeat_at } : undefined;
+  }
+
+  locks(): Array<{ env: string; deploymentId: number; ownerPid: number }> {
+    return (this.db.prepare(`SELECT * FROM locks`).all() as Row[]).map((row) => ({ env: row.env, deploymentId: row.deployment_id, ownerPid: row.owner_pid }));
+  }
+}
