@@ -49,10 +49,11 @@ export async function exportSource(projectDir: string, source: SourceCommit, tar
     return;
   }
   const prefix = (await git(projectDir, ['rev-parse', '--show-prefix'])).stdout.trim();
+  const toplevel = (await git(projectDir, ['rev-parse', '--show-toplevel'])).stdout.trim();
   const treeish = prefix ? `${source.commit}:${prefix.replace(/\/$/, '')}` : source.commit;
   const archive = join(targetDir, '..', `.${source.commit}.${process.pid}.tar`);
   try {
-    const archived = await git(projectDir, ['archive', '--format=tar', `--output=${archive}`, treeish]);
+    const archived = await git(toplevel, ['archive', '--format=tar', `--output=${archive}`, treeish]);
     if (archived.exitCode !== 0) throw new FerryError({ code: 'CHECKOUT_FAILED', message: `git archive of ${source.commit} failed: ${archived.stderr.trim()}` });
     const extracted = await run('tar', ['-x', '-f', archive, '-C', targetDir], { timeoutMs: 120_000 });
     if (extracted.exitCode !== 0) throw new FerryError({ code: 'CHECKOUT_FAILED', message: `extracting ${source.commit} failed: ${extracted.stderr.trim()}` });

@@ -1,0 +1,80 @@
+import http from 'node:http';
+
+export interface Sample {
+  at: number;
+  ms: number;
+  status: number | null;
+  error?: string;
+}
+
+export interface LoadSummary {
+  requests: number;
+  non2xx: number;
+  socketErrors: number;
+  errors: string[];
+  p50Ms: number;
+  p99Ms: number;
+}
+
+/** Keep-alive HTTP load: `connections` clients, each sending its next request when the last one answered. */
+export class KeepAliveLoad {
+  readonly samples: Sample[] = [];
+  private running = false;
+  private readonly agent: http.Agent;
+  private loops: Promise<void>[] = [];
+
+  constructor(private readonly options: { port: number; path?: string; connections: number; requestTimeoutMs?: number }) {
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
+  }
+
+  private once(): Promise<Sample> {
+    const at = Date.now();
+    const started = process.hrtime.bigint();
+    const elapsed = () => Number(process.hrtime.bigint() - started) / 1e6;
+    return new Promise((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port: this.options.port, path: this.options.path ?? '/', agent: this.agent, timeout: this.options.requestTimeoutMs ?? 10_000 }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ at, ms: elapsed(), status: res.statusCode ?? 0 }));
+        res.on('error', (error) => resolve({ at, ms: elapsed(), status: null, error: error.message }));
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', (error: NodeJS.ErrnoException) => resolve({ at, ms: elapsed(), status: null, error: error.code ?? error.message }));
+    });
+  }
+
+  start(): void {
+    this.running = true;
+    this.loops = Array.from({ length: this.options.connections }, async () => {
+      while (this.running) {
+        const sample = await this.once();
+        this.samples.push(sample);
+        if (sample.status === null) await new Promise((r) => setTimeout(r, 10));
+      }
+    });
+  }
+
+  async stop(): Promise<LoadSummary> {
+    this.running = false;
+    await Promise.all(this.loops);
+    this.agent.destroy();
+    return summarize(this.samples);
+  }
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export function summarize(samples: Sample[]): LoadSummary {
+  const latencies = samples.map((s) => s.ms).sort((a, b) => a - b);
+  const errors = samples.filter((s) => s.status === null);
+  return {
+    requests: samples.length,
+    non2xx: samples.filter((s) => s.status !== null && (s.status < 200 || s.status >= 300)).length,
+    socketErrors: errors.length,
+    errors: [...new Set(errors.map((s) => s.error ?? '?'))],
+    p50Ms: Number(percentile(latencies, 50).toFixed(2)),
+    p99Ms: Number(percentile(latencies, 99).toFixed(2)),
+  };
+}

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseConfig } from './load.js';
+import { FerryError } from '../util/errors.js';
+import { REPO_ROOT } from '../test-support/project.js';
+
+function problems(yaml: string): string[] {
+  try {
+    parseConfig(yaml, 'ferry.yml');
+  } catch (error) {
+    expect(error).toBeInstanceOf(FerryError);
+    expect((error as FerryError).exitCode).toBe(2);
+    return (error as FerryError).details;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+const valid = `
+app: hello
+environments:
+  production:
+    port: 3000
+    strategy: blue-green
+    build: npm ci && npm run build
+    start: node dist/server.js
+    health: { path: /health, interval: 1s, timeout: 2s, healthy_threshold: 2, deadline: 30s }
+    watch: 10s
+    drain: 30s
+    secrets: [API_KEY]
+    retain: 5
+    notify: { webhook: "https://example.com/hook", slack: "https://hooks.slack.com/services/x" }
+  staging:
+    port: 3001
+    strategy: recreate
+    start: node dist/server.js
+`;
+
+describe('ferry.yml', () => {
+  it('accepts the documented example and fills defaults', () => {
+    const config = parseConfig(valid);
+    expect(config.environments.production.health.interval).toBe('1s');
+    expect(config.environments.staging.strategy).toBe('recreate');
+    expect(config.environments.staging.health).toMatchObject({ path: '/health', healthy_threshold: 2 });
+    expect(config.environments.staging.retain).toBe(5);
+    expect(config.agent.port).toBe(7070);
+  });
+
+  it('accepts the bundled example project (what npm start deploys)', () => {
+    const config = parseConfig(readFileSync(join(REPO_ROOT, 'example/ferry.yml'), 'utf8'));
+    expect(config.environments.production.port).toBe(3000);
+    expect(config.environments.staging.port).toBe(3001);
+  });
+
+  it('names the path, what was found and what is expected for a wrong type', () => {
+    const [problem] = problems(valid.replace('port: 3000', 'port: "three thousand"'));
+    expect(problem).toMatch(/^ferry.yml: environments\.production\.port: .*number.*found "three thousand"/);
+  });
+
+  it('rejects an unknown key', () => {
+    expect(problems(valid.replace('retain: 5', 'retain: 5\n    retian: 3'))).toEqual([expect.stringMatching(/environments\.production: unknown key "retian"/)]);
+  });
+
+  it('rejects a bad duration', () => {
+    expect(problems(valid.replace('interval: 1s', 'interval: soon'))).toEqual([
+      expect.stringMatching(/environments\.production\.health\.interval: expected a duration such as 500ms.*found "soon"/),
+    ]);
+  });
+
+  it('rejects two environments on one port', () => {
+    expect(problems(valid.replace('port: 3001', 'port: 3000'))).toEqual([expect.stringMatching(/environments\.staging\.port: port 3000 is also used by environment "production"/)]);
+  });
+
+  it('rejects an environment without start', () => {
+    expect(problems(valid.replace('    start: node dist/server.js\n    health', '    health'))).toEqual([expect.stringMatching(/environments\.production\.start: is required/)]);
+  });
+
+  it('reports every problem at once', () => {
+    const found = problems(valid.replace('interval: 1s', 'interval: 1 second').replace('strategy: recreate', 'strategy: yolo').replace('retain: 5', 'retain: 0'));
+    expect(found).toHaveLength(3);
+    expect(found.join('\n')).toMatch(/strategy/);
+    expect(found.join('\n')).toMatch(/retain/);
+  });
+
+  it('rejects YAML that does not parse, and a secret name that is not a variable name', () => {
+    expect(problems('app: [unclosed')[0]).toMatch(/YAML syntax/);
+    expect(problems(valid.replace('[API_KEY]', '["API KEY"]'))[0]).toMatch(/environments\.production\.secrets\.0/);
+  });
+});

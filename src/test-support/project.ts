@@ -1,0 +1,95 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { freePort } from '../util/ports.js';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+export const FERRY_BIN = join(REPO_ROOT, 'bin/ferry.js');
+
+export interface TestProject {
+  dir: string;
+  ports: { production: number; staging: number };
+  ferry: (args: string[], env?: NodeJS.ProcessEnv) => Promise<{ code: number; stdout: string; stderr: string }>;
+  commit: (files: Record<string, string | null>, message: string) => string;
+  writeConfig: (overrides?: (config: any) => void) => void;
+  cleanup: () => Promise<void>;
+}
+
+/** Fast health timings so a test deploy takes about a second. */
+export function fastConfig(ports: { production: number; staging: number }) {
+  return {
+    app: 'hello',
+    agent: { port: 0 },
+    environments: {
+      production: {
+        port: ports.production,
+        strategy: 'blue-green',
+        start: 'node server.js',
+        health: { path: '/health', interval: '100ms', timeout: '1s', healthy_threshold: 2, deadline: '5s' },
+        watch: '1s',
+        drain: '5s',
+        stop_grace: '2s',
+        retain: 3,
+      },
+      staging: {
+        port: ports.staging,
+        strategy: 'recreate',
+        start: 'node server.js',
+        health: { path: '/health', interval: '100ms', timeout: '1s', healthy_threshold: 1, deadline: '5s' },
+        stop_grace: '2s',
+      },
+    },
+  };
+}
+
+/** A copy of example/ in a temp git repository, with its own free ports and fast health timings. */
+export async function createTestProject(): Promise<TestProject> {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-test-'));
+  cpSync(join(REPO_ROOT, 'example'), dir, { recursive: true, filter: (from) => !from.includes('.ferry') });
+  const ports = { production: await freePort(), staging: await freePort() };
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim();
+  const writeConfig = (overrides?: (config: any) => void) => {
+    const config = fastConfig(ports);
+    overrides?.(config);
+    writeFileSync(join(dir, 'ferry.yml'), stringify(config));
+  };
+  writeConfig();
+  git('init', '-q', '-b', 'main');
+  git('-c', 'user.name=t', '-c', 'user.email=t@t', 'add', '-A');
+  git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'init');
+  const ferry = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolvePromise) => {
+      const child = spawn(process.execPath, [FERRY_BIN, ...args, '--project', dir], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c) => (stdout += c));
+      child.stderr.on('data', (c) => (stderr += c));
+      child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
+    });
+  return {
+    dir,
+    ports,
+    ferry,
+    writeConfig,
+    commit(files, message) {
+      for (const [name, content] of Object.entries(files)) {
+        if (content === null) rmSync(join(dir, name), { force: true });
+        else writeFileSync(join(dir, name), content);
+      }
+      git('-c', 'user.name=t', '-c', 'user.email=t@t', 'add', '-A');
+      git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', message);
+      return git('rev-parse', 'HEAD');
+    },
+    async cleanup() {
+      await ferry(['agent', 'stop']);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function httpGet(port: number, path = '/'): Promise<{ status: number; body: string }> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`);
+  return { status: response.status, body: await response.text() };
+}
