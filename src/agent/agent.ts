@@ -48,7 +48,7 @@ export async function startAgent(options: { projectDir: string; port?: number; r
     while (watching) {
       await new Promise((r) => setTimeout(r, options.routerWatchIntervalMs ?? 250));
       if (!watching) break;
-      if (!(await router.isUp())) {
+      if (!(await router.isUp()) && watching) {
         try {
           const { started } = await ensureRouter(paths.root);
           if (started) logger.warn('router was down; restarted it');
@@ -58,7 +58,7 @@ export async function startAgent(options: { projectDir: string; port?: number; r
       }
     }
   };
-  void watchRouter();
+  const watcher = watchRouter();
 
   const token = randomBytes(24).toString('hex');
   let resolveStopped!: () => void;
@@ -68,6 +68,7 @@ export async function startAgent(options: { projectDir: string; port?: number; r
     if (closing) return stopped;
     closing = true;
     watching = false;
+    await watcher;
     server.close();
     server.closeAllConnections();
     if (stopRouter) await router.shutdown(true).catch(() => undefined);

@@ -39,7 +39,9 @@ export function buildProgram(): Command {
     .option('-d, --detach', 'run in the background')
     .addOption(new Option('--port <port>', 'API port on 127.0.0.1 (default: agent.port in ferry.yml)').argParser(Number))
     .action((options) => execute(options, (io, dir) => agentStart(io, dir, { detach: Boolean(options.detach), port: options.port })));
-  common(agent.command('stop').description('stop the agent, the router and every instance')).action((options) => execute(options, (io, dir) => agentStop(io, dir)));
+  common(agent.command('stop').description('stop the agent, the router and every instance')).action((_options, command: Command) =>
+    execute(command.optsWithGlobals(), (io, dir) => agentStop(io, dir)),
+  );
 
   common(program.command('deploy <env>').description('build a release from a commit and deploy it; blocks until done'))
     .option('-r, --ref <git-ref>', 'commit, branch or tag to deploy', 'HEAD')

@@ -83,8 +83,9 @@ export async function createTestProject(): Promise<TestProject> {
       return git('rev-parse', 'HEAD');
     },
     async cleanup() {
-      await ferry(['agent', 'stop']);
-      rmSync(dir, { recursive: true, force: true });
+      const stopped = await ferry(['agent', 'stop']);
+      if (process.env.FERRY_TEST_DEBUG) console.log('agent stop', stopped, dir);
+      if (!process.env.FERRY_TEST_DEBUG) rmSync(dir, { recursive: true, force: true });
     },
   };
 }
