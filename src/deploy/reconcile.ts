@@ -44,6 +44,7 @@ export async function reconcileInterrupted(store: Store, router: RouterClient, r
       for (const old of oldIds) await runtime.stop(old.id, { drainTimeoutMs: 5000, graceMs });
     }
     const note = `interrupted at step ${deployment.currentStep ?? '?'}: the agent (pid ${deployment.agentPid}) stopped; reconciled by pid ${process.pid}`;
+    store.interruptSteps(deployment.id, note);
     store.finishDeployment(deployment.id, outcome, exitCodeOf(outcome), note);
     store.releaseLock(deployment.env, deployment.id);
     store.recordEvent(deployment.env, deployment.id, 'reconciled', { outcome, interruptedAt: deployment.currentStep });

@@ -139,6 +139,11 @@ export class Store {
     this.db.prepare(`UPDATE steps SET state = ?, finished_at = ?, detail = ? WHERE id = ?`).run(state, this.now(), detail ?? null, stepId);
   }
 
+  /** Marks the steps an interrupted deployment left running as failed. */
+  interruptSteps(deploymentId: number, detail: string): void {
+    this.db.prepare(`UPDATE steps SET state = 'failed', finished_at = ?, detail = ? WHERE deployment_id = ? AND state = 'running'`).run(this.now(), detail, deploymentId);
+  }
+
   stepsOf(deploymentId: number): StepRecord[] {
     return (this.db.prepare(`SELECT * FROM steps WHERE deployment_id = ? ORDER BY id`).all(deploymentId) as Row[]).map(toStep);
   }

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -93,4 +93,25 @@ export async function createTestProject(): Promise<TestProject> {
 export async function httpGet(port: number, path = '/'): Promise<{ status: number; body: string }> {
   const response = await fetch(`http://127.0.0.1:${port}${path}`);
   return { status: response.status, body: await response.text() };
+}
+
+/** Starts a ferry command and resolves once its output matches `pattern`; the command keeps running. */
+export function ferryUntil(project: TestProject, args: string[], pattern: RegExp, env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, [FERRY_BIN, ...args, '--project', project.dir], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const exited = new Promise<{ code: number; output: string }>((r) => child.on('close', (code) => r({ code: code ?? -1, output })));
+  const matched = new Promise<string>((resolvePromise, reject) => {
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (pattern.test(output)) resolvePromise(output);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then(() => reject(new Error(`command ended before ${pattern}:\n${output}`)));
+  });
+  return { child, matched, exited };
+}
+
+export function readAgentInfo(project: TestProject): { pid: number; routerPid: number; url: string } {
+  return JSON.parse(readFileSync(join(project.dir, '.ferry/agent.json'), 'utf8'));
 }

@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestProject, ferryUntil, httpGet, readAgentInfo, type TestProject } from '../test-support/project.js';
+import { KeepAliveLoad } from '../bench/load.js';
+import { isProcessAlive, sleep } from '../util/sleep.js';
+
+let project: TestProject;
+
+beforeAll(async () => {
+  project = await createTestProject();
+  project.writeConfig((config) => {
+    config.environments.production.watch = '3s';
+  });
+  project.commit({}, 'longer watch');
+  const first = await project.ferry(['deploy', 'production']);
+  expect(first.code, first.stderr).toBe(0);
+});
+afterAll(() => project.cleanup());
+
+const servingRelease = async () => JSON.parse((await httpGet(project.ports.production)).body).release as string;
+
+async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await check().catch(() => undefined);
+    if (value !== undefined) return value;
+    await sleep(50);
+  }
+  throw new Error(`not within ${timeoutMs}ms`);
+}
+
+describe('control plane and data plane are separate', () => {
+  it('survives the agent killed with SIGKILL in the watch window: no failed request, a defined outcome, the lock freed', async () => {
+    const load = new KeepAliveLoad({ port: project.ports.production, connections: 10 });
+    load.start();
+    project.commit({ 'package.json': '{"name":"hello","version":"2.0.0","type":"module"}\n' }, 'v2');
+    const deploy = ferryUntil(project, ['deploy', 'production'], /^→ watch$/m);
+    await deploy.matched;
+    const agent = readAgentInfo(project);
+    process.kill(agent.pid, 'SIGKILL');
+    const ended = await deploy.exited;
+    expect(ended.code).toBe(3);
+    expect(ended.output).toMatch(/lost the connection to the agent/);
+    expect(await servingRelease()).toBe('r2');
+
+    const status = await project.ferry(['status', 'production', '--json']);
+    expect(status.stderr).toMatch(/no agent was running; started one/);
+    const production = JSON.parse(status.stdout).environments[0];
+    expect(production.lock).toBeNull();
+    expect(production.lastDeployment).toMatchObject({ state: 'rolled_back', error: expect.stringMatching(/interrupted at step watch/) });
+    expect(production.serving.release).toBe('r1');
+    expect(await servingRelease()).toBe('r1');
+
+    const again = await project.ferry(['deploy', 'production']);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    expect(await servingRelease()).toBe('r3');
+    const summary = await load.stop();
+    expect(summary).toMatchObject({ non2xx: 0, socketErrors: 0 });
+  });
+
+  it('brings the router back after SIGKILL with its routing table, re-adopting (not restarting) instances', async () => {
+    const before = JSON.parse((await httpGet(project.ports.production)).body);
+    const { routerPid } = readAgentInfo(project);
+    process.kill(routerPid, 'SIGKILL');
+    const killedAt = Date.now();
+    await waitFor(async () => ((await httpGet(project.ports.production)).status === 200 ? true : undefined), 10_000);
+    const gapMs = Date.now() - killedAt;
+    const after = JSON.parse((await httpGet(project.ports.production)).body);
+    expect(after.pid).toBe(before.pid);
+    expect(after.release).toBe(before.release);
+    expect(isProcessAlive(before.pid)).toBe(true);
+    expect(gapMs).toBeLessThan(10_000);
+    const status = JSON.parse((await project.ferry(['status', 'production', '--json'])).stdout).environments[0];
+    expect(status.instances).toEqual([expect.objectContaining({ pid: before.pid, restarts: 0, state: 'serving' })]);
+  });
+
+  it('keeps serving while the agent is stopped, and restarts a crashed serving instance', async () => {
+    const { pid } = readAgentInfo(project);
+    process.kill(pid, 'SIGKILL');
+    expect((await httpGet(project.ports.production)).status).toBe(200);
+    const before = JSON.parse((await httpGet(project.ports.production)).body);
+    process.kill(before.pid, 'SIGKILL');
+    const after = await waitFor(async () => {
+      const body = JSON.parse((await httpGet(project.ports.production)).body);
+      return body.pid !== before.pid ? body : undefined;
+    }, 10_000);
+    expect(after.release).toBe(before.release);
+  });
+});
