@@ -51,19 +51,23 @@ function problemsFrom(issues: z.core.$ZodIssue[], raw: unknown): ConfigProblem[]
   });
 }
 
-function crossFieldProblems(config: FerryConfig): ConfigProblem[] {
-  const byPort = new Map<number, string[]>();
-  for (const [name, env] of Object.entries(config.environments)) {
-    byPort.set(env.port, [...(byPort.get(env.port) ?? []), name]);
+/** Checks across fields, on the raw document so that they are reported together with schema problems. */
+function crossFieldProblems(raw: unknown): ConfigProblem[] {
+  const envs = (raw as { environments?: unknown })?.environments;
+  if (!envs || typeof envs !== 'object') return [];
+  const byPort = new Map<unknown, string[]>();
+  for (const [name, env] of Object.entries(envs as Record<string, { port?: unknown }>)) {
+    if (typeof env?.port === 'number') byPort.set(env.port, [...(byPort.get(env.port) ?? []), name]);
   }
   const problems: ConfigProblem[] = [];
   for (const [port, names] of byPort) {
-    if (names.length > 1) {
-      problems.push({ path: `environments.${names[1]}.port`, message: `port ${port} is also used by environment "${names[0]}"; each environment needs its own port`, found: String(port) });
+    for (const name of names.slice(1)) {
+      problems.push({ path: `environments.${name}.port`, message: `port ${port} is also used by environment "${names[0]}"; each environment needs its own port`, found: String(port) });
     }
   }
-  if (config.agent.port !== 0 && byPort.has(config.agent.port)) {
-    problems.push({ path: 'agent.port', message: `port ${config.agent.port} is also an environment's port`, found: String(config.agent.port) });
+  const agentPort = (raw as { agent?: { port?: unknown } }).agent?.port ?? 7070;
+  if (agentPort !== 0 && byPort.has(agentPort)) {
+    problems.push({ path: 'agent.port', message: `port ${agentPort} is also an environment's port`, found: String(agentPort) });
   }
   return problems;
 }
@@ -76,9 +80,8 @@ export function parseConfig(text: string, file = CONFIG_FILE): FerryConfig {
   }
   const raw: unknown = document.toJS();
   const result = configSchema.safeParse(raw ?? {});
-  if (!result.success) throw configError(file, problemsFrom(result.error.issues, raw));
-  const crossField = crossFieldProblems(result.data);
-  if (crossField.length > 0) throw configError(file, crossField);
+  const problems = [...(result.success ? [] : problemsFrom(result.error.issues, raw)), ...crossFieldProblems(raw)];
+  if (problems.length > 0 || !result.success) throw configError(file, problems);
   return result.data;
 }
 

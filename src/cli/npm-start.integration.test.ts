@@ -1,0 +1,47 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FERRY_BIN, REPO_ROOT, httpGet } from '../test-support/project.js';
+import { sleep } from '../util/sleep.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ferry-start-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('npm start', () => {
+  it('runs `ferry up --project example`', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+    expect(pkg.scripts.start).toBe('node bin/ferry.js up --project example');
+  });
+
+  it('deploys the bundled example as configured: production on :3000, staging on :3001, status page and API printed', async () => {
+    cpSync(join(REPO_ROOT, 'example'), dir, { recursive: true, filter: (from) => !from.includes('.ferry') });
+    for (const args of [['init', '-q'], ['add', '-A'], ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'example']]) execFileSync('git', args, { cwd: dir });
+    const child = spawn(process.execPath, [FERRY_BIN, 'up', '--project', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c) => (output += c));
+    child.stderr.on('data', (c) => (output += c));
+    const exited = new Promise<number>((r) => child.on('close', (code) => r(code ?? -1)));
+    const deadline = Date.now() + 60_000;
+    while (!output.includes('ferry is running') && Date.now() < deadline && child.exitCode === null) await sleep(100);
+    try {
+      expect(output).toContain('ferry is running');
+      expect(output).toMatch(/production\s+http:\/\/127\.0\.0\.1:3000/);
+      expect(output).toMatch(/staging\s+http:\/\/127\.0\.0\.1:3001/);
+      expect(output).toMatch(/status page\s+http:\/\/127\.0\.0\.1:7070\//);
+      expect(output).toMatch(/API\s+http:\/\/127\.0\.0\.1:7070\/api/);
+      const production = await httpGet(3000);
+      expect(production.status).toBe(200);
+      expect(JSON.parse(production.body)).toMatchObject({ app: 'hello', version: '1.0.0', release: 'r1' });
+      expect(JSON.parse((await httpGet(3001)).body)).toMatchObject({ app: 'hello', release: 'r2' });
+      expect((await httpGet(3000, '/health')).status).toBe(200);
+      const page = await httpGet(7070, '/');
+      expect(page.body).toMatch(/ferry · hello[\s\S]*production[\s\S]*serving: <b>r1/);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+    await expect(httpGet(3000)).rejects.toThrow();
+  });
+});
