@@ -23,7 +23,7 @@ export class KeepAliveLoad {
   private readonly agent: http.Agent;
   private loops: Promise<void>[] = [];
 
-  constructor(private readonly options: { port: number; path?: string; connections: number; requestTimeoutMs?: number }) {
+  constructor(private readonly options: { port: number; path?: string; connections: number; requestTimeoutMs?: number; /** Least time between two requests of one connection; 0 sends back to back. */ pacingMs?: number }) {
     this.agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
   }
 
@@ -48,7 +48,8 @@ export class KeepAliveLoad {
       while (this.running) {
         const sample = await this.once();
         this.samples.push(sample);
-        if (sample.status === null) await new Promise((r) => setTimeout(r, 10));
+        const pauseMs = Math.max(sample.status === null ? 10 : 0, (this.options.pacingMs ?? 0) - sample.ms);
+        if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
       }
     });
   }
