@@ -1,13 +1,15 @@
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import net from 'node:net';
+import { ResponseParser, type ResponseHead } from './response-parser.js';
+import type { UpstreamPool } from './upstream-pool.js';
 
-/** One upstream instance as the proxy sees it: where it listens and how busy it is. */
+/** One upstream instance as the proxy sees it: where it listens, its connections, and how busy it is. */
 export interface Upstream {
   id: string;
   port: number;
   inflight: number;
-  agent: http.Agent;
+  pool: UpstreamPool;
 }
 
 export interface ProxyOptions {
@@ -17,25 +19,40 @@ export interface ProxyOptions {
   pendingTimeoutMs: number;
   /** Resolves when the routing table changes. */
   routeChanged: () => Promise<void>;
+  /** How long an upstream may take to answer before the client gets a 504. */
+  upstreamTimeoutMs?: number;
 }
 
-const HOP_BY_HOP = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade'];
-const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'x-forwarded-for', 'x-forwarded-proto']);
+const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UPSTREAM_CLOSED']);
 const MAX_ATTEMPTS = 3;
 
-function forwardHeaders(headers: http.IncomingHttpHeaders | http.OutgoingHttpHeaders, extra?: Record<string, string>) {
-  const out: http.OutgoingHttpHeaders = { ...headers, ...extra };
-  for (const name of HOP_BY_HOP) delete out[name];
-  return out;
+function hasBody(req: IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
 }
 
-function hasNoBody(req: IncomingMessage): boolean {
-  return !req.headers['transfer-encoding'] && (req.headers['content-length'] === undefined || req.headers['content-length'] === '0');
+/** The request head as the upstream gets it: hop-by-hop headers dropped, X-Forwarded-* set, body re-framed. */
+function requestHead(req: IncomingMessage, chunked: boolean): string {
+  let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
+  const raw = req.rawHeaders;
+  let hasHost = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i].toLowerCase();
+    if (HOP_BY_HOP.has(lower)) continue;
+    if (lower === 'host') hasHost = true;
+    head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  }
+  if (!hasHost) head += `host: ${req.socket.localAddress}:${req.socket.localPort}\r\n`;
+  const forwardedFor = req.headers['x-forwarded-for'];
+  head += `x-forwarded-for: ${forwardedFor ? `${forwardedFor}, ` : ''}${req.socket.remoteAddress ?? ''}\r\nx-forwarded-proto: http\r\n`;
+  if (chunked) head += 'transfer-encoding: chunked\r\n';
+  return head + '\r\n';
 }
 
 /** Builds the request handler of one environment's listener: a keep-alive reverse proxy. */
 export function createProxyHandler(options: ProxyOptions) {
   let next = 0;
+  const upstreamTimeoutMs = options.upstreamTimeoutMs ?? 60_000;
 
   async function pick(): Promise<Upstream | undefined> {
     const deadline = Date.now() + options.pendingTimeoutMs;
@@ -51,43 +68,94 @@ export function createProxyHandler(options: ProxyOptions) {
 
   function forward(req: IncomingMessage, res: ServerResponse, upstream: Upstream, attempt: number): void {
     upstream.inflight++;
-    let released = false;
-    const release = () => {
-      if (!released) {
-        released = true;
-        upstream.inflight--;
+    const withBody = attempt === 1 && hasBody(req);
+    const chunkedBody = withBody && req.headers['transfer-encoding'] !== undefined;
+    let settled = false;
+    let requestSent = !withBody;
+    let keepAlive = false;
+    let batch: Buffer[] = [];
+
+    const settle = () => {
+      if (settled) return false;
+      settled = true;
+      upstream.inflight--;
+      return true;
+    };
+    const fail = (code: string) => {
+      if (!settle()) return;
+      connection.exchange = undefined;
+      socket.destroy();
+      if (res.headersSent) return void res.destroy();
+      const retryable = RETRYABLE_CODES.has(code) && !withBody && attempt < MAX_ATTEMPTS && (!fresh || code === 'ECONNREFUSED');
+      if (retryable) return void route(req, res, attempt + 1);
+      const status = code === 'ETIMEDOUT' ? 504 : 502;
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(`ferry router: upstream ${upstream.id} failed: ${code}\n`);
+    };
+    const parser = new ResponseParser(
+      {
+        onHead: (head) => {
+          keepAlive = head.keepAlive;
+          res.writeHead(head.status, head.statusMessage, head.headers);
+        },
+        onBody: (chunk) => batch.push(chunk),
+        onEnd: () => undefined,
+      },
+      req.method === 'HEAD',
+    );
+    // Body bytes of one read go out in one write; a response that arrives whole costs one write to the client.
+    const flush = () => {
+      const body = batch.length === 1 ? batch[0] : batch.length ? Buffer.concat(batch) : undefined;
+      batch = [];
+      if (parser.done) {
+        if (!settle()) return;
+        res.end(body);
+        if (keepAlive && requestSent) upstream.pool.release(connection);
+        else {
+          connection.exchange = undefined;
+          socket.destroy();
+        }
+      } else if (body && !res.write(body)) {
+        socket.pause();
+        res.once('drain', () => socket.resume());
       }
     };
-    const outgoing = http.request({
-      host: '127.0.0.1',
-      port: upstream.port,
-      method: req.method,
-      path: req.url,
-      agent: upstream.agent,
-      headers: forwardHeaders(req.headers, { 'x-forwarded-for': req.socket.remoteAddress ?? '', 'x-forwarded-proto': 'http' }),
+    const { connection, fresh } = upstream.pool.acquire({
+      startedAt: Date.now(),
+      onData: (chunk) => {
+        try {
+          parser.push(chunk);
+        } catch {
+          return fail('MALFORMED_RESPONSE');
+        }
+        flush();
+      },
+      onError: fail,
+      onClose: () => {
+        if (parser.close()) flush();
+        else fail('UPSTREAM_CLOSED');
+      },
     });
-    outgoing.on('response', (incoming) => {
-      res.writeHead(incoming.statusCode ?? 502, incoming.statusMessage, forwardHeaders(incoming.headers));
-      incoming.pipe(res);
-      incoming.on('end', release);
-      incoming.on('error', () => {
-        release();
-        res.destroy();
-      });
-    });
-    outgoing.on('error', (error: NodeJS.ErrnoException) => {
-      release();
-      if (res.headersSent) return void res.destroy();
-      const retryable = RETRYABLE_CODES.has(error.code ?? '') && hasNoBody(req) && attempt < MAX_ATTEMPTS;
-      if (retryable) return void route(req, res, attempt + 1);
-      res.writeHead(502, { 'content-type': 'text/plain' }).end(`ferry router: upstream ${upstream.id} failed: ${error.code ?? error.message}\n`);
-    });
+    const socket = connection.socket;
     res.on('close', () => {
-      release();
-      if (!outgoing.writableFinished || !res.writableFinished) outgoing.destroy();
+      if (settle()) {
+        connection.exchange = undefined;
+        socket.destroy();
+      }
     });
-    if (attempt === 1) req.pipe(outgoing);
-    else outgoing.end();
+
+    socket.write(requestHead(req, chunkedBody));
+    if (!withBody) return;
+    req.on('data', (chunk: Buffer) => {
+      const ok = chunkedBody ? socket.write(`${chunk.length.toString(16)}\r\n`) && socket.write(chunk) && socket.write('\r\n') : socket.write(chunk);
+      if (!ok) {
+        req.pause();
+        socket.once('drain', () => req.resume());
+      }
+    });
+    req.on('end', () => {
+      if (chunkedBody) socket.write('0\r\n\r\n');
+      requestSent = true;
+    });
   }
 
   function route(req: IncomingMessage, res: ServerResponse, attempt: number): void {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Router } from './router.js';
@@ -82,5 +82,67 @@ describe('router', () => {
 
   it('refuses a route to an instance it does not know', async () => {
     await expect(router.setRoute({ env: 'web', port, upstreams: ['nope'] })).rejects.toThrow(/unknown instances: nope/);
+  });
+});
+
+describe('router proxying, end to end through a real upstream', () => {
+  const ECHO_SERVER = `
+import http from 'node:http';
+const server = http.createServer((req, res) => {
+  if (req.url === '/chunked') {
+    res.write('a'.repeat(10));
+    setTimeout(() => res.end('b'.repeat(10)), 20);
+    return;
+  }
+  if (req.url === '/big') return void res.end(Buffer.alloc(5 * 1024 * 1024, 120));
+  if (req.url === '/close') return void res.writeHead(200, { connection: 'close' }).end('bye');
+  if (req.url === '/no-content') return void res.writeHead(204).end();
+  let body = '';
+  req.on('data', (c) => (body += c));
+  req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ method: req.method, body, forwardedFor: req.headers['x-forwarded-for'], host: req.headers.host })));
+});
+server.keepAliveTimeout = 200;
+server.listen(Number(process.env.PORT), '127.0.0.1');
+`;
+  let proxyPort = 0;
+
+  beforeAll(async () => {
+    writeFileSync(join(stateDir, 'echo-server.mjs'), ECHO_SERVER);
+    const echo: InstanceSpec = { id: 'echo', env: 'echo', release: 'r0', port: await freePort(), cwd: stateDir, command: 'node echo-server.mjs', vars: {}, logFile: join(stateDir, 'echo.log') };
+    router.startInstance(echo);
+    for (let i = 0; i < 100 && (await probeHttp(echo.port, '/', 500)).status === null; i++) await sleep(50);
+    proxyPort = await freePort();
+    await router.setRoute({ env: 'echo', port: proxyPort, upstreams: ['echo'] });
+  });
+
+  const call = (path: string, init?: RequestInit) => fetch(`http://127.0.0.1:${proxyPort}${path}`, init);
+
+  it('forwards request bodies with content-length and chunked framing', async () => {
+    expect(await (await call('/', { method: 'POST', body: 'x'.repeat(100_000) })).json()).toMatchObject({ method: 'POST', body: 'x'.repeat(100_000) });
+    const stream = new ReadableStream({ start: (c) => { c.enqueue(new TextEncoder().encode('part1-')); c.enqueue(new TextEncoder().encode('part2')); c.close(); } });
+    expect(await (await call('/', { method: 'PUT', body: stream, duplex: 'half' } as RequestInit)).json()).toMatchObject({ method: 'PUT', body: 'part1-part2' });
+  });
+
+  it('passes the Host header through and sets X-Forwarded-For', async () => {
+    const body = await (await call('/')).json();
+    expect(body.host).toBe(`127.0.0.1:${proxyPort}`);
+    expect(body.forwardedFor).toBe('127.0.0.1');
+  });
+
+  it('streams chunked and large responses, and answers HEAD, 204 and Connection: close responses', async () => {
+    expect(await (await call('/chunked')).text()).toBe('a'.repeat(10) + 'b'.repeat(10));
+    expect((await (await call('/big')).arrayBuffer()).byteLength).toBe(5 * 1024 * 1024);
+    const head = await call('/', { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect((await call('/no-content')).status).toBe(204);
+    expect(await (await call('/close')).text()).toBe('bye');
+    expect(await (await call('/')).json()).toMatchObject({ method: 'GET' });
+  });
+
+  it('retries a GET when a pooled connection was closed by the upstream meanwhile', async () => {
+    for (let i = 0; i < 5; i++) {
+      expect((await call('/')).status).toBe(200);
+      await sleep(190 + i * 5);
+    }
   });
 });

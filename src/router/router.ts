@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { createProxyHandler, type Upstream } from './proxy.js';
 import { Supervisor } from './supervisor.js';
+import { UpstreamPool } from './upstream-pool.js';
 import { loadRouterState, saveRouterState, type InstanceSpec, type Route, type RouterState } from './state.js';
 
 export interface RouterOptions {
@@ -51,7 +52,8 @@ export class Router {
     if (!record) return undefined;
     let upstream = this.upstreams.get(id);
     if (!upstream || upstream.port !== record.port) {
-      upstream = { id, port: record.port, inflight: 0, agent: new http.Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 1024 }) };
+      upstream?.pool.destroy();
+      upstream = { id, port: record.port, inflight: 0, pool: new UpstreamPool(record.port) };
       this.upstreams.set(id, upstream);
     }
     return upstream;
@@ -125,7 +127,7 @@ export class Router {
     const drainMs = Date.now() - drainStart;
     const abandoned = this.inflight(id);
     const result = await this.supervisor.stop(id, graceMs);
-    this.upstreams.get(id)?.agent.destroy();
+    this.upstreams.get(id)?.pool.destroy();
     this.upstreams.delete(id);
     return { ...result, drainMs, abandonedRequests: abandoned };
   }
@@ -144,6 +146,6 @@ export class Router {
     }
     this.supervisor.close();
     await Promise.all([...this.listeners.values()].map(({ server }) => new Promise((r) => { server.close(r); server.closeAllConnections(); })));
-    for (const upstream of this.upstreams.values()) upstream.agent.destroy();
+    for (const upstream of this.upstreams.values()) upstream.pool.destroy();
   }
 }
