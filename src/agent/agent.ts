@@ -9,6 +9,7 @@ import { openDb } from '../store/db.js';
 import { Store } from '../store/store.js';
 import { reconcileInterrupted, type Reconciled } from '../deploy/reconcile.js';
 import { writeJsonAtomic } from '../util/fs-atomic.js';
+import { usageError } from '../util/errors.js';
 import { statePaths } from './paths.js';
 import { createAgentServer } from './server.js';
 
@@ -25,6 +26,7 @@ export interface RunningAgent {
   info: AgentInfo;
   reconciled: Reconciled[];
   routerStarted: boolean;
+  warnings: string[];
   /** Resolves when the agent has stopped (API shutdown or close()). */
   stopped: Promise<void>;
   close(options: { stopRouter: boolean }): Promise<void>;
@@ -79,16 +81,27 @@ export async function startAgent(options: { projectDir: string; port?: number; r
   };
   const server = createAgentServer({ store, router, runtime, paths, projectDir, token, onShutdown: (stopRouter) => void close({ stopRouter }) });
   const port = options.port ?? config.agent.port;
-  await new Promise<void>((resolvePromise, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(new Error(`the agent cannot listen on 127.0.0.1:${port}: ${error.code}. Set agent.port in ferry.yml (0 picks a free port).`)),
-    );
-    server.listen(port, '127.0.0.1', () => resolvePromise());
-  });
+  const listen = (wanted: number) =>
+    new Promise<void>((resolvePromise, reject) => {
+      server.once('error', reject);
+      server.listen(wanted, '127.0.0.1', () => resolvePromise());
+    });
+  // The CLI finds the agent through agent.json, so a busy port (another project's agent) is not fatal.
+  const portInUse = await listen(port).then(
+    () => false,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EADDRINUSE' || options.port !== undefined) {
+        throw usageError('AGENT_PORT_UNAVAILABLE', `the agent cannot listen on 127.0.0.1:${port}: ${error.code}`, 'Pick another --port, or set agent.port in ferry.yml (0 picks a free port).');
+      }
+      return true;
+    },
+  );
+  if (portInUse) await listen(0);
   const address = server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const info: AgentInfo = { pid: process.pid, url: `http://127.0.0.1:${boundPort}`, port: boundPort, token, projectDir, routerPid: (await router.state()).pid };
   writeJsonAtomic(paths.agentInfo, info, 0o600);
-  logger.info({ url: info.url, routerStarted }, 'agent ready');
-  return { info, reconciled, routerStarted, stopped, close };
+  logger.info({ url: info.url, routerStarted, portInUse }, 'agent ready');
+  const warnings = portInUse ? [`port ${port} is in use; the agent listens on ${info.url} instead`] : [];
+  return { info, reconciled, routerStarted, warnings, stopped, close };
 }

@@ -28,6 +28,7 @@ export async function agentStart(io: Io, projectDir: string, options: { detach: 
     return 0;
   }
   const agent = await startAgent({ projectDir, port: options.port });
+  for (const warning of agent.warnings) progress(io)(`warning: ${warning}`);
   describeAgent(io, agent.info, projectDir);
   for (const r of agent.reconciled) progress(io)(`  reconciled interrupted deployment #${r.deploymentId} of ${r.env} (at ${r.interruptedAt}): ${r.outcome}`);
   const stop = () => void agent.close({ stopRouter: false });

@@ -16,6 +16,7 @@ export async function up(io: Io, projectDir: string): Promise<number> {
   }
   const agent = (await findAgent(projectDir)) ? undefined : await startAgent({ projectDir });
   if (agent) say(`ferry agent (pid ${agent.info.pid}) started${agent.routerStarted ? ' with a new router' : ''}`);
+  for (const warning of agent?.warnings ?? []) say(`warning: ${warning}`);
   let worst = 0;
   for (const env of Object.keys(config.environments)) {
     say(`\n== ${env} ==`);

@@ -229,16 +229,23 @@ export class Deployment {
       env: { ...process.env, ...this.envConfig.env, ...this.request.secrets, FERRY_RELEASE: this.release!.id, FERRY_ENV: this.request.env },
       timeoutMs: this.deps.buildTimeoutMs ?? 10 * 60_000,
       onLine: (line) => {
-        lines.push(line);
-        this.progress(line);
+        lines.push(this.redact(line));
+        this.progress(this.redact(line));
       },
     });
-    writeFileSync(layout.buildLog, result.stdout + result.stderr);
+    writeFileSync(layout.buildLog, this.redact(result.stdout + result.stderr));
     if (result.exitCode !== 0) {
       const why = result.timedOut ? `timed out after ${this.deps.buildTimeoutMs ?? 600_000}ms` : `exited with code ${result.exitCode}`;
       throw new StepFailure(`build \`${this.envConfig.build}\` ${why}; last lines:\n${lines.slice(-LOG_LINES_ON_FAILURE).join('\n')}`, undefined, [], `Full output in ${layout.buildLog}`);
     }
     return `built in ${layout.app}`;
+  }
+
+  /** Secret values never reach progress or logs, even when a build prints its environment. */
+  private redact(text: string): string {
+    let out = text;
+    for (const value of Object.values(this.request.secrets)) if (value.length >= 4) out = out.split(value).join('***');
+    return out;
   }
 
   private async stopOld(): Promise<string> {

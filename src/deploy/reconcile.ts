@@ -27,9 +27,11 @@ export async function reconcileInterrupted(store: Store, router: RouterClient, r
     const warmOld = Object.values(snapshot.instances)
       .filter((i) => i.env === deployment.env && !isNew(i.id) && i.state === 'running' && i.release === deployment.previousReleaseId)
       .map((i) => i.id);
+    const servingNow = (route?.upstreams ?? []).filter((id) => snapshot.instances[id]?.state === 'running');
     let outcome: Reconciled['outcome'];
     if (!routedToNew) {
-      outcome = 'halted';
+      // A recreate deploy may have stopped the old release already: then nothing serves and a person must act.
+      outcome = servingNow.length > 0 || !deployment.previousReleaseId ? 'halted' : 'failed';
     } else if (warmOld.length > 0 && route) {
       await router.setRoute({ ...route, upstreams: warmOld });
       outcome = 'rolled_back';
