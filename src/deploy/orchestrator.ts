@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EnvironmentConfig, FerryConfig } from '../config/schema.js';
 import { CONFIG_FILE } from '../config/load.js';
@@ -329,7 +329,10 @@ export class Deployment {
     const snapshot = await router.state();
     for (const id of doomed) {
       for (const instance of Object.values(snapshot.instances)) {
-        if (instance.env === env && instance.release === id && instance.state === 'exited') await runtime.remove(instance.id);
+        if (instance.env === env && instance.release === id && instance.state === 'exited') {
+          await runtime.remove(instance.id);
+          rmSync(instance.logFile, { force: true });
+        }
       }
       removeDir(paths.release(env, id));
       store.setReleaseState(id, 'pruned');
