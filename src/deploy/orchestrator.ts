@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EnvironmentConfig, FerryConfig } from '../config/schema.js';
 import { CONFIG_FILE } from '../config/load.js';
@@ -13,11 +13,11 @@ import { healthGate, watchWindow } from '../health/gate.js';
 import { notify, type Delivery } from '../notify/notify.js';
 import { FerryError, errorMessage } from '../util/errors.js';
 import { writeJsonAtomic } from '../util/fs-atomic.js';
-import { run } from '../util/run.js';
 import { acquireDeployLock } from './lock.js';
 import { exitCodeOf, outcomeOfFailure, planSteps, type StepName } from './plan.js';
-import { planBackupPrune, planReleasePrune } from './prune-plan.js';
-import { backupRelease, listDirs, releaseLayout, removeDir, writeSecretsFile } from './release-files.js';
+import { pruneEnvironment } from './prune.js';
+import { runBuild } from './build.js';
+import { backupRelease, releaseLayout, writeSecretsFile } from './release-files.js';
 import { exportSource, type SourceCommit } from './source.js';
 import { servingOf, type Serving } from './serving.js';
 import { gateInstances, instanceSpecs, ms } from './instances.js';
@@ -87,7 +87,8 @@ export class Deployment {
     const deployment = store.createDeployment({ env, kind, previousReleaseId: this.previous.release });
     this.deploymentId = deployment.id;
     if (this.release) store.setDeploymentRelease(deployment.id, this.release.id);
-    const steps = planSteps(this.envConfig.strategy, kind, { hasBuild: Boolean(this.envConfig.build), hasPrevious: this.previous.instanceIds.length > 0 });
+    const plan = () => planSteps(this.envConfig.strategy, kind, { hasBuild: Boolean(this.envConfig.build), hasPrevious: this.previous.instanceIds.length > 0 });
+    let steps = plan();
     this.emit({ type: 'deployment', deploymentId: deployment.id, env, kind, steps });
     store.recordEvent(env, deployment.id, 'deploy_started', { kind, previous: this.previous.release });
     const startedAt = Date.now();
@@ -102,8 +103,11 @@ export class Deployment {
           heartbeatIntervalMs: 2000,
           onWait: (message) => this.progress(message),
         });
-        // The serving release may have changed while this deployment waited.
+        // The serving release may have changed while this deployment waited; plan again from what serves now.
         this.previous = await servingOf(router, env);
+        const replanned = plan();
+        if (replanned.join() !== steps.join()) this.progress(`what serves changed while waiting; steps now: ${replanned.join(' → ')}`);
+        steps = replanned;
         return 'acquired';
       });
       for (const name of steps.slice(1, -1)) await this.step(name, () => this.runStep(name));
@@ -118,7 +122,7 @@ export class Deployment {
     unlock?.();
     const exitCode = exitCodeOf(outcome);
     store.finishDeployment(deployment.id, outcome, exitCode, failure ? `${failure.step}: ${failure.message}` : null);
-    if (this.release && outcome === 'succeeded') store.setReleaseState(this.release.id, 'ready');
+    if (this.release && kind === 'deploy') store.setReleaseState(this.release.id, outcome === 'succeeded' ? 'ready' : 'failed');
     if (outcome === 'succeeded') store.recordEvent(env, deployment.id, 'succeeded', { release: this.release?.id, deliveries: deliveries.length });
     const serving = await servingOf(router, env).catch(() => undefined);
     const result: DeployResult = {
@@ -184,8 +188,6 @@ export class Deployment {
   private async writeSecrets(): Promise<string> {
     const { store, paths } = this.deps;
     const { env, source, secrets, config } = this.request;
-    const missing = this.envConfig.secrets.filter((name) => secrets[name] === undefined);
-    if (missing.length > 0) throw new FerryError({ code: 'SECRET_MISSING', message: `secrets not set in the deploying environment: ${missing.join(', ')}`, hint: `export ${missing[0]}=... before ferry deploy` });
     this.release = store.createRelease({
       env,
       commit: source!.commit,
@@ -223,29 +225,16 @@ export class Deployment {
 
   private async build(): Promise<string> {
     const layout = releaseLayout(this.release!.dir);
-    const lines: string[] = [];
-    const result = await run('/bin/sh', ['-c', this.envConfig.build!], {
+    await runBuild({
+      command: this.envConfig.build!,
       cwd: layout.app,
       env: { ...process.env, ...this.envConfig.env, ...this.request.secrets, FERRY_RELEASE: this.release!.id, FERRY_ENV: this.request.env },
       timeoutMs: this.deps.buildTimeoutMs ?? 10 * 60_000,
-      onLine: (line) => {
-        lines.push(this.redact(line));
-        this.progress(this.redact(line));
-      },
+      logFile: layout.buildLog,
+      secrets: Object.values(this.request.secrets),
+      onLine: (line) => this.progress(line),
     });
-    writeFileSync(layout.buildLog, this.redact(result.stdout + result.stderr));
-    if (result.exitCode !== 0) {
-      const why = result.timedOut ? `timed out after ${this.deps.buildTimeoutMs ?? 600_000}ms` : `exited with code ${result.exitCode}`;
-      throw new StepFailure(`build \`${this.envConfig.build}\` ${why}; last lines:\n${lines.slice(-LOG_LINES_ON_FAILURE).join('\n')}`, undefined, [], `Full output in ${layout.buildLog}`);
-    }
     return `built in ${layout.app}`;
-  }
-
-  /** Secret values never reach progress or logs, even when a build prints its environment. */
-  private redact(text: string): string {
-    let out = text;
-    for (const value of Object.values(this.request.secrets)) if (value.length >= 4) out = out.split(value).join('***');
-    return out;
   }
 
   private async stopOld(): Promise<string> {
@@ -318,28 +307,9 @@ export class Deployment {
     return `healthy through :${this.envConfig.port}`;
   }
 
-  /** Deletes releases and backups of this environment beyond `retain`; never the serving or rollback target. */
-  private async prune(): Promise<string> {
-    const { store, paths, router, runtime } = this.deps;
-    const env = this.request.env;
-    const retain = this.envConfig.retain;
+  private prune(): Promise<string> {
     const keep = new Set([this.release!.id, ...(this.previous.release ? [this.previous.release] : [])]);
-    const live = store.releasesOf(env).filter((r) => r.state !== 'pruned');
-    const doomed = planReleasePrune(live.map((r) => r.id), retain, keep);
-    const snapshot = await router.state();
-    for (const id of doomed) {
-      for (const instance of Object.values(snapshot.instances)) {
-        if (instance.env === env && instance.release === id && instance.state === 'exited') {
-          await runtime.remove(instance.id);
-          rmSync(instance.logFile, { force: true });
-        }
-      }
-      removeDir(paths.release(env, id));
-      store.setReleaseState(id, 'pruned');
-    }
-    const backups = planBackupPrune(listDirs(paths.backups(env)), retain);
-    for (const name of backups) removeDir(join(paths.backups(env), name));
-    return `removed ${doomed.length} release(s)${doomed.length ? ` (${doomed.join(', ')})` : ''} and ${backups.length} backup(s); kept ${retain}`;
+    return pruneEnvironment(this.deps, this.request.env, this.envConfig.retain, keep);
   }
 
   private async sendNotification(outcome: DeployResult['outcome'], failure: { step: StepName; message: string } | undefined, durationMs: number): Promise<Delivery[]> {

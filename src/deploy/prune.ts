@@ -1,0 +1,33 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RouterClient } from '../router/client.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Store } from '../store/store.js';
+import type { StatePaths } from '../agent/paths.js';
+import { planBackupPrune, planReleasePrune } from './prune-plan.js';
+import { listDirs, removeDir } from './release-files.js';
+
+/** Deletes one environment's releases, their stopped instances and logs, and backups beyond `retain`; never what `keep` names. */
+export async function pruneEnvironment(
+  deps: { store: Store; paths: StatePaths; router: RouterClient; runtime: Runtime },
+  env: string,
+  retain: number,
+  keep: Set<string>,
+): Promise<string> {
+  const { store, paths, router, runtime } = deps;
+  const live = store.releasesOf(env).filter((r) => r.state !== 'pruned');
+  const doomed = planReleasePrune(live.map((r) => r.id), retain, keep);
+  const snapshot = await router.state();
+  for (const id of doomed) {
+    for (const instance of Object.values(snapshot.instances)) {
+      if (instance.env !== env || instance.release !== id || instance.state !== 'exited') continue;
+      await runtime.remove(instance.id);
+      rmSync(instance.logFile, { force: true });
+    }
+    removeDir(paths.release(env, id));
+    store.setReleaseState(id, 'pruned');
+  }
+  const backups = planBackupPrune(listDirs(paths.backups(env)), retain);
+  for (const name of backups) removeDir(join(paths.backups(env), name));
+  return `removed ${doomed.length} release(s)${doomed.length ? ` (${doomed.join(', ')})` : ''} and ${backups.length} backup(s); kept ${retain}`;
+}
