@@ -108,7 +108,10 @@ export class Deployment {
         const replanned = plan();
         if (replanned.join() !== steps.join()) this.progress(`what serves changed while waiting; steps now: ${replanned.join(' → ')}`);
         steps = replanned;
-        return 'acquired';
+        // Open the environment's port now, so that a port taken by another program stops the deploy before anything starts.
+        const route = (await router.state()).routes[env];
+        if (route?.port !== this.envConfig.port) await this.setRoute(this.previous.instanceIds);
+        return `acquired; :${this.envConfig.port} is ferry's`;
       });
       for (const name of steps.slice(1, -1)) await this.step(name, () => this.runStep(name));
     } catch (error) {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import net from 'node:net';
 import { createTestProject, ferryUntil, httpGet, type TestProject } from '../test-support/project.js';
 
 let project: TestProject;
@@ -47,6 +48,10 @@ describe('the deploy lock', () => {
     expect(later.startedAt).toBeGreaterThanOrEqual(earlier.startedAt);
     const lockOfLater = later.steps.find((s: any) => s.name === 'lock');
     expect(lockOfLater.finishedAt).toBeGreaterThanOrEqual(earlier.finishedAt);
+    // The first deploy of production had nothing to drain; the second, planned again after the wait, drained it.
+    expect(later.steps.map((s: any) => s.name)).toContain('drain');
+    const status = JSON.parse((await project.ferry(['status', 'production', '--json'])).stdout).environments[0];
+    expect(status.instances).toHaveLength(1);
     project.writeConfig();
   });
 });
@@ -69,6 +74,21 @@ describe('bad input changes nothing', () => {
     expect(snapshot()).toEqual(before);
     expect(JSON.parse((await project.ferry(['history', '--json'])).stdout).deployments.length).toBe(historyBefore);
     expect(existsSync('/tmp/ferry-pwned')).toBe(false);
+  });
+
+  it('a port taken by another program stops the deploy before anything starts', async () => {
+    const squatter = net.createServer();
+    const port = await new Promise<number>((r) => squatter.listen(0, '127.0.0.1', () => r((squatter.address() as { port: number }).port)));
+    project.writeConfig((config) => {
+      config.environments.staging.port = port;
+    });
+    const result = await project.ferry(['deploy', 'staging', '--json']);
+    squatter.close();
+    project.writeConfig();
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({ outcome: 'halted', failedStep: 'lock' });
+    expect(result.stderr).toMatch(new RegExp(`cannot listen on 127.0.0.1:${port} for environment "staging": EADDRINUSE`));
+    expect(JSON.parse((await httpGet(project.ports.staging)).body).release).toBe('r2');
   });
 
   it('an unknown environment → exit 2 with the names that exist', async () => {

@@ -62,10 +62,6 @@ export class Router {
   private listen(env: string, port: number): Promise<void> {
     const existing = this.listeners.get(env);
     if (existing?.port === port) return Promise.resolve();
-    if (existing) {
-      existing.server.close();
-      this.listeners.delete(env);
-    }
     const cached: { upstreams: Upstream[]; version: number } = { upstreams: [], version: -1 };
     const proxy = createProxyHandler({
       pendingTimeoutMs: this.options.pendingTimeoutMs ?? 10_000,
@@ -86,6 +82,8 @@ export class Router {
         reject(Object.assign(new Error(`cannot listen on 127.0.0.1:${port} for environment "${env}": ${error.code ?? error.message}`), { code: error.code }));
       });
       server.listen(port, this.options.host ?? '127.0.0.1', () => {
+        // Only a successful listen replaces the old port's listener: a failed move leaves the environment serving.
+        existing?.server.close();
         this.listeners.set(env, { port, server });
         this.log('listening', { env, port });
         resolve();
