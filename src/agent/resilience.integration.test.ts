@@ -47,7 +47,7 @@ describe('control plane and data plane are separate', () => {
     const production = JSON.parse(status.stdout).environments[0];
     expect(production.lock).toBeNull();
     expect(production.lastDeployment).toMatchObject({ state: 'rolled_back', error: expect.stringMatching(/interrupted at step watch/) });
-    expect(production.serving.release).toBe('r1');
+    expect(production.serving.id).toBe('r1');
     expect(await servingRelease()).toBe('r1');
 
     const again = await project.ferry(['deploy', 'production']);

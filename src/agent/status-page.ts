@@ -11,7 +11,7 @@ export function renderStatusPage(app: string, statuses: EnvironmentStatus[]): st
         .join('');
       const last = s.lastDeployment;
       return `<section><h2>${escape(s.env)} <a href="${escape(s.url)}">${escape(s.url)}</a></h2>
-<p>serving: <b>${s.serving ? `${escape(s.serving.release)} (${escape(s.serving.commit.slice(0, 12))}, ${escape(s.serving.ref)})` : 'nothing'}</b> · strategy ${escape(s.strategy)}</p>
+<p>serving: <b>${s.serving ? `${escape(s.serving.id)} (${escape(s.serving.commit.slice(0, 12))}, ${escape(s.serving.ref)})` : 'nothing'}</b> · strategy ${escape(s.strategy)}</p>
 <table><tr><th>instance</th><th>release</th><th>port</th><th>state</th><th>health</th></tr>${rows}</table>
 <p>last deployment: ${last ? `#${last.id} ${escape(last.kind)} ${escape(last.release ?? '')} <b>${escape(last.state)}</b> ${escape(last.startedAt)}${last.error ? ` · ${escape(last.error)}` : ''}` : 'none'}</p></section>`;
     })

@@ -9,9 +9,9 @@ export interface EnvironmentStatus {
   port: number;
   strategy: string;
   url: string;
-  serving: { release: string; commit: string; ref: string } | null;
+  serving: { id: string; commit: string; ref: string } | null;
   instances: Array<{ id: string; release: string; port: number; pid: number; state: string; restarts: number; healthy: boolean | null; health: string }>;
-  lastDeployment: { id: number; kind: string; release: string | null; state: string; startedAt: string; finishedAt: string | null; error: string | null } | null;
+  lastDeployment: { id: number; kind: string; release: string | null; state: string; outcome: string | null; startedAt: string; finishedAt: string | null; error: string | null } | null;
   lock: { deploymentId: number; since: string } | null;
 }
 
@@ -39,10 +39,10 @@ export async function environmentStatuses(config: FerryConfig, store: Store, rou
         port: envConfig.port,
         strategy: envConfig.strategy,
         url: `http://127.0.0.1:${envConfig.port}`,
-        serving: release ? { release: release.id, commit: release.commit, ref: release.ref } : null,
+        serving: release ? { id: release.id, commit: release.commit, ref: release.ref } : null,
         instances,
         lastDeployment: last
-          ? { id: last.id, kind: last.kind, release: last.releaseId, state: last.state, startedAt: new Date(last.startedAt).toISOString(), finishedAt: last.finishedAt ? new Date(last.finishedAt).toISOString() : null, error: last.error }
+          ? { id: last.id, kind: last.kind, release: last.releaseId, state: last.state, outcome: last.state === 'running' ? null : last.state, startedAt: new Date(last.startedAt).toISOString(), finishedAt: last.finishedAt ? new Date(last.finishedAt).toISOString() : null, error: last.error }
           : null,
         lock: lock ? { deploymentId: lock.deploymentId, since: new Date(lock.acquiredAt).toISOString() } : null,
       };

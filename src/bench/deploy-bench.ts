@@ -86,7 +86,7 @@ async function killAgentMidDeploy(project: TestProject): Promise<boolean> {
   const next = await project.ferry(['deploy', 'production']);
   const summary = await load.stop();
   console.log(`  deploy CLI exit ${interrupted.code} when its agent died in the watch window`);
-  console.log(`  after restart: deployment #${env.lastDeployment.id} ${env.lastDeployment.state} (${env.lastDeployment.error}); lock ${env.lock ? 'HELD' : 'free'}; serving ${env.serving?.release}`);
+  console.log(`  after restart: deployment #${env.lastDeployment.id} ${env.lastDeployment.state} (${env.lastDeployment.error}); lock ${env.lock ? 'HELD' : 'free'}; serving ${env.serving?.id}`);
   console.log(`  next deploy exit ${next.code}; requests ${summary.requests}  non-2xx ${summary.non2xx}  socket errors ${summary.socketErrors}`);
   const ok = summary.non2xx === 0 && summary.socketErrors === 0 && env.lock === null && env.lastDeployment.state !== 'running' && next.code === 0;
   console.log(`  → ${ok ? 'PASS' : 'FAIL'}`);

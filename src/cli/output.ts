@@ -66,7 +66,7 @@ export function describeResult(result: DeployResult): string {
 export function printStatus(io: Io, statuses: EnvironmentStatus[]): void {
   for (const s of statuses) {
     io.out(`${s.env}  ${s.url}  (${s.strategy})`);
-    io.out(`  serving: ${s.serving ? `${s.serving.release}  ${s.serving.commit.slice(0, 12)}  ${s.serving.ref}` : 'nothing'}`);
+    io.out(`  serving: ${s.serving ? `${s.serving.id}  ${s.serving.commit.slice(0, 12)}  ${s.serving.ref}` : 'nothing'}`);
     for (const i of s.instances) io.out(`  instance ${i.id}  :${i.port}  pid ${i.pid}  ${i.state}  ${i.healthy ? 'healthy' : `unhealthy (${i.health})`}${i.restarts ? `  restarts ${i.restarts}` : ''}`);
     const d = s.lastDeployment;
     io.out(`  last deployment: ${d ? `#${d.id} ${d.kind} ${d.release ?? ''} ${d.state} at ${d.startedAt}${d.error ? ` (${d.error})` : ''}` : 'none'}`);

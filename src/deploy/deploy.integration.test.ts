@@ -95,11 +95,12 @@ describe('blue-green deploys of the process runtime', () => {
   it('shows status and history with steps, timings and outcomes', async () => {
     const status = JSON.parse((await project.ferry(['status', 'production', '--json'])).stdout);
     const production = status.environments[0];
-    expect(production.serving).toMatchObject({ release: 'r2', ref: 'HEAD' });
+    expect(production.serving).toMatchObject({ id: 'r2', ref: 'HEAD', commit: expect.stringMatching(/^[0-9a-f]{40}$/) });
+    expect(production.lastDeployment).toMatchObject({ outcome: 'rolled_back' });
     expect(production.instances).toEqual([expect.objectContaining({ release: 'r2', state: 'serving', healthy: true })]);
     expect(production.lastDeployment).toMatchObject({ state: 'rolled_back' });
     const history = JSON.parse((await project.ferry(['history', 'production', '--json'])).stdout).deployments;
-    expect(history.map((d: any) => d.state)).toEqual(['rolled_back', 'halted', 'halted', 'succeeded', 'succeeded']);
+    expect(history.map((d: any) => d.outcome)).toEqual(['rolled_back', 'halted', 'halted', 'succeeded', 'succeeded']);
     const rolledBack = history[0];
     expect(rolledBack.steps.map((s: any) => [s.name, s.state])).toEqual([
       ['lock', 'succeeded'], ['secrets', 'succeeded'], ['backup', 'succeeded'], ['checkout', 'succeeded'], ['start', 'succeeded'],

@@ -30,6 +30,8 @@ export interface DeploymentRecord {
   releaseId: string | null;
   previousReleaseId: string | null;
   state: DeploymentState;
+  /** The state once finished; null while running. */
+  outcome: Exclude<DeploymentState, 'running'> | null;
   currentStep: string | null;
   error: string | null;
   exitCode: number | null;

@@ -25,6 +25,7 @@ function toDeployment(row: Row): DeploymentRecord {
     releaseId: row.release_id == null ? null : releaseId(row.release_id),
     previousReleaseId: row.previous_release_id == null ? null : releaseId(row.previous_release_id),
     state: row.state,
+    outcome: row.state === 'running' ? null : row.state,
     currentStep: row.current_step,
     error: row.error,
     exitCode: row.exit_code,
