@@ -33,7 +33,11 @@ export function buildProgram(): Command {
     .description('CI/CD and zero-downtime deploys for Node.js services')
     .version('0.1.0')
     .showHelpAfterError('(run ferry --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 succeeded · 1 failed, the previous release still serving · 2 usage or configuration error · 3 failed, needs a person',
+    );
 
   const agent = common(program.command('agent').description('run the control plane (starts the router if it is not running)'))
     .option('-d, --detach', 'run in the background')
