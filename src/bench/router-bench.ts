@@ -1,6 +1,6 @@
 // npm run bench:router: the same wrk load against the instance directly, through ferry's router, and through nginx (1 worker).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureRouter } from '../router/client.js';
@@ -14,6 +14,8 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 
 interface WrkResult {
+  /** CPU time the proxy process spent per request, user and system, in microseconds. */
+  cpuUsPerRequest?: { user: number; system: number };
   rps: number;
   p99Ms: number;
   p50Ms: number;
@@ -46,6 +48,17 @@ async function waitHealthy(port: number): Promise<void> {
     await sleep(50);
   }
   throw new Error(`nothing healthy on :${port}`);
+}
+
+/** CPU seconds (user, system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number): { user: number; system: number } {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+}
+
+function childPids(pid: number): number[] {
+  const out = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.trim();
+  return out ? out.split('\n').map(Number) : [];
 }
 
 function startNginx(dir: string, listenPort: number, upstreamPort: number): ChildProcess {
@@ -94,14 +107,25 @@ async function main(): Promise<void> {
     await waitHealthy(nginxPort);
 
     const targets = { direct: instancePort, 'ferry router': routerPort, 'nginx (1 worker)': nginxPort } as const;
+    const routerPid = (await router.state()).pid;
+    const nginxWorker = childPids(nginx.pid!)[0];
+    const proxyPid: Record<string, number | undefined> = { direct: undefined, 'ferry router': routerPid, 'nginx (1 worker)': nginxWorker };
     const results: Record<string, WrkResult[]> = {};
     console.log(`wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s, ${ROUNDS} rounds, targets interleaved; upstream: example/server.js\n`);
     wrk(instancePort); // warm-up
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [name, port] of Object.entries(targets)) {
+        const pid = proxyPid[name];
+        const before = pid ? cpuSeconds(pid) : undefined;
         const result = wrk(port);
+        if (pid && before) {
+          const after = cpuSeconds(pid);
+          const requests = result.rps * DURATION_S;
+          result.cpuUsPerRequest = { user: ((after.user - before.user) * 1e6) / requests, system: ((after.system - before.system) * 1e6) / requests };
+        }
         (results[name] ??= []).push(result);
-        console.log(`  round ${round}  ${name.padEnd(17)} ${result.rps.toFixed(0).padStart(7)} req/s  p50 ${result.p50Ms.toFixed(2)}ms  p99 ${result.p99Ms.toFixed(2)}ms  errors ${result.errors}`);
+        const cpu = result.cpuUsPerRequest ? `  proxy CPU/request ${result.cpuUsPerRequest.user.toFixed(0)}µs user + ${result.cpuUsPerRequest.system.toFixed(0)}µs system` : '';
+        console.log(`  round ${round}  ${name.padEnd(17)} ${result.rps.toFixed(0).padStart(7)} req/s  p50 ${result.p50Ms.toFixed(2)}ms  p99 ${result.p99Ms.toFixed(2)}ms  errors ${result.errors}${cpu}`);
       }
     }
     const best = (name: string) => {
