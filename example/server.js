@@ -37,7 +37,9 @@ const server = http.createServer((req, res) => {
 });
 
 server.keepAliveTimeout = 65_000;
-server.listen(port, '127.0.0.1', () => console.log(`hello ${pkg.version} (${release}) listening on 127.0.0.1:${port}`));
+// Loopback by default (ferry's router is in front); the container image sets HOST=0.0.0.0.
+const host = process.env.HOST ?? '127.0.0.1';
+server.listen(port, host, () => console.log(`hello ${pkg.version} (${release}) listening on ${host}:${port}`));
 
 process.on('SIGTERM', () => {
   shuttingDown = true;

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../config/load.js';
 import { ensureRouter } from '../router/client.js';
-import { ProcessRuntime } from '../runtime/process-runtime.js';
+import { createRuntimes } from '../runtime/registry.js';
 import { openDb } from '../store/db.js';
 import { Store } from '../store/store.js';
 import { reconcileInterrupted, type Reconciled } from '../deploy/reconcile.js';
@@ -40,8 +40,8 @@ export async function startAgent(options: { projectDir: string; port?: number; r
   const logger = pino({ base: { component: 'agent', pid: process.pid } }, pino.destination({ dest: paths.agentLog, sync: true, mkdir: true }));
   const store = new Store(openDb(paths.db));
   const { client: router, started: routerStarted } = await ensureRouter(paths.root);
-  const runtime = new ProcessRuntime(router);
-  const reconciled = await reconcileInterrupted(store, router, runtime);
+  const runtimes = createRuntimes(router);
+  const reconciled = await reconcileInterrupted(store, router, runtimes);
   for (const r of reconciled) logger.warn(r, 'reconciled an interrupted deployment');
 
   // The router is a separate process; if it dies, bring it back (it re-adopts instances from its table).
@@ -73,13 +73,19 @@ export async function startAgent(options: { projectDir: string; port?: number; r
     await watcher;
     server.close();
     server.closeAllConnections();
-    if (stopRouter) await router.shutdown(true).catch(() => undefined);
+    if (stopRouter) {
+      // The router stops the processes it supervises; containers are the docker runtime's to stop.
+      const snapshot = await router.state().catch(() => undefined);
+      const containers = Object.values(snapshot?.instances ?? {}).filter((i) => i.runtime === 'docker' && i.state === 'running');
+      await Promise.all(containers.map((i) => runtimes.of(i).stop(i.id, { drainTimeoutMs: 0, graceMs: 10_000 }).catch(() => undefined)));
+      await router.shutdown(true).catch(() => undefined);
+    }
     rmSync(paths.agentInfo, { force: true });
     store.db.close();
     logger.info({ stopRouter }, 'agent stopped');
     resolveStopped();
   };
-  const server = createAgentServer({ store, router, runtime, paths, projectDir, token, onShutdown: (stopRouter) => void close({ stopRouter }) });
+  const server = createAgentServer({ store, router, runtimes, paths, projectDir, token, onShutdown: (stopRouter) => void close({ stopRouter }) });
   const port = options.port ?? config.agent.port;
   const listen = (wanted: number) =>
     new Promise<void>((resolvePromise, reject) => {

@@ -123,6 +123,6 @@ async function logsOf(deps: AgentServerDeps, url: URL) {
   return {
     env,
     release: wanted,
-    instances: await Promise.all(instances.map(async (i) => ({ id: i.id, release: i.release, state: i.state, lines: await deps.runtime.logs(i.id, lines) }))),
+    instances: await Promise.all(instances.map(async (i) => ({ id: i.id, release: i.release, state: i.state, lines: await deps.runtimes.of(i).logs(i.id, lines) }))),
   };
 }

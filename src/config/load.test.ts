@@ -75,6 +75,14 @@ describe('ferry.yml', () => {
     expect(problems(valid.replace('    start: node dist/server.js\n    health', '    health'))).toEqual([expect.stringMatching(/environments\.production\.start: is required/)]);
   });
 
+  it('needs no start command with the docker runtime, and checks its fields', () => {
+    const docker = parseConfig(valid.replace('    start: node dist/server.js\n    health', '    runtime: docker\n    build_args: { BASE_IMAGE: "node:20" }\n    resources: { memory: 512m, cpus: 0.5 }\n    health'));
+    expect(docker.environments.production).toMatchObject({ runtime: 'docker', dockerfile: 'Dockerfile', container_port: 3000, resources: { memory: '512m', cpus: 0.5 } });
+    expect(problems(valid.replace('    start: node dist/server.js\n    health', '    runtime: docker\n    resources: { memory: lots }\n    health'))).toEqual([
+      expect.stringMatching(/environments\.production\.resources\.memory: expected a size such as 512m/),
+    ]);
+  });
+
   it('reports every problem at once', () => {
     const found = problems(valid.replace('interval: 1s', 'interval: 1 second').replace('strategy: recreate', 'strategy: yolo').replace('retain: 5', 'retain: 0'));
     expect(found).toHaveLength(3);

@@ -24,22 +24,37 @@ export const notifySchema = z.strictObject({
   slack: z.url().optional().describe('A Slack incoming-webhook URL.'),
 });
 
-export const environmentSchema = z.strictObject({
-  port,
-  strategy: z.enum(['blue-green', 'recreate']).default('blue-green'),
-  runtime: z.enum(['process']).default('process'),
-  build: z.string().min(1).optional().describe('Shell command run in the release directory before it starts.'),
-  start: z.string().min(1).describe('Command that starts one instance; it gets PORT in its environment.'),
-  replicas: z.number().int().min(1).max(64).default(1),
-  health: healthSchema.prefault({}),
-  watch: duration.default('10s'),
-  drain: duration.default('30s'),
-  stop_grace: duration.default('10s').describe('Time between SIGTERM and SIGKILL when an instance stops.'),
-  secrets: z.array(envVarName).default([]),
-  env: z.record(envVarName, z.string()).default({}),
-  retain: z.number().int().min(1).default(5),
-  notify: notifySchema.prefault({}),
+const memory = z.string().regex(/^\d+(\.\d+)?[kmg]?$/i, 'expected a size such as 512m or 1g');
+
+export const resourcesSchema = z.strictObject({
+  memory: memory.optional().describe('Memory limit of each container, e.g. 512m.'),
+  cpus: z.number().positive().optional().describe('CPU limit of each container, e.g. 0.5.'),
 });
+
+export const environmentSchema = z
+  .strictObject({
+    port,
+    strategy: z.enum(['blue-green', 'recreate']).default('blue-green'),
+    runtime: z.enum(['process', 'docker']).default('process'),
+    build: z.string().min(1).optional().describe('process runtime: shell command run in the release directory before it starts.'),
+    start: z.string().min(1).optional().describe('process runtime (required there): command that starts one instance; it gets PORT in its environment.'),
+    dockerfile: z.string().min(1).default('Dockerfile').describe('docker runtime: the Dockerfile, relative to the project root.'),
+    build_args: z.record(z.string(), z.string()).default({}).describe('docker runtime: --build-arg values.'),
+    container_port: port.default(3000).describe('docker runtime: the port the app listens on inside the container (it gets PORT and HOST=0.0.0.0).'),
+    resources: resourcesSchema.prefault({}),
+    replicas: z.number().int().min(1).max(64).default(1),
+    health: healthSchema.prefault({}),
+    watch: duration.default('10s'),
+    drain: duration.default('30s'),
+    stop_grace: duration.default('10s').describe('Time between SIGTERM and SIGKILL when an instance stops.'),
+    secrets: z.array(envVarName).default([]),
+    env: z.record(envVarName, z.string()).default({}),
+    retain: z.number().int().min(1).default(5),
+    notify: notifySchema.prefault({}),
+  })
+  .superRefine((env, ctx) => {
+    if (env.runtime === 'process' && !env.start) ctx.addIssue({ code: 'custom', path: ['start'], message: 'is required with runtime: process (the command that starts one instance)' });
+  });
 
 export const configSchema = z.strictObject({
   $schema: z.string().optional(),

@@ -7,25 +7,48 @@ import { probeHttp, type ProbeResult } from '../health/probe.js';
 import { parseDurationMs } from '../util/duration.js';
 import { freePort } from '../util/ports.js';
 import { releaseLayout } from './release-files.js';
+import type { ReleaseRecord } from '../store/records.js';
+import { LABEL } from '../runtime/docker/docker-runtime.js';
+import { parseMemoryBytes } from '../runtime/docker/log-stream.js';
 
 export const ms = (duration: string) => parseDurationMs(duration)!;
 
+export const imageTag = (app: string, release: string) => `${app}:${release}`;
+
+/** Labels that let ferry tell its own images and containers from anyone else's. */
+export function releaseLabels(app: string, env: string, release: ReleaseRecord): Record<string, string> {
+  return { [LABEL.app]: app, [LABEL.env]: env, [LABEL.release]: release.id, [LABEL.commit]: release.commit };
+}
+
 /** Specs for `replicas` new instances of one release, each on a fresh loopback port. */
-export async function instanceSpecs(input: { env: string; release: string; releaseDir: string; deploymentId: number; config: EnvironmentConfig; paths: StatePaths }): Promise<InstanceSpec[]> {
-  const layout = releaseLayout(input.releaseDir);
+export async function instanceSpecs(input: { app: string; env: string; release: ReleaseRecord; deploymentId: number; config: EnvironmentConfig; paths: StatePaths }): Promise<InstanceSpec[]> {
+  const { config, release } = input;
+  const layout = releaseLayout(release.dir);
+  const docker =
+    config.runtime === 'docker'
+      ? {
+          image: imageTag(input.app, release.id),
+          containerPort: config.container_port,
+          memoryBytes: parseMemoryBytes(config.resources.memory),
+          nanoCpus: config.resources.cpus ? Math.round(config.resources.cpus * 1e9) : undefined,
+          labels: releaseLabels(input.app, input.env, release),
+        }
+      : undefined;
   const specs: InstanceSpec[] = [];
-  for (let index = 1; index <= input.config.replicas; index++) {
-    const id = `${input.env}-${input.release}-d${input.deploymentId}-${index}`;
+  for (let index = 1; index <= config.replicas; index++) {
+    const id = `${input.env}-${release.id}-d${input.deploymentId}-${index}`;
     specs.push({
       id,
       env: input.env,
-      release: input.release,
+      release: release.id,
       port: await freePort(),
       cwd: layout.app,
-      command: input.config.start,
+      command: config.start ?? '',
       envFile: layout.envFile,
-      vars: input.config.env,
+      vars: config.env,
       logFile: input.paths.instanceLog(input.env, id),
+      runtime: config.runtime,
+      docker,
     });
   }
   return specs;
@@ -48,6 +71,7 @@ export async function gateInstances(runtime: Runtime, specs: InstanceSpec[], con
         onProbe: (probe) => onProbe?.(spec.id, probe),
         isGone: async () => {
           const info = await runtime.inspect(spec.id);
+          if (info.health === 'unhealthy') return 'the container reports unhealthy (its Docker HEALTHCHECK failed)';
           if (info.state !== 'exited' && info.state !== 'missing') return undefined;
           return `instance exited${info.exitCode !== null ? ` with code ${info.exitCode}` : ''}${info.signal ? ` by ${info.signal}` : ''} before it became healthy`;
         },

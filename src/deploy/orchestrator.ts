@@ -4,7 +4,8 @@ import type { EnvironmentConfig, FerryConfig } from '../config/schema.js';
 import { CONFIG_FILE } from '../config/load.js';
 import type { RouterClient } from '../router/client.js';
 import type { InstanceSpec } from '../router/state.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Runtimes } from '../runtime/registry.js';
+import { buildImage } from '../runtime/docker/image-build.js';
 import type { StatePaths } from '../agent/paths.js';
 import type { Store } from '../store/store.js';
 import type { DeploymentKind, ReleaseRecord } from '../store/records.js';
@@ -16,17 +17,17 @@ import { writeJsonAtomic } from '../util/fs-atomic.js';
 import { acquireDeployLock } from './lock.js';
 import { exitCodeOf, outcomeOfFailure, planSteps, type StepName } from './plan.js';
 import { pruneEnvironment } from './prune.js';
-import { runBuild } from './build.js';
+import { redact, runBuild } from './build.js';
 import { backupRelease, releaseLayout, writeSecretsFile } from './release-files.js';
 import { exportSource, type SourceCommit } from './source.js';
 import { servingOf, type Serving } from './serving.js';
-import { gateInstances, instanceSpecs, ms } from './instances.js';
+import { gateInstances, imageTag, instanceSpecs, ms, releaseLabels } from './instances.js';
 import type { DeployEvent, DeployResult, DeployTimings } from './events.js';
 
 export interface OrchestratorDeps {
   store: Store;
   router: RouterClient;
-  runtime: Runtime;
+  runtimes: Runtimes;
   paths: StatePaths;
   projectDir: string;
   lockWaitTimeoutMs?: number;
@@ -76,6 +77,11 @@ export class Deployment {
     this.release = request.target;
   }
 
+  /** The runtime this deployment's instances run on. */
+  private get runtime() {
+    return this.deps.runtimes.get(this.envConfig.runtime);
+  }
+
   private snapshotConfig(release: ReleaseRecord): EnvironmentConfig {
     return JSON.parse(this.deps.store.releaseConfigJson(release.id)!) as EnvironmentConfig;
   }
@@ -87,7 +93,7 @@ export class Deployment {
     const deployment = store.createDeployment({ env, kind, previousReleaseId: this.previous.release });
     this.deploymentId = deployment.id;
     if (this.release) store.setDeploymentRelease(deployment.id, this.release.id);
-    const plan = () => planSteps(this.envConfig.strategy, kind, { hasBuild: Boolean(this.envConfig.build), hasPrevious: this.previous.instanceIds.length > 0 });
+    const plan = () => planSteps(this.envConfig.strategy, kind, { hasBuild: Boolean(this.envConfig.build) || this.envConfig.runtime === 'docker', hasPrevious: this.previous.instanceIds.length > 0 });
     let steps = plan();
     this.emit({ type: 'deployment', deploymentId: deployment.id, env, kind, steps });
     store.recordEvent(env, deployment.id, 'deploy_started', { kind, previous: this.previous.release });
@@ -228,6 +234,19 @@ export class Deployment {
 
   private async build(): Promise<string> {
     const layout = releaseLayout(this.release!.dir);
+    if (this.envConfig.runtime === 'docker') {
+      const tag = imageTag(this.request.config.app, this.release!.id);
+      await buildImage(this.deps.runtimes.docker(), {
+        contextDir: layout.app,
+        dockerfile: this.envConfig.dockerfile,
+        tag,
+        buildArgs: this.envConfig.build_args,
+        labels: releaseLabels(this.request.config.app, this.request.env, this.release!),
+        timeoutMs: this.deps.buildTimeoutMs ?? 20 * 60_000,
+        onLine: (line) => this.progress(redact(line, Object.values(this.request.secrets))),
+      });
+      return `image ${tag}`;
+    }
     await runBuild({
       command: this.envConfig.build!,
       cwd: layout.app,
@@ -249,14 +268,14 @@ export class Deployment {
   }
 
   private async startNew(): Promise<string> {
-    this.newSpecs = await instanceSpecs({ env: this.request.env, release: this.release!.id, releaseDir: this.release!.dir, deploymentId: this.deploymentId, config: this.envConfig, paths: this.deps.paths });
+    this.newSpecs = await instanceSpecs({ app: this.request.config.app, env: this.request.env, release: this.release!, deploymentId: this.deploymentId, config: this.envConfig, paths: this.deps.paths });
     this.compensations.push({ step: 'start', undo: async () => void (await this.stopInstances(this.newSpecs.map((s) => s.id))) });
-    for (const spec of this.newSpecs) await this.deps.runtime.start(spec);
+    for (const spec of this.newSpecs) await this.runtime.start(spec);
     return this.newSpecs.map((s) => `${s.id} on :${s.port}`).join(', ');
   }
 
   private async healthGate(): Promise<string> {
-    const verdicts = await gateInstances(this.deps.runtime, this.newSpecs, this.envConfig, (id, probe) => this.progress(`${id} ${describeProbe(probe)}`));
+    const verdicts = await gateInstances(this.runtime, this.newSpecs, this.envConfig, (id, probe) => this.progress(`${id} ${describeProbe(probe)}`));
     const failed = verdicts.find((v) => !v.healthy);
     if (failed) throw new StepFailure(`${failed.instanceId} did not become healthy: ${failed.reason}`, failed.instanceId, failed.probes);
     this.healthyAt = Date.now();
@@ -312,7 +331,12 @@ export class Deployment {
 
   private prune(): Promise<string> {
     const keep = new Set([this.release!.id, ...(this.previous.release ? [this.previous.release] : [])]);
-    return pruneEnvironment(this.deps, this.request.env, this.envConfig.retain, keep);
+    const app = this.request.config.app;
+    const removeImage =
+      this.envConfig.runtime === 'docker'
+        ? (id: string) => this.deps.runtimes.docker().getImage(imageTag(app, id)).remove().then(() => undefined, () => undefined)
+        : undefined;
+    return pruneEnvironment(this.deps, this.request.env, this.envConfig.retain, keep, removeImage);
   }
 
   private async sendNotification(outcome: DeployResult['outcome'], failure: { step: StepName; message: string } | undefined, durationMs: number): Promise<Delivery[]> {
@@ -348,7 +372,7 @@ export class Deployment {
     const graceMs = ms(this.envConfig.stop_grace);
     return Promise.all(
       ids.map(async (id) => {
-        const result = await this.deps.runtime.stop(id, { drainTimeoutMs, graceMs });
+        const result = await this.runtime.stop(id, { drainTimeoutMs, graceMs });
         return `${id} drained in ${result.drainMs}ms, stopped in ${result.stopMs}ms${result.killed ? ' (SIGKILL after grace)' : ''}`;
       }),
     );
@@ -370,7 +394,7 @@ export class Deployment {
   /** Starts the previous release afresh from its directory (its own config and .env), gates it, routes to it. */
   private async restorePrevious(): Promise<void> {
     if (this.previousServing) return;
-    const { store, runtime } = this.deps;
+    const { store } = this.deps;
     const previous = this.previous.release ? store.release(this.previous.release) : undefined;
     if (!previous || !existsSync(previous.dir)) {
       await this.setRoute([]);
@@ -379,7 +403,8 @@ export class Deployment {
       return;
     }
     const config = this.snapshotConfig(previous);
-    const specs = await instanceSpecs({ env: this.request.env, release: previous.id, releaseDir: previous.dir, deploymentId: this.deploymentId, config, paths: this.deps.paths });
+    const runtime = this.deps.runtimes.get(config.runtime);
+    const specs = await instanceSpecs({ app: this.request.config.app, env: this.request.env, release: previous, deploymentId: this.deploymentId, config, paths: this.deps.paths });
     this.progress(`restoring ${previous.id}: ${specs.map((s) => s.id).join(', ')}`);
     for (const spec of specs) await runtime.start(spec);
     const verdicts = await gateInstances(runtime, specs, config);
@@ -420,7 +445,7 @@ export class Deployment {
 
   private async tryLogs(instance: string): Promise<string[]> {
     try {
-      return await this.deps.runtime.logs(instance, LOG_LINES_ON_FAILURE);
+      return await this.runtime.logs(instance, LOG_LINES_ON_FAILURE);
     } catch {
       return [];
     }

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RouterClient } from '../router/client.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Runtimes } from '../runtime/registry.js';
 import type { Store } from '../store/store.js';
 import type { StatePaths } from '../agent/paths.js';
 import { planBackupPrune, planReleasePrune } from './prune-plan.js';
@@ -9,21 +9,23 @@ import { listDirs, removeDir } from './release-files.js';
 
 /** Deletes one environment's releases, their stopped instances and logs, and backups beyond `retain`; never what `keep` names. */
 export async function pruneEnvironment(
-  deps: { store: Store; paths: StatePaths; router: RouterClient; runtime: Runtime },
+  deps: { store: Store; paths: StatePaths; router: RouterClient; runtimes: Runtimes },
   env: string,
   retain: number,
   keep: Set<string>,
+  removeImage?: (releaseId: string) => Promise<void>,
 ): Promise<string> {
-  const { store, paths, router, runtime } = deps;
+  const { store, paths, router, runtimes } = deps;
   const live = store.releasesOf(env).filter((r) => r.state !== 'pruned');
   const doomed = planReleasePrune(live.map((r) => r.id), retain, keep);
   const snapshot = await router.state();
   for (const id of doomed) {
     for (const instance of Object.values(snapshot.instances)) {
       if (instance.env !== env || instance.release !== id || instance.state !== 'exited') continue;
-      await runtime.remove(instance.id);
+      await runtimes.of(instance).remove(instance.id);
       rmSync(instance.logFile, { force: true });
     }
+    await removeImage?.(id);
     removeDir(paths.release(env, id));
     store.setReleaseState(id, 'pruned');
   }

@@ -1,5 +1,5 @@
 import type { RouterClient } from '../router/client.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Runtimes } from '../runtime/registry.js';
 import type { Store } from '../store/store.js';
 import { exitCodeOf } from './plan.js';
 
@@ -15,7 +15,7 @@ export interface Reconciled {
  * Not switched yet → the new instances stop (halted). Switched with the old release still warm → switch back
  * (rolled_back). Switched with the old release gone → the new release stays (succeeded if it has instances running).
  */
-export async function reconcileInterrupted(store: Store, router: RouterClient, runtime: Runtime, graceMs = 10_000): Promise<Reconciled[]> {
+export async function reconcileInterrupted(store: Store, router: RouterClient, runtimes: Runtimes, graceMs = 10_000): Promise<Reconciled[]> {
   const done: Reconciled[] = [];
   for (const deployment of store.runningDeployments()) {
     if (deployment.agentPid === process.pid) continue;
@@ -40,10 +40,10 @@ export async function reconcileInterrupted(store: Store, router: RouterClient, r
       outcome = running.length > 0 ? 'succeeded' : 'failed';
     }
     if (outcome === 'halted' || outcome === 'rolled_back') {
-      for (const id of newIds) await runtime.stop(id, { drainTimeoutMs: 5000, graceMs });
+      for (const id of newIds) await runtimes.of(snapshot.instances[id]).stop(id, { drainTimeoutMs: 5000, graceMs });
     } else if (outcome === 'succeeded') {
       const oldIds = Object.values(snapshot.instances).filter((i) => i.env === deployment.env && !isNew(i.id) && i.state === 'running' && !route!.upstreams.includes(i.id));
-      for (const old of oldIds) await runtime.stop(old.id, { drainTimeoutMs: 5000, graceMs });
+      for (const old of oldIds) await runtimes.of(old).stop(old.id, { drainTimeoutMs: 5000, graceMs });
     }
     const note = `interrupted at step ${deployment.currentStep ?? '?'}: the agent (pid ${deployment.agentPid}) stopped; reconciled by pid ${process.pid}`;
     store.interruptSteps(deployment.id, note);

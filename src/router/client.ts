@@ -54,6 +54,7 @@ export class RouterClient {
   state = () => this.call<RouterSnapshot>('GET', '/state');
   setRoute = (route: Route) => this.call<Route>('PUT', `/routes/${route.env}`, { port: route.port, upstreams: route.upstreams });
   startInstance = (spec: InstanceSpec) => this.call<InstanceRecord>('POST', '/instances', spec);
+  registerUpstream = (spec: InstanceSpec) => this.call<InstanceRecord>('POST', '/upstreams', spec);
   stopInstance = (id: string, drainTimeoutMs: number, graceMs: number) => this.call<StopInstanceResult>('POST', `/instances/${id}/stop`, { drainTimeoutMs, graceMs });
   forgetInstance = (id: string) => this.call<unknown>('DELETE', `/instances/${id}`);
   shutdown = (stopInstances: boolean) => this.call<unknown>('POST', '/shutdown', { stopInstances });

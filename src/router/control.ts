@@ -15,6 +15,9 @@ export function createControlServer(router: Router, onShutdown: (stopInstances: 
         await router.setRoute({ env: parts[1], port: body.port, upstreams: body.upstreams });
         return sendJson(res, 200, router.snapshot().routes[parts[1]]);
       }
+      if (req.method === 'POST' && url.pathname === '/upstreams') {
+        return sendJson(res, 201, router.registerUpstream(await readJsonBody(req)));
+      }
       if (req.method === 'POST' && url.pathname === '/instances') {
         return sendJson(res, 201, router.startInstance(await readJsonBody(req)));
       }

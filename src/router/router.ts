@@ -2,7 +2,7 @@ import http from 'node:http';
 import { createProxyHandler, type Upstream } from './proxy.js';
 import { Supervisor } from './supervisor.js';
 import { UpstreamPool } from './upstream-pool.js';
-import { loadRouterState, saveRouterState, type InstanceSpec, type Route, type RouterState } from './state.js';
+import { loadRouterState, saveRouterState, type InstanceRecord, type InstanceSpec, type Route, type RouterState } from './state.js';
 
 export interface RouterOptions {
   stateDir: string;
@@ -110,6 +110,14 @@ export class Router {
   startInstance(spec: InstanceSpec) {
     if (this.state.instances[spec.id] && this.state.instances[spec.id].state !== 'exited') throw new Error(`instance ${spec.id} is already running`);
     return this.supervisor.start(spec);
+  }
+
+  /** Routes to an instance another runtime runs (a container); the router neither starts nor supervises it. */
+  registerUpstream(spec: InstanceSpec): InstanceRecord {
+    const record: InstanceRecord = { ...spec, pid: 0, state: 'running', startedAt: Date.now(), restarts: 0, exitCode: null, signal: null };
+    this.state.instances[spec.id] = record;
+    this.persist();
+    return record;
   }
 
   inflight(id: string): number {

@@ -13,6 +13,11 @@ export interface InstanceSpec {
   envFile?: string;
   vars: Record<string, string>;
   logFile: string;
+  /** Who runs it: the router supervises 'process' instances; 'docker' ones it only routes to. */
+  runtime?: 'process' | 'docker';
+  /** docker runtime: what to run, and (once started) the container behind the instance. */
+  docker?: { image: string; containerPort: number; memoryBytes?: number; nanoCpus?: number; labels: Record<string, string> };
+  container?: { id: string; image: string };
 }
 
 export type InstanceState = 'running' | 'stopping' | 'exited';

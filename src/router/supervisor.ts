@@ -24,6 +24,8 @@ export interface StopResult {
   stopMs: number;
 }
 
+const isSupervised = (record: InstanceRecord) => (record.runtime ?? 'process') === 'process';
+
 /** True when pid is still the instance we started (guards against pid reuse after a router restart). */
 function isOurInstance(pid: number, id: string): boolean {
   if (!isProcessAlive(pid)) return false;
@@ -66,7 +68,7 @@ export class Supervisor {
   adopt(): string[] {
     const dead: string[] = [];
     for (const record of Object.values(this.instances)) {
-      if (record.state === 'exited') continue;
+      if (record.state === 'exited' || !isSupervised(record)) continue;
       if (!isOurInstance(record.pid, record.id)) {
         record.state = 'exited';
         dead.push(record.id);
@@ -81,7 +83,7 @@ export class Supervisor {
 
   private pollAdopted(): void {
     for (const record of Object.values(this.instances)) {
-      if (record.state !== 'exited' && !this.children.has(record.id) && !isOurInstance(record.pid, record.id)) {
+      if (record.state !== 'exited' && isSupervised(record) && !this.children.has(record.id) && !isOurInstance(record.pid, record.id)) {
         this.exited(record.id, null, null);
       }
     }
@@ -147,6 +149,12 @@ export class Supervisor {
     const startedAt = Date.now();
     if (!record || record.state === 'exited') {
       return { exitCode: record?.exitCode ?? null, signal: record?.signal ?? null, killed: false, stopMs: 0 };
+    }
+    if (!isSupervised(record)) {
+      // Another runtime stops it (the docker runtime stops its container); the router only stops routing to it.
+      record.state = 'exited';
+      this.options.onChange();
+      return { exitCode: null, signal: null, killed: false, stopMs: 0 };
     }
     record.state = 'stopping';
     this.options.onChange();

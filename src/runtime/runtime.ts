@@ -9,6 +9,8 @@ export interface InstanceInfo {
   state: 'running' | 'stopping' | 'exited' | 'missing';
   exitCode: number | null;
   signal: string | null;
+  /** docker runtime: the container's own health status when its image defines a HEALTHCHECK. */
+  health?: string;
 }
 
 export interface StopOptions {

@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+import type Docker from 'dockerode';
+import type { RouterClient } from '../../router/client.js';
+import type { InstanceSpec } from '../../router/state.js';
+import { readEnvFile } from '../../router/env-file.js';
+import type { InstanceInfo, Runtime, StopOptions } from '../runtime.js';
+import { demuxDockerLogs } from './log-stream.js';
+
+export const LABEL = { app: 'ferry.app', env: 'ferry.env', release: 'ferry.release', commit: 'ferry.commit', instance: 'ferry.instance' } as const;
+
+/** Container names are global to an engine: the app and a random suffix keep two projects (or two state dirs) apart. */
+const containerName = (app: string, instanceId: string) => `ferry-${app}-${instanceId}-${randomBytes(3).toString('hex')}`;
+
+/**
+ * Instances as containers, driven through the Docker Engine API. Ports are published on 127.0.0.1 only;
+ * the router routes to them as external upstreams and drains them before the container stops.
+ */
+export class DockerRuntime implements Runtime {
+  readonly name = 'docker';
+  constructor(private readonly docker: Docker, private readonly router: RouterClient) {}
+
+  async start(spec: InstanceSpec): Promise<InstanceInfo> {
+    const docker = spec.docker;
+    if (!docker) throw new Error(`instance ${spec.id} has no image to run`);
+    const containerPort = `${docker.containerPort}/tcp`;
+    const env = { ...readEnvFile(spec.envFile), ...spec.vars, PORT: String(docker.containerPort), HOST: '0.0.0.0', FERRY_INSTANCE_ID: spec.id, FERRY_RELEASE: spec.release, FERRY_ENV: spec.env };
+    const container = await this.docker.createContainer({
+      name: containerName(docker.labels[LABEL.app] ?? 'app', spec.id),
+      Image: docker.image,
+      Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
+      Labels: { ...docker.labels, [LABEL.instance]: spec.id },
+      ExposedPorts: { [containerPort]: {} },
+      HostConfig: {
+        PortBindings: { [containerPort]: [{ HostIp: '127.0.0.1', HostPort: String(spec.port) }] },
+        Memory: docker.memoryBytes,
+        NanoCpus: docker.nanoCpus,
+        RestartPolicy: { Name: 'no' },
+      },
+    });
+    await container.start();
+    await this.router.registerUpstream({ ...spec, runtime: 'docker', container: { id: container.id, image: docker.image } });
+    return { id: spec.id, env: spec.env, release: spec.release, port: spec.port, state: 'running', exitCode: null, signal: null };
+  }
+
+  /** The container behind an instance, as the router's table recorded it. */
+  private async container(id: string): Promise<Docker.Container | undefined> {
+    const record = (await this.router.state()).instances[id];
+    return record?.container ? this.docker.getContainer(record.container.id) : undefined;
+  }
+
+  async stop(id: string, options: StopOptions) {
+    const container = await this.container(id);
+    const drained = await this.router.stopInstance(id, options.drainTimeoutMs, 0);
+    const startedAt = Date.now();
+    if (!container) return { killed: false, drainMs: drained.drainMs, stopMs: 0 };
+    try {
+      await container.stop({ t: Math.ceil(options.graceMs / 1000) });
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode !== 304 && (error as { statusCode?: number }).statusCode !== 404) throw error;
+    }
+    const state = await container.inspect().then((info) => info.State, () => undefined);
+    return { killed: state?.ExitCode === 137, drainMs: drained.drainMs, stopMs: Date.now() - startedAt };
+  }
+
+  async inspect(id: string): Promise<InstanceInfo> {
+    const info = await (await this.container(id))?.inspect().catch(() => undefined);
+    const labels = info?.Config.Labels ?? {};
+    const base = { id, env: labels[LABEL.env] ?? '', release: labels[LABEL.release] ?? '', port: 0, signal: null };
+    if (!info) return { ...base, state: 'missing', exitCode: null };
+    const health = (info.State as { Health?: { Status: string } }).Health?.Status;
+    const state = info.State.Running ? (health === 'unhealthy' ? 'exited' : 'running') : 'exited';
+    return { ...base, pid: info.State.Pid, state, exitCode: info.State.Running ? null : info.State.ExitCode, health };
+  }
+
+  async logs(id: string, lines: number): Promise<string[]> {
+    const container = await this.container(id);
+    const buffer = container ? await container.logs({ stdout: true, stderr: true, tail: lines, follow: false }).catch(() => Buffer.alloc(0)) : Buffer.alloc(0);
+    return demuxDockerLogs(buffer as unknown as Buffer).split('\n').filter((line, i, all) => line !== '' || i < all.length - 1);
+  }
+
+  async remove(id: string): Promise<void> {
+    await (await this.container(id))?.remove({ force: true }).catch(() => undefined);
+    await this.router.forgetInstance(id);
+  }
+}

@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Docker from 'dockerode';
+import { createTestProject, httpGet, type TestProject } from '../../test-support/project.js';
+import { dockerAvailable, ensureTestBaseImage } from '../../test-support/docker-base.js';
+import { KeepAliveLoad } from '../../bench/load.js';
+
+const docker = new Docker();
+const available = await dockerAvailable(docker);
+if (!available) {
+  console.warn('\n**********\n* SKIPPED: the docker runtime tests need a Docker engine (.ci/run installs docker.io and starts dockerd)\n**********\n');
+}
+
+let project: TestProject;
+const appName = `t${Date.now().toString(36)}`;
+
+describe.skipIf(!available)('docker runtime', () => {
+  beforeAll(async () => {
+    const base = await ensureTestBaseImage(docker);
+    project = await createTestProject();
+    project.writeConfig((config) => {
+      config.app = appName;
+      const production = config.environments.production;
+      delete production.start;
+      Object.assign(production, { runtime: 'docker', build_args: { BASE_IMAGE: base }, resources: { memory: '256m' } });
+      production.health.deadline = '12s';
+    });
+    project.commit({}, 'docker runtime');
+  }, 120_000);
+  afterAll(async () => {
+    await project?.cleanup();
+    const app = `ferry.app=${appName}`;
+    for (const c of await docker.listContainers({ all: true, filters: { label: [app] } })) await docker.getContainer(c.Id).remove({ force: true });
+    for (const image of await docker.listImages({ filters: { label: [app] } })) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
+  });
+
+  const serving = async () => JSON.parse((await httpGet(project.ports.production)).body);
+
+  it('builds an image of the commit, runs it as a labelled container on 127.0.0.1, and routes to it', async () => {
+    const first = await project.ferry(['deploy', 'production']);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/✓ build .*image t\w+:r1/);
+    expect((await serving()).release).toBe('r1');
+    const containers = await docker.listContainers({ filters: { label: [`ferry.app=${appName}`, 'ferry.release=r1'] } });
+    expect(containers).toHaveLength(1);
+    expect(containers[0].Labels).toMatchObject({ 'ferry.app': expect.stringMatching(/^t/), 'ferry.commit': expect.stringMatching(/^[0-9a-f]{40}$/) });
+    expect(containers[0].Ports.every((p) => !p.PublicPort || p.IP === '127.0.0.1')).toBe(true);
+    const inspected = await docker.getContainer(containers[0].Id).inspect();
+    expect(inspected.HostConfig.Memory).toBe(256 * 1024 * 1024);
+    expect(inspected.Config.User).toBe('1000:1000');
+  });
+
+  it('switches containers under keep-alive load without a failed request, and stops the old one', async () => {
+    const load = new KeepAliveLoad({ port: project.ports.production, connections: 20, pacingMs: 5 });
+    load.start();
+    project.commit({ 'package.json': '{"name":"hello","version":"2.0.0","type":"module"}\n' }, 'v2');
+    const second = await project.ferry(['deploy', 'production']);
+    const summary = await load.stop();
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    expect(summary.requests).toBeGreaterThan(100);
+    expect(summary).toMatchObject({ non2xx: 0, socketErrors: 0 });
+    expect(await serving()).toMatchObject({ release: 'r2', version: '2.0.0' });
+    const running = await docker.listContainers({ filters: { label: [`ferry.app=${appName}`] } });
+    expect(running.map((c) => c.Labels['ferry.release'])).toEqual(['r2']);
+  });
+
+  it('halts on a release whose health check fails, with its logs, the previous container serving', async () => {
+    project.commit({ 'fault.json': '{"healthStatus": 500}' }, 'bad');
+    const bad = await project.ferry(['deploy', 'production', '--json']);
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ outcome: 'halted', failedStep: 'health-gate', serving: 'r2' });
+    expect(bad.stderr).toMatch(/last log lines of production-r3-d\d+-1:\n\s+\| hello 2.0.0 \(r3\) listening on 0.0.0.0:3000/);
+    expect((await serving()).release).toBe('r2');
+  });
+
+  it('shows container output with ferry logs', async () => {
+    const logs = await project.ferry(['logs', 'production']);
+    expect(logs.stdout).toMatch(/==> production-r2-d\d+-1 \(running\) <==\nhello 2.0.0 \(r2\) listening on 0.0.0.0:3000/);
+  });
+
+  it('says clearly when the Dockerfile does not exist', async () => {
+    project.writeConfig((config) => {
+      config.app = appName;
+      Object.assign(config.environments.production, { runtime: 'docker', dockerfile: 'nope/Dockerfile' });
+      delete config.environments.production.start;
+    });
+    const result = await project.ferry(['deploy', 'production', '--json']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/nope\/Dockerfile does not exist in the release/);
+    expect((await serving()).release).toBe('r2');
+  });
+});

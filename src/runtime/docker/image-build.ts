@@ -1,0 +1,77 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type Docker from 'dockerode';
+import { FerryError } from '../../util/errors.js';
+
+const LAST_LINES = 20;
+
+/** .dockerignore lines as tar --exclude patterns (negations are not supported and are skipped). */
+function excludesOf(contextDir: string): string[] {
+  const file = join(contextDir, '.dockerignore');
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('#') && !line.startsWith('!'))
+    .flatMap((pattern) => [`--exclude=./${pattern.replace(/^\/+/, '')}`]);
+}
+
+export interface ImageBuild {
+  contextDir: string;
+  dockerfile: string;
+  tag: string;
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+  timeoutMs: number;
+  onLine: (line: string) => void;
+}
+
+/** Builds an image through the Engine API from a tar of the release directory (made with tar's argv, no shell). */
+export async function buildImage(docker: Docker, build: ImageBuild): Promise<void> {
+  if (!existsSync(join(build.contextDir, build.dockerfile))) {
+    throw new FerryError({ code: 'DOCKERFILE_MISSING', message: `${build.dockerfile} does not exist in the release (${build.contextDir})`, hint: 'Commit a Dockerfile, or set dockerfile: in ferry.yml to its path relative to the project root.' });
+  }
+  const tar = spawn('tar', ['-c', '-C', build.contextDir, ...excludesOf(build.contextDir), '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  const say = (text: string) => {
+    // eslint-disable-next-line no-control-regex
+    for (const line of text.replace(/\u001b\[[0-9;]*m/g, '').split('\n')) {
+      if (!line.trim()) continue;
+      lines.push(line);
+      // Layer ids and intermediate-container chatter stay in the failure's last lines, not in the progress.
+      if (!/^\s*(--->|Removing intermediate container)/.test(line)) build.onLine(line);
+    }
+  };
+  let stream: NodeJS.ReadableStream;
+  try {
+    stream = await docker.buildImage(tar.stdout, { t: build.tag, dockerfile: build.dockerfile, buildargs: build.buildArgs, labels: build.labels, rm: true, forcerm: true });
+  } catch (error) {
+    throw new FerryError({ code: 'IMAGE_BUILD_FAILED', message: `the Docker engine refused the build of ${build.tag}: ${(error as Error).message}`, hint: 'Is the Docker engine running? `docker info` tells.' });
+  }
+  const failure = await new Promise<string | undefined>((resolve) => {
+    const timer = setTimeout(() => {
+      (stream as unknown as { destroy?: () => void }).destroy?.();
+      resolve(`timed out after ${build.timeoutMs}ms`);
+    }, build.timeoutMs);
+    let error: string | undefined;
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null) => {
+        clearTimeout(timer);
+        resolve(err ? err.message : error);
+      },
+      (event: { stream?: string; status?: string; error?: string; errorDetail?: { message?: string } }) => {
+        if (event.stream) say(event.stream);
+        else if (event.status) say(event.status);
+        if (event.error) {
+          error = event.errorDetail?.message ?? event.error;
+          say(error);
+        }
+      },
+    );
+  });
+  if (failure) {
+    throw new FerryError({ code: 'IMAGE_BUILD_FAILED', message: `docker build of ${build.tag} failed: ${failure}; last lines:\n${lines.slice(-LAST_LINES).join('\n')}` });
+  }
+}

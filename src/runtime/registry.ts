@@ -1,0 +1,24 @@
+import Docker from 'dockerode';
+import type { RouterClient } from '../router/client.js';
+import { ProcessRuntime } from './process-runtime.js';
+import { DockerRuntime } from './docker/docker-runtime.js';
+import type { Runtime } from './runtime.js';
+
+export type RuntimeName = 'process' | 'docker';
+
+/** The runtimes of one agent; the Docker client is made on first use, so the process runtime never needs Docker. */
+export interface Runtimes {
+  get(name: RuntimeName): Runtime;
+  /** The runtime that runs an instance record (router records say which; absent means process). */
+  of(record: { runtime?: RuntimeName }): Runtime;
+  docker(): Docker;
+}
+
+export function createRuntimes(router: RouterClient, dockerOptions?: Docker.DockerOptions): Runtimes {
+  const processRuntime = new ProcessRuntime(router);
+  let client: Docker | undefined;
+  let dockerRuntime: DockerRuntime | undefined;
+  const docker = () => (client ??= new Docker(dockerOptions));
+  const get = (name: RuntimeName): Runtime => (name === 'docker' ? (dockerRuntime ??= new DockerRuntime(docker(), router)) : processRuntime);
+  return { get, of: (record) => get(record.runtime ?? 'process'), docker };
+}

@@ -1,0 +1,47 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import Docker from 'dockerode';
+
+/** No registry can be reached here: tests build their base image from the host's own Node runtime, once. */
+export const TEST_BASE_IMAGE = 'ferry-test/node-base:20-v4';
+
+export async function dockerAvailable(docker = new Docker()): Promise<boolean> {
+  try {
+    await docker.ping();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function sharedLibraries(binaries: string[]): string[] {
+  const out = execFileSync('ldd', binaries, { encoding: 'utf8' });
+  return [...new Set(out.match(/\/[^\s:]+\.so[^\s:]*/g) ?? [])];
+}
+
+/** A root filesystem with node, npm, /bin/sh and a few coreutils, imported as an image (docker import through the API). */
+export async function ensureTestBaseImage(docker = new Docker()): Promise<string> {
+  const exists = await docker.getImage(TEST_BASE_IMAGE).inspect().then(() => true, () => false);
+  if (exists) return TEST_BASE_IMAGE;
+  const root = mkdtempSync(join(tmpdir(), 'ferry-rootfs-'));
+  try {
+    const binaries = ['/usr/bin/node', '/bin/sh', '/usr/bin/env', '/bin/mkdir', '/bin/rm', '/bin/cp', '/bin/ls', '/bin/cat', '/bin/chown'];
+    for (const file of [...binaries, ...sharedLibraries(binaries)]) {
+      mkdirSync(join(root, dirname(file)), { recursive: true });
+      cpSync(file, join(root, file), { dereference: true });
+    }
+    cpSync('/usr/lib/node_modules/npm', join(root, 'usr/lib/node_modules/npm'), { recursive: true, dereference: true });
+    symlinkSync('../lib/node_modules/npm/bin/npm-cli.js', join(root, 'usr/bin/npm'));
+    for (const dir of ['tmp', 'app', 'etc', 'root']) mkdirSync(join(root, dir), { recursive: true, mode: 0o1777 });
+    chmodSync(root, 0o755); // mkdtemp makes it 0700: the image's non-root user could not reach /usr/bin
+    const tar = spawn('tar', ['-c', '-C', root, '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [repo, tag] = TEST_BASE_IMAGE.split(':');
+    const stream = await docker.importImage(tar.stdout as unknown as string, { repo, tag, changes: ['ENV PATH=/usr/local/bin:/usr/bin:/bin'] });
+    await new Promise((resolve, reject) => docker.modem.followProgress(stream, (error: Error | null) => (error ? reject(error) : resolve(undefined))));
+    return TEST_BASE_IMAGE;
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
