@@ -32,7 +32,7 @@ const server = http.createServer((req, res) => {
   }
   const delayMs = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('delay') ?? 0);
   setTimeout(() => {
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ app: pkg.name, version: pkg.version, release, pid: process.pid }));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ app: pkg.name, version: pkg.version, release, instance: process.env.FERRY_INSTANCE_ID ?? null, pid: process.pid }));
   }, Math.min(delayMs, 30_000));
 });
 

@@ -75,7 +75,7 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
     try {
       if (req.method === 'GET' && url.pathname === '/') {
         const config = loadConfig(deps.projectDir);
-        const html = renderStatusPage(config.app, await environmentStatuses(config, deps.store, deps.router));
+        const html = renderStatusPage(config.app, await environmentStatuses(config, deps.store, deps.router, deps.runtimes));
         return void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
       }
       if (req.method === 'GET' && url.pathname === '/api/health') return sendJson(res, 200, { ok: true, pid: process.pid });
@@ -84,7 +84,7 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
         const config = loadConfig(deps.projectDir);
         const env = url.searchParams.get('env') ?? undefined;
         if (env) environmentOf(config, env);
-        return sendJson(res, 200, { app: config.app, environments: await environmentStatuses(config, deps.store, deps.router, env) });
+        return sendJson(res, 200, { app: config.app, environments: await environmentStatuses(config, deps.store, deps.router, deps.runtimes, env) });
       }
       if (req.method === 'GET' && url.pathname === '/api/deployments') {
         const env = url.searchParams.get('env') ?? undefined;

@@ -3,6 +3,7 @@ import type { RouterClient } from '../router/client.js';
 import type { Store } from '../store/store.js';
 import { probeHttp } from '../health/probe.js';
 import { servingFrom } from '../deploy/serving.js';
+import type { Runtimes } from '../runtime/registry.js';
 
 export interface EnvironmentStatus {
   env: string;
@@ -10,13 +11,13 @@ export interface EnvironmentStatus {
   strategy: string;
   url: string;
   serving: { id: string; commit: string; ref: string } | null;
-  instances: Array<{ id: string; release: string; port: number; pid: number; state: string; restarts: number; healthy: boolean | null; health: string }>;
+  instances: Array<{ id: string; release: string; port: number; pid: number; state: string; restarts: number; healthy: boolean | null; health: string; container?: { id: string; image: string; health?: string } }>;
   lastDeployment: { id: number; kind: string; release: string | null; state: string; outcome: string | null; startedAt: string; finishedAt: string | null; error: string | null } | null;
   lock: { deploymentId: number; since: string } | null;
 }
 
 /** Per environment: what serves (from the router), its instances with a live probe, the last deployment, the lock. */
-export async function environmentStatuses(config: FerryConfig, store: Store, router: RouterClient, only?: string): Promise<EnvironmentStatus[]> {
+export async function environmentStatuses(config: FerryConfig, store: Store, router: RouterClient, runtimes: Runtimes, only?: string): Promise<EnvironmentStatus[]> {
   const snapshot = await router.state();
   const names = Object.keys(config.environments).filter((name) => !only || name === only);
   return Promise.all(
@@ -29,7 +30,9 @@ export async function environmentStatuses(config: FerryConfig, store: Store, rou
           .filter((i) => i.env === env && i.state !== 'exited')
           .map(async (i) => {
             const probe = await probeHttp(i.port, envConfig.health.path, 1000);
-            return { id: i.id, release: i.release, port: i.port, pid: i.pid, state: serving.instanceIds.includes(i.id) ? 'serving' : i.state, restarts: i.restarts, healthy: probe.ok, health: probe.ok ? `${probe.status}` : `${probe.status ?? probe.error}` };
+            // Containers also carry Docker's own health status when their image defines a HEALTHCHECK.
+            const container = i.container ? { id: i.container.id.slice(0, 12), image: i.container.image, health: (await runtimes.of(i).inspect(i.id)).health } : undefined;
+            return { id: i.id, release: i.release, port: i.port, pid: i.pid, state: serving.instanceIds.includes(i.id) ? 'serving' : i.state, restarts: i.restarts, healthy: probe.ok, health: probe.ok ? `${probe.status}` : `${probe.status ?? probe.error}`, container };
           }),
       );
       const last = store.deployments({ env, limit: 1 })[0];

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { KeepAliveLoad, summarize, type Sample } from './load.js';
 import { createTestProject, ferryUntil, httpGet, readAgentInfo, type TestProject } from '../test-support/project.js';
 import { sleep } from '../util/sleep.js';
+import { ensureTestBaseImage, removeDockerLeftovers } from '../test-support/docker-base.js';
 
+const RUNTIME = process.argv.includes('--runtime') ? process.argv[process.argv.indexOf('--runtime') + 1] : 'process';
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const PACING_MS = Number(process.env.BENCH_PACING_MS ?? 20);
 
@@ -17,8 +19,13 @@ interface DeployRun {
   expectedServing: string;
   healthyToSwitchMs?: number;
   failureToRestoredMs?: number;
+  phases: Record<string, number>;
   window: [number, number];
 }
+
+const PHASES = [['build', 'build'], ['start', 'start'], ['health-gate', 'healthy'], ['switch', 'switch'], ['drain', 'drain']] as const;
+const formatPhases = (phases: Record<string, number>) =>
+  PHASES.filter(([step]) => phases[step] !== undefined).map(([step, label]) => `${label} ${phases[step]}ms`).join(', ');
 
 const serving = async (project: TestProject) => JSON.parse((await httpGet(project.ports.production)).body).release as string;
 
@@ -37,9 +44,11 @@ async function deploy(project: TestProject, name: string, files: Record<string, 
     expectedServing,
     healthyToSwitchMs: body.timings?.healthyToSwitchMs,
     failureToRestoredMs: body.timings?.failureToRestoredMs,
+    phases: body.timings?.phases ?? {},
     window: [started, ended],
   };
   console.log(`  ${name.padEnd(34)} exit ${run.code} (want ${expected})  ${run.outcome.padEnd(11)} serving ${run.serving} (want ${expectedServing})${run.healthyToSwitchMs !== undefined ? `  healthy→switch ${run.healthyToSwitchMs}ms` : ''}${run.failureToRestoredMs !== undefined ? `  first failed probe→restored ${run.failureToRestoredMs}ms` : ''}`);
+  console.log(`  ${''.padEnd(34)} phases: ${formatPhases(run.phases)}`);
   return run;
 }
 
@@ -58,8 +67,8 @@ async function fiveDeploys(project: TestProject): Promise<boolean> {
     await deploy(project, 'good release (1.2.0)', { 'package.json': pkg.replace('"1.0.0"', '"1.2.0"') }, 0, 'r3'),
     await deploy(project, 'exits at start', { 'fault.json': '{"exitAtStart": true}' }, 1, 'r3'),
     await deploy(project, '/health answers 500', { 'fault.json': '{"healthStatus": 500}' }, 1, 'r3'),
-    // Unhealthy ~3 s after the switch: the gate takes ~0.4 s after the process starts.
-    await deploy(project, '/health 503 three seconds after switch', { 'fault.json': '{"unhealthyAfterMs": 3400, "unhealthyStatus": 503}' }, 1, 'r3'),
+    // Unhealthy ~3 s after the switch: the gate takes ~0.4 s after the process starts (a container ~1.5 s).
+    await deploy(project, '/health 503 three seconds after switch', { 'fault.json': `{"unhealthyAfterMs": ${RUNTIME === 'docker' ? 4500 : 3400}, "unhealthyStatus": 503}` }, 1, 'r3'),
   ];
   await sleep(1000);
   const total = await load.stop();
@@ -106,19 +115,27 @@ async function killRouter(project: TestProject): Promise<boolean> {
   const lastFailure = failed.length ? Math.max(...failed.map((s) => s.at + s.ms)) : killedAt;
   const after = JSON.parse((await httpGet(project.ports.production)).body);
   console.log(`  router SIGKILL: failed requests ${failed.length} of ${summary.requests} (${summary.errors.join(', ') || 'none'}); gap from kill to last failure ${Math.round(lastFailure - killedAt)}ms`);
-  console.log(`  instance pid before ${before.pid}, after ${after.pid}: ${before.pid === after.pid ? 're-adopted, not restarted' : 'RESTARTED'}`);
-  return before.pid === after.pid;
+  const same = before.pid === after.pid && before.instance === after.instance;
+  console.log(`  instance ${before.instance} pid ${before.pid} before, ${after.instance} pid ${after.pid} after: ${same ? 're-adopted, not restarted' : 'RESTARTED'}`);
+  return same;
 }
 
 async function main(): Promise<void> {
   const project = await createTestProject();
+  const base = RUNTIME === 'docker' ? await ensureTestBaseImage() : undefined;
   project.writeConfig((config) => {
     Object.assign(config.environments.production, {
-      health: { path: '/health', interval: '200ms', timeout: '1s', healthy_threshold: 2, deadline: '5s' },
+      health: { path: '/health', interval: '200ms', timeout: '1s', healthy_threshold: 2, deadline: RUNTIME === 'docker' ? '15s' : '5s' },
       watch: '6s',
       drain: '10s',
     });
+    if (base) {
+      config.app = 'benchdocker';
+      delete config.environments.production.start;
+      Object.assign(config.environments.production, { runtime: 'docker', build_args: { BASE_IMAGE: base } });
+    }
   });
+  console.log(`runtime: ${RUNTIME}\n`);
   project.commit({}, 'bench config');
   let ok = false;
   try {
@@ -133,6 +150,7 @@ async function main(): Promise<void> {
     ok = deploys && agent && router;
   } finally {
     await project.cleanup();
+    if (base) await removeDockerLeftovers('benchdocker');
   }
   process.exit(ok ? 0 : 1);
 }

@@ -67,7 +67,10 @@ export function printStatus(io: Io, statuses: EnvironmentStatus[]): void {
   for (const s of statuses) {
     io.out(`${s.env}  ${s.url}  (${s.strategy})`);
     io.out(`  serving: ${s.serving ? `${s.serving.id}  ${s.serving.commit.slice(0, 12)}  ${s.serving.ref}` : 'nothing'}`);
-    for (const i of s.instances) io.out(`  instance ${i.id}  :${i.port}  pid ${i.pid}  ${i.state}  ${i.healthy ? 'healthy' : `unhealthy (${i.health})`}${i.restarts ? `  restarts ${i.restarts}` : ''}`);
+    for (const i of s.instances) {
+      const where = i.container ? `container ${i.container.id}  ${i.container.image}${i.container.health ? `  docker health ${i.container.health}` : ''}` : `pid ${i.pid}`;
+      io.out(`  instance ${i.id}  :${i.port}  ${where}  ${i.state}  ${i.healthy ? 'healthy' : `unhealthy (${i.health})`}${i.restarts ? `  restarts ${i.restarts}` : ''}`);
+    }
     const d = s.lastDeployment;
     io.out(`  last deployment: ${d ? `#${d.id} ${d.kind} ${d.release ?? ''} ${d.state} at ${d.startedAt}${d.error ? ` (${d.error})` : ''}` : 'none'}`);
     if (s.lock) io.out(`  locked by deployment #${s.lock.deploymentId} since ${s.lock.since}`);

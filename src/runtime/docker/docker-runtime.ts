@@ -35,6 +35,7 @@ export class DockerRuntime implements Runtime {
         Memory: docker.memoryBytes,
         NanoCpus: docker.nanoCpus,
         RestartPolicy: { Name: 'no' },
+        Init: true,
       },
     });
     await container.start();

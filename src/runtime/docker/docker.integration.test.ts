@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
 import { createTestProject, httpGet, type TestProject } from '../../test-support/project.js';
-import { dockerAvailable, ensureTestBaseImage } from '../../test-support/docker-base.js';
+import { dockerAvailable, ensureTestBaseImage, removeDockerLeftovers } from '../../test-support/docker-base.js';
 import { KeepAliveLoad } from '../../bench/load.js';
 
 const docker = new Docker();
@@ -28,9 +28,7 @@ describe.skipIf(!available)('docker runtime', () => {
   }, 120_000);
   afterAll(async () => {
     await project?.cleanup();
-    const app = `ferry.app=${appName}`;
-    for (const c of await docker.listContainers({ all: true, filters: { label: [app] } })) await docker.getContainer(c.Id).remove({ force: true });
-    for (const image of await docker.listImages({ filters: { label: [app] } })) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
+    await removeDockerLeftovers(appName, docker);
   });
 
   const serving = async () => JSON.parse((await httpGet(project.ports.production)).body);
@@ -70,6 +68,14 @@ describe.skipIf(!available)('docker runtime', () => {
     expect(JSON.parse(bad.stdout)).toMatchObject({ outcome: 'halted', failedStep: 'health-gate', serving: 'r2' });
     expect(bad.stderr).toMatch(/last log lines of production-r3-d\d+-1:\n\s+\| hello 2.0.0 \(r3\) listening on 0.0.0.0:3000/);
     expect((await serving()).release).toBe('r2');
+  });
+
+  it('shows container ids, images and health in ferry status', async () => {
+    const status = JSON.parse((await project.ferry(['status', 'production', '--json'])).stdout).environments[0];
+    expect(status.instances).toEqual([
+      expect.objectContaining({ release: 'r2', state: 'serving', healthy: true, container: { id: expect.stringMatching(/^[0-9a-f]{12}$/), image: `${appName}:r2`, health: expect.stringMatching(/starting|healthy/) } }),
+    ]);
+    expect((await project.ferry(['status', 'production'])).stdout).toMatch(new RegExp(`container [0-9a-f]{12}  ${appName}:r2`));
   });
 
   it('shows container output with ferry logs', async () => {
