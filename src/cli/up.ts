@@ -11,10 +11,9 @@ import { progress, type Io } from './output.js';
 export async function up(io: Io, projectDir: string): Promise<number> {
   const say = progress(io);
   const config = loadConfig(projectDir);
-  if (await findAgent(projectDir)) {
-    say(`an agent already runs for ${projectDir}; deploying through it (stop it with \`ferry agent stop\`)`);
-  }
-  const agent = (await findAgent(projectDir)) ? undefined : await startAgent({ projectDir });
+  const running = await findAgent(projectDir);
+  if (running) say(`an agent already runs for ${projectDir}; deploying through it (stop it with \`ferry agent stop\`)`);
+  const agent = running ? undefined : await startAgent({ projectDir });
   if (agent) say(`ferry agent (pid ${agent.info.pid}) started${agent.routerStarted ? ' with a new router' : ''}`);
   for (const warning of agent?.warnings ?? []) say(`warning: ${warning}`);
   let worst = 0;
@@ -23,7 +22,7 @@ export async function up(io: Io, projectDir: string): Promise<number> {
     const code = await runDeployment({ ...io, json: false, out: say }, { projectDir, env, kind: 'deploy' });
     worst = Math.max(worst, code);
   }
-  const info = agent?.info ?? (await findAgent(projectDir))!;
+  const info = agent?.info ?? running!;
   say('');
   for (const [env, envConfig] of Object.entries(config.environments)) say(`${env.padEnd(12)} http://127.0.0.1:${envConfig.port}`);
   say(`status page  ${info.url}/`);

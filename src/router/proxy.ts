@@ -19,8 +19,6 @@ export interface ProxyOptions {
   pendingTimeoutMs: number;
   /** Resolves when the routing table changes. */
   routeChanged: () => Promise<void>;
-  /** How long an upstream may take to answer before the client gets a 504. */
-  upstreamTimeoutMs?: number;
 }
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'x-forwarded-for', 'x-forwarded-proto']);
@@ -52,7 +50,6 @@ function requestHead(req: IncomingMessage, chunked: boolean): string {
 /** Builds the request handler of one environment's listener: a keep-alive reverse proxy. */
 export function createProxyHandler(options: ProxyOptions) {
   let next = 0;
-  const upstreamTimeoutMs = options.upstreamTimeoutMs ?? 60_000;
 
   async function pick(): Promise<Upstream | undefined> {
     const deadline = Date.now() + options.pendingTimeoutMs;

@@ -24,6 +24,8 @@ export class Router {
   private readonly listeners = new Map<string, Listener>();
   private readonly upstreams = new Map<string, Upstream>();
   private routeWaiters: Array<() => void> = [];
+  /** Bumped on every route change; listeners cache their upstream list per version. */
+  private routeVersion = 0;
   private readonly log: NonNullable<RouterOptions['log']>;
 
   constructor(private readonly options: RouterOptions) {
@@ -90,8 +92,6 @@ export class Router {
       });
     });
   }
-
-  private routeVersion = 0;
 
   /** Points an environment at new upstreams; the switch is one assignment, in-flight requests finish where they are. */
   async setRoute(route: Route): Promise<void> {
