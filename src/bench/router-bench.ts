@@ -36,8 +36,8 @@ function wrk(port: number): WrkResult {
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
   return {
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN),
-    p50Ms: toMs(/50%\s+(\S+)/.exec(out)?.[1] ?? ''),
-    p99Ms: toMs(/99%\s+(\S+)/.exec(out)?.[1] ?? ''),
+    p50Ms: toMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? ''),
+    p99Ms: toMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? ''),
     errors: Number(errors) + (socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0),
   };
 }
