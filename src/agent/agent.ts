@@ -76,7 +76,7 @@ export async function startAgent(options: { projectDir: string; port?: number; r
     if (stopRouter) {
       // The router stops the processes it supervises; containers are the docker runtime's to stop.
       const snapshot = await router.state().catch(() => undefined);
-      const containers = Object.values(snapshot?.instances ?? {}).filter((i) => i.runtime === 'docker' && i.state === 'running');
+      const containers = Object.values(snapshot?.instances ?? {}).filter((i) => (i.runtime ?? 'process') !== 'process' && i.state === 'running');
       await Promise.all(containers.map((i) => runtimes.of(i).stop(i.id, { drainTimeoutMs: 0, graceMs: 10_000 }).catch(() => undefined)));
       await router.shutdown(true).catch(() => undefined);
     }

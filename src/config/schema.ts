@@ -35,7 +35,7 @@ export const environmentSchema = z
   .strictObject({
     port,
     strategy: z.enum(['blue-green', 'recreate']).default('blue-green'),
-    runtime: z.enum(['process', 'docker']).default('process'),
+    runtime: z.enum(['process', 'docker', 'swarm']).default('process'),
     build: z.string().min(1).optional().describe('process runtime: shell command run in the release directory before it starts.'),
     start: z.string().min(1).optional().describe('process runtime (required there): command that starts one instance; it gets PORT in its environment.'),
     dockerfile: z.string().min(1).default('Dockerfile').describe('docker runtime: the Dockerfile, relative to the project root.'),

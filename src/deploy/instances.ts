@@ -25,13 +25,14 @@ export async function instanceSpecs(input: { app: string; env: string; release: 
   const { config, release } = input;
   const layout = releaseLayout(release.dir);
   const docker =
-    config.runtime === 'docker'
+    config.runtime !== 'process'
       ? {
           image: imageTag(input.app, release.id),
           containerPort: config.container_port,
           memoryBytes: parseMemoryBytes(config.resources.memory),
           nanoCpus: config.resources.cpus ? Math.round(config.resources.cpus * 1e9) : undefined,
           labels: releaseLabels(input.app, input.env, release),
+          stopGraceMs: parseDurationMs(config.stop_grace),
         }
       : undefined;
   const specs: InstanceSpec[] = [];

@@ -93,7 +93,7 @@ export class Deployment {
     const deployment = store.createDeployment({ env, kind, previousReleaseId: this.previous.release });
     this.deploymentId = deployment.id;
     if (this.release) store.setDeploymentRelease(deployment.id, this.release.id);
-    const plan = () => planSteps(this.envConfig.strategy, kind, { hasBuild: Boolean(this.envConfig.build) || this.envConfig.runtime === 'docker', hasPrevious: this.previous.instanceIds.length > 0 });
+    const plan = () => planSteps(this.envConfig.strategy, kind, { hasBuild: Boolean(this.envConfig.build) || this.envConfig.runtime !== 'process', hasPrevious: this.previous.instanceIds.length > 0 });
     let steps = plan();
     this.emit({ type: 'deployment', deploymentId: deployment.id, env, kind, steps });
     store.recordEvent(env, deployment.id, 'deploy_started', { kind, previous: this.previous.release });
@@ -234,7 +234,7 @@ export class Deployment {
 
   private async build(): Promise<string> {
     const layout = releaseLayout(this.release!.dir);
-    if (this.envConfig.runtime === 'docker') {
+    if (this.envConfig.runtime !== 'process') {
       const tag = imageTag(this.request.config.app, this.release!.id);
       await buildImage(this.deps.runtimes.docker(), {
         contextDir: layout.app,
@@ -333,7 +333,7 @@ export class Deployment {
     const keep = new Set([this.release!.id, ...(this.previous.release ? [this.previous.release] : [])]);
     const app = this.request.config.app;
     const removeImage =
-      this.envConfig.runtime === 'docker'
+      this.envConfig.runtime !== 'process'
         ? (id: string) => this.deps.runtimes.docker().getImage(imageTag(app, id)).remove().then(() => undefined, () => undefined)
         : undefined;
     return pruneEnvironment(this.deps, this.request.env, this.envConfig.retain, keep, removeImage);

@@ -13,10 +13,11 @@ export interface InstanceSpec {
   envFile?: string;
   vars: Record<string, string>;
   logFile: string;
-  /** Who runs it: the router supervises 'process' instances; 'docker' ones it only routes to. */
-  runtime?: 'process' | 'docker';
+  /** Who runs it: the router supervises 'process' instances; 'docker' and 'swarm' ones it only routes to. */
+  runtime?: 'process' | 'docker' | 'swarm';
   /** docker runtime: what to run, and (once started) the container behind the instance. */
-  docker?: { image: string; containerPort: number; memoryBytes?: number; nanoCpus?: number; labels: Record<string, string> };
+  docker?: { image: string; containerPort: number; memoryBytes?: number; nanoCpus?: number; labels: Record<string, string>; stopGraceMs?: number };
+  /** The container (docker runtime) or the service (swarm runtime) behind the instance. */
   container?: { id: string; image: string };
 }
 

@@ -2,9 +2,10 @@ import Docker from 'dockerode';
 import type { RouterClient } from '../router/client.js';
 import { ProcessRuntime } from './process-runtime.js';
 import { DockerRuntime } from './docker/docker-runtime.js';
+import { SwarmRuntime } from './swarm/swarm-runtime.js';
 import type { Runtime } from './runtime.js';
 
-export type RuntimeName = 'process' | 'docker';
+export type RuntimeName = 'process' | 'docker' | 'swarm';
 
 /** The runtimes of one agent; the Docker client is made on first use, so the process runtime never needs Docker. */
 export interface Runtimes {
@@ -18,7 +19,12 @@ export function createRuntimes(router: RouterClient, dockerOptions?: Docker.Dock
   const processRuntime = new ProcessRuntime(router);
   let client: Docker | undefined;
   let dockerRuntime: DockerRuntime | undefined;
+  let swarmRuntime: SwarmRuntime | undefined;
   const docker = () => (client ??= new Docker(dockerOptions));
-  const get = (name: RuntimeName): Runtime => (name === 'docker' ? (dockerRuntime ??= new DockerRuntime(docker(), router)) : processRuntime);
+  const get = (name: RuntimeName): Runtime => {
+    if (name === 'docker') return (dockerRuntime ??= new DockerRuntime(docker(), router));
+    if (name === 'swarm') return (swarmRuntime ??= new SwarmRuntime(docker(), router));
+    return processRuntime;
+  };
   return { get, of: (record) => get(record.runtime ?? 'process'), docker };
 }

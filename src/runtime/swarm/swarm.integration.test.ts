@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Docker from 'dockerode';
+import { createTestProject, httpGet, type TestProject } from '../../test-support/project.js';
+import { dockerAvailable, ensureTestBaseImage, removeDockerLeftovers } from '../../test-support/docker-base.js';
+import { KeepAliveLoad } from '../../bench/load.js';
+
+const docker = new Docker();
+const swarmActive = (await dockerAvailable(docker)) && (await docker.info().then((info) => info.Swarm?.LocalNodeState === 'active' && info.Swarm?.ControlAvailable, () => false));
+if (!swarmActive) console.warn('\n**********\n* SKIPPED: the swarm runtime tests need a Docker engine in Swarm mode (.ci/run runs `docker swarm init`)\n**********\n');
+
+const SLIM_DOCKERFILE = `ARG BASE_IMAGE
+FROM \${BASE_IMAGE}
+WORKDIR /app
+COPY . .
+CMD ["node", "server.js"]
+`;
+
+let project: TestProject;
+const appName = `s${Date.now().toString(36)}`;
+
+describe.skipIf(!swarmActive)('swarm runtime, replicas: 2', () => {
+  beforeAll(async () => {
+    const base = await ensureTestBaseImage(docker);
+    project = await createTestProject();
+    project.writeConfig((config) => {
+      config.app = appName;
+      const production = config.environments.production;
+      delete production.start;
+      Object.assign(production, { runtime: 'swarm', replicas: 2, dockerfile: 'Dockerfile.slim', build_args: { BASE_IMAGE: base }, watch: '6s', stop_grace: '3s' });
+      production.health.deadline = '20s';
+    });
+    project.commit({ 'Dockerfile.slim': SLIM_DOCKERFILE }, 'swarm');
+    const first = await project.ferry(['deploy', 'production']);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+  }, 120_000);
+  afterAll(async () => {
+    await project?.cleanup();
+    for (const service of await docker.listServices({ filters: { label: [`ferry.app=${appName}`] } })) await docker.getService(service.ID).remove().catch(() => undefined);
+    await removeDockerLeftovers(appName, docker);
+  });
+
+  const releases = async () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 10; i++) seen.add(JSON.parse((await httpGet(project.ports.production)).body).release);
+    return [...seen];
+  };
+  const services = async () => (await docker.listServices({ filters: { label: [`ferry.app=${appName}`] } })).map((s) => s.Spec?.Labels?.['ferry.release']).sort();
+
+  it('a good release, one whose tasks fail their health check, and one that turns unhealthy in the watch window: the right release serves, 0 failed requests', async () => {
+    const load = new KeepAliveLoad({ port: project.ports.production, connections: 20, pacingMs: 10 });
+    load.start();
+    project.commit({ VERSION: '2' }, 'good');
+    const good = await project.ferry(['deploy', 'production', '--json']);
+    expect(good.code, good.stderr).toBe(0);
+    expect(await releases()).toEqual(['r2']);
+    expect(await services()).toEqual(['r2', 'r2']);
+
+    project.commit({ 'fault.json': '{"healthStatus": 500}' }, 'unhealthy tasks');
+    const bad = await project.ferry(['deploy', 'production', '--json']);
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ outcome: 'halted', failedStep: 'health-gate', serving: 'r2' });
+
+    project.commit({ 'fault.json': '{"unhealthyAfterMs": 2500}' }, 'unhealthy after the switch');
+    const late = await project.ferry(['deploy', 'production', '--json']);
+    expect(late.code).toBe(1);
+    expect(JSON.parse(late.stdout)).toMatchObject({ outcome: 'rolled_back', failedStep: 'watch', serving: 'r2' });
+
+    const summary = await load.stop();
+    expect(summary.requests).toBeGreaterThan(100);
+    expect(summary).toMatchObject({ non2xx: 0, socketErrors: 0 });
+    expect(await releases()).toEqual(['r2']);
+    expect(await services()).toEqual(['r2', 'r2']);
+  }, 300_000);
+
+  it('shows the services in status and their output in logs', async () => {
+    const status = JSON.parse((await project.ferry(['status', 'production', '--json'])).stdout).environments[0];
+    expect(status.instances).toHaveLength(2);
+    expect(status.instances.every((i: any) => i.state === 'serving' && i.healthy && i.container.image === `${appName}:r2`)).toBe(true);
+    const logs = await project.ferry(['logs', 'production']);
+    expect(logs.stdout).toMatch(/hello 1.0.0 \(r2\) listening on 0.0.0.0:3000/);
+  });
+});
