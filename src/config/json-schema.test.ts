@@ -14,7 +14,7 @@ describe('schema/ferry.schema.json', () => {
     const schema = configJsonSchema() as any;
     const env = schema.properties.environments.additionalProperties;
     expect(env.required).toEqual(['port']);
-    expect(env.properties.runtime.enum).toEqual(['process', 'docker']);
+    expect(env.properties.runtime.enum).toEqual(['process', 'docker', 'swarm']);
     expect(env.properties.strategy.enum).toEqual(['blue-green', 'recreate']);
     expect(env.properties.health.properties.interval.default).toBe('1s');
     expect(env.additionalProperties).toBe(false);

@@ -46,9 +46,10 @@ export async function ensureTestBaseImage(docker = new Docker()): Promise<string
   }
 }
 
-/** Removes the containers and images a test or benchmark app left on the engine (by the ferry.app label). */
+/** Removes the services, containers and images a test or benchmark app left on the engine (by the ferry.app label). */
 export async function removeDockerLeftovers(app: string, docker = new Docker()): Promise<void> {
   const label = `ferry.app=${app}`;
+  for (const service of await docker.listServices({ filters: { label: [label] } }).catch(() => [])) await docker.getService(service.ID).remove().catch(() => undefined);
   for (const c of await docker.listContainers({ all: true, filters: { label: [label] } })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
   for (const image of await docker.listImages({ filters: { label: [label] } })) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
 }

@@ -35,7 +35,6 @@ describe.skipIf(!swarmActive)('swarm runtime, replicas: 2', () => {
   }, 120_000);
   afterAll(async () => {
     await project?.cleanup();
-    for (const service of await docker.listServices({ filters: { label: [`ferry.app=${appName}`] } })) await docker.getService(service.ID).remove().catch(() => undefined);
     await removeDockerLeftovers(appName, docker);
   });
 
