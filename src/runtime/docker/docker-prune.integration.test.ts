@@ -1,19 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
 import { createTestProject, ferryUntil, httpGet, type TestProject } from '../../test-support/project.js';
-import { dockerAvailable, ensureTestBaseImage, removeDockerLeftovers } from '../../test-support/docker-base.js';
+import { SLIM_DOCKERFILE, dockerAvailable, ensureTestBaseImage, removeDockerLeftovers } from '../../test-support/docker-base.js';
 
 const docker = new Docker();
 const available = await dockerAvailable(docker);
 if (!available) console.warn('\n**********\n* SKIPPED: docker prune and fault tests need a Docker engine\n**********\n');
 
-// One layer on the base: builds in seconds on the vfs storage driver, so ten deploys stay affordable.
-const SLIM_DOCKERFILE = `ARG BASE_IMAGE
-FROM \${BASE_IMAGE}
-WORKDIR /app
-COPY . .
-CMD ["node", "server.js"]
-`;
 
 let project: TestProject;
 const appName = `p${Date.now().toString(36)}`;

@@ -4,9 +4,15 @@ import type { RouterClient } from '../../router/client.js';
 import type { InstanceSpec } from '../../router/state.js';
 import { readEnvFile } from '../../router/env-file.js';
 import type { InstanceInfo, Runtime, StopOptions } from '../runtime.js';
-import { demuxDockerLogs } from './log-stream.js';
+import { logLines } from './log-stream.js';
 
 export const LABEL = { app: 'ferry.app', env: 'ferry.env', release: 'ferry.release', commit: 'ferry.commit', instance: 'ferry.instance' } as const;
+
+/** The environment of a container or Swarm task: the release's .env, the plain variables, and ferry's own. */
+export function containerEnv(spec: InstanceSpec, containerPort: number): string[] {
+  const env = { ...readEnvFile(spec.envFile), ...spec.vars, PORT: String(containerPort), HOST: '0.0.0.0', FERRY_INSTANCE_ID: spec.id, FERRY_RELEASE: spec.release, FERRY_ENV: spec.env };
+  return Object.entries(env).map(([key, value]) => `${key}=${value}`);
+}
 
 /** Container names are global to an engine: the app and a random suffix keep two projects (or two state dirs) apart. */
 const containerName = (app: string, instanceId: string) => `ferry-${app}-${instanceId}-${randomBytes(3).toString('hex')}`;
@@ -23,11 +29,10 @@ export class DockerRuntime implements Runtime {
     const docker = spec.docker;
     if (!docker) throw new Error(`instance ${spec.id} has no image to run`);
     const containerPort = `${docker.containerPort}/tcp`;
-    const env = { ...readEnvFile(spec.envFile), ...spec.vars, PORT: String(docker.containerPort), HOST: '0.0.0.0', FERRY_INSTANCE_ID: spec.id, FERRY_RELEASE: spec.release, FERRY_ENV: spec.env };
     const container = await this.docker.createContainer({
       name: containerName(docker.labels[LABEL.app] ?? 'app', spec.id),
       Image: docker.image,
-      Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
+      Env: containerEnv(spec, docker.containerPort),
       Labels: { ...docker.labels, [LABEL.instance]: spec.id },
       ExposedPorts: { [containerPort]: {} },
       HostConfig: {
@@ -76,7 +81,7 @@ export class DockerRuntime implements Runtime {
   async logs(id: string, lines: number): Promise<string[]> {
     const container = await this.container(id);
     const buffer = container ? await container.logs({ stdout: true, stderr: true, tail: lines, follow: false }).catch(() => Buffer.alloc(0)) : Buffer.alloc(0);
-    return demuxDockerLogs(buffer as unknown as Buffer).split('\n').filter((line, i, all) => line !== '' || i < all.length - 1);
+    return logLines(buffer as unknown as Buffer);
   }
 
   async remove(id: string): Promise<void> {

@@ -13,6 +13,13 @@ export function demuxDockerLogs(buffer: Buffer): string {
   return offset === 0 && buffer.length > 0 ? buffer.toString('utf8') : out;
 }
 
+/** Log lines of a multiplexed buffer, without the empty line after the last newline. */
+export function logLines(buffer: Buffer): string[] {
+  const lines = demuxDockerLogs(buffer).split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
 /** "512m" → bytes. */
 export function parseMemoryBytes(text: string | undefined): number | undefined {
   if (!text) return undefined;

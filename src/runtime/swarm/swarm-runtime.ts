@@ -2,12 +2,11 @@ import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { RouterClient } from '../../router/client.js';
 import type { InstanceSpec } from '../../router/state.js';
-import { readEnvFile } from '../../router/env-file.js';
 import { FerryError } from '../../util/errors.js';
 import { sleep } from '../../util/sleep.js';
 import type { InstanceInfo, Runtime, StopOptions } from '../runtime.js';
-import { LABEL } from '../docker/docker-runtime.js';
-import { demuxDockerLogs } from '../docker/log-stream.js';
+import { LABEL, containerEnv } from '../docker/docker-runtime.js';
+import { logLines } from '../docker/log-stream.js';
 
 const FINISHED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
 
@@ -29,7 +28,6 @@ export class SwarmRuntime implements Runtime {
   async start(spec: InstanceSpec): Promise<InstanceInfo> {
     const image = spec.docker;
     if (!image) throw new Error(`instance ${spec.id} has no image to run`);
-    const env = { ...readEnvFile(spec.envFile), ...spec.vars, PORT: String(image.containerPort), HOST: '0.0.0.0', FERRY_INSTANCE_ID: spec.id, FERRY_RELEASE: spec.release, FERRY_ENV: spec.env };
     const labels = { ...image.labels, [LABEL.instance]: spec.id };
     let service: { id: string };
     try {
@@ -39,7 +37,7 @@ export class SwarmRuntime implements Runtime {
         TaskTemplate: {
           ContainerSpec: {
             Image: image.image,
-            Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
+            Env: containerEnv(spec, image.containerPort),
             Labels: labels,
             StopGracePeriod: (image.stopGraceMs ?? 10_000) * 1e6,
             Init: true,
@@ -103,7 +101,7 @@ export class SwarmRuntime implements Runtime {
     if (!serviceId) return [];
     const service = this.docker.getService(serviceId) as unknown as { logs(options: object): Promise<Buffer> };
     const buffer = await service.logs({ stdout: true, stderr: true, tail: lines, follow: false }).catch(() => Buffer.alloc(0));
-    return demuxDockerLogs(buffer).split('\n').filter((line, i, all) => line !== '' || i < all.length - 1);
+    return logLines(buffer);
   }
 
   async remove(id: string): Promise<void> {

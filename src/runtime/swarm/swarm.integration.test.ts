@@ -1,19 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
 import { createTestProject, httpGet, type TestProject } from '../../test-support/project.js';
-import { dockerAvailable, ensureTestBaseImage, removeDockerLeftovers } from '../../test-support/docker-base.js';
+import { SLIM_DOCKERFILE, dockerAvailable, ensureTestBaseImage, removeDockerLeftovers } from '../../test-support/docker-base.js';
 import { KeepAliveLoad } from '../../bench/load.js';
 
 const docker = new Docker();
 const swarmActive = (await dockerAvailable(docker)) && (await docker.info().then((info) => info.Swarm?.LocalNodeState === 'active' && info.Swarm?.ControlAvailable, () => false));
 if (!swarmActive) console.warn('\n**********\n* SKIPPED: the swarm runtime tests need a Docker engine in Swarm mode (.ci/run runs `docker swarm init`)\n**********\n');
-
-const SLIM_DOCKERFILE = `ARG BASE_IMAGE
-FROM \${BASE_IMAGE}
-WORKDIR /app
-COPY . .
-CMD ["node", "server.js"]
-`;
 
 let project: TestProject;
 const appName = `s${Date.now().toString(36)}`;
