@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { FerryError } from '../../util/errors.js';
+import { run } from '../../util/run.js';
 
 const LAST_LINES = 20;
 
@@ -32,7 +32,18 @@ export async function buildImage(docker: Docker, build: ImageBuild): Promise<voi
   if (!existsSync(join(build.contextDir, build.dockerfile))) {
     throw new FerryError({ code: 'DOCKERFILE_MISSING', message: `${build.dockerfile} does not exist in the release (${build.contextDir})`, hint: 'Commit a Dockerfile, or set dockerfile: in ferry.yml to its path relative to the project root.' });
   }
-  const tar = spawn('tar', ['-c', '-C', build.contextDir, ...excludesOf(build.contextDir), '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The context goes to a file first, so the engine always gets a complete archive of known length.
+  const contextTar = join(build.contextDir, '..', `.context-${process.pid}-${Date.now()}.tar`);
+  const archived = await run('tar', ['-c', '-f', contextTar, '-C', build.contextDir, ...excludesOf(build.contextDir), '.'], { timeoutMs: 120_000 });
+  if (archived.exitCode !== 0) throw new FerryError({ code: 'IMAGE_BUILD_FAILED', message: `could not archive the build context ${build.contextDir}: ${archived.stderr.trim()}` });
+  try {
+    await buildFromArchive(docker, build, contextTar);
+  } finally {
+    rmSync(contextTar, { force: true });
+  }
+}
+
+async function buildFromArchive(docker: Docker, build: ImageBuild, contextTar: string): Promise<void> {
   const lines: string[] = [];
   const say = (text: string) => {
     // eslint-disable-next-line no-control-regex
@@ -45,7 +56,7 @@ export async function buildImage(docker: Docker, build: ImageBuild): Promise<voi
   };
   let stream: NodeJS.ReadableStream;
   try {
-    stream = await docker.buildImage(tar.stdout, { t: build.tag, dockerfile: build.dockerfile, buildargs: build.buildArgs, labels: build.labels, rm: true, forcerm: true });
+    stream = await docker.buildImage(createReadStream(contextTar), { t: build.tag, dockerfile: build.dockerfile, buildargs: build.buildArgs, labels: build.labels, rm: true, forcerm: true });
   } catch (error) {
     throw new FerryError({ code: 'IMAGE_BUILD_FAILED', message: `the Docker engine refused the build of ${build.tag}: ${(error as Error).message}`, hint: 'Is the Docker engine running? `docker info` tells.' });
   }
