@@ -68,10 +68,6 @@ export class UpstreamPool {
     if (index >= 0) this.idle.splice(index, 1);
   }
 
-  get idleCount(): number {
-    return this.idle.length;
-  }
-
   destroy(): void {
     this.closed = true;
     for (const connection of this.idle.splice(0)) connection.socket.destroy();

@@ -153,13 +153,6 @@ export class Store {
     this.db.prepare(`INSERT INTO events (at, env, deployment_id, type, data_json) VALUES (?, ?, ?, ?, ?)`).run(this.now(), env, deploymentId, type, JSON.stringify(data));
   }
 
-  events(env?: string, limit = 100): Array<{ at: number; env: string; deploymentId: number | null; type: string; data: unknown }> {
-    const rows = (env
-      ? this.db.prepare(`SELECT * FROM events WHERE env = ? ORDER BY id DESC LIMIT ?`).all(env, limit)
-      : this.db.prepare(`SELECT * FROM events ORDER BY id DESC LIMIT ?`).all(limit)) as Row[];
-    return rows.map((row) => ({ at: row.at, env: row.env, deploymentId: row.deployment_id, type: row.type, data: JSON.parse(row.data_json) }));
-  }
-
   /** Takes the environment's lock if it is free or its holder is stale; returns the current holder otherwise. */
   tryLock(env: string, deploymentId: number, staleAfterMs: number, isOwnerAlive: (pid: number) => boolean): { acquired: true } | { acquired: false; holder: Row } {
     const attempt = this.db.transaction(() => {
