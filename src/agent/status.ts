@@ -4,6 +4,7 @@ import type { Store } from '../store/store.js';
 import { probeHttp } from '../health/probe.js';
 import { servingFrom } from '../deploy/serving.js';
 import type { Runtimes } from '../runtime/registry.js';
+import { errorMessage } from '../util/errors.js';
 
 export interface EnvironmentStatus {
   env: string;
@@ -29,9 +30,9 @@ export async function environmentStatuses(config: FerryConfig, store: Store, rou
         Object.values(snapshot.instances)
           .filter((i) => i.env === env && i.state !== 'exited')
           .map(async (i) => {
-            const probe = await probeHttp(i.port, envConfig.health.path, 1000);
+            const probe = await probeHttp(i.port, envConfig.health.path, 1000, i.host);
             // Containers also carry Docker's own health status when their image defines a HEALTHCHECK.
-            const container = i.container ? { id: i.container.id.slice(0, 12), image: i.container.image, health: (await runtimes.of(i).inspect(i.id)).health } : undefined;
+            const container = i.container ? { id: i.container.id.slice(0, 12), image: i.container.image, health: await runtimes.of(i).inspect(i.id).then((info) => info.health, (error) => `unknown: ${errorMessage(error)}`) } : undefined;
             return { id: i.id, release: i.release, port: i.port, pid: i.pid, state: serving.instanceIds.includes(i.id) ? 'serving' : i.state, restarts: i.restarts, healthy: probe.ok, health: probe.ok ? `${probe.status}` : `${probe.status ?? probe.error}`, container };
           }),
       );

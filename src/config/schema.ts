@@ -31,6 +31,17 @@ export const resourcesSchema = z.strictObject({
   cpus: z.number().positive().optional().describe('CPU limit of each container, e.g. 0.5.'),
 });
 
+export const registrySchema = z
+  .strictObject({
+    server: z
+      .string()
+      .regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._\/-]+)?$/i, 'expected a registry host, with an optional port and path, such as registry.example.com:5000/team')
+      .describe('Where images are pushed after the build and pulled from by every node: host[:port][/path].'),
+    username: z.string().min(1).optional(),
+    password_env: envVarName.optional().describe('Name of the environment variable (of the deploying shell) holding the registry password or token.'),
+  })
+  .describe('docker and swarm runtimes: push each release image here (a multi-node swarm pulls it from here).');
+
 export const environmentSchema = z
   .strictObject({
     port,
@@ -42,6 +53,7 @@ export const environmentSchema = z
     build_args: z.record(z.string(), z.string()).default({}).describe('docker runtime: --build-arg values.'),
     container_port: port.default(3000).describe('docker runtime: the port the app listens on inside the container (it gets PORT and HOST=0.0.0.0).'),
     resources: resourcesSchema.prefault({}),
+    registry: registrySchema.optional(),
     replicas: z.number().int().min(1).max(64).default(1),
     health: healthSchema.prefault({}),
     watch: duration.default('10s'),
@@ -72,4 +84,5 @@ export const configSchema = z.strictObject({
 export type FerryConfig = z.infer<typeof configSchema>;
 export type EnvironmentConfig = z.infer<typeof environmentSchema>;
 export type HealthConfig = z.infer<typeof healthSchema>;
+export type RegistryConfig = z.infer<typeof registrySchema>;
 export type NotifyConfig = z.infer<typeof notifySchema>;

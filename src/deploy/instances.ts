@@ -1,5 +1,5 @@
 import type { EnvironmentConfig } from '../config/schema.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { InstanceInfo, Runtime } from '../runtime/runtime.js';
 import type { InstanceSpec } from '../router/state.js';
 import type { StatePaths } from '../agent/paths.js';
 import { healthGate, type GateVerdict } from '../health/gate.js';
@@ -10,10 +10,10 @@ import { releaseLayout } from './release-files.js';
 import type { ReleaseRecord } from '../store/records.js';
 import { LABEL } from '../runtime/docker/docker-runtime.js';
 import { parseMemoryBytes } from '../runtime/docker/log-stream.js';
+import { imageRef } from '../runtime/docker/image-push.js';
 
 export const ms = (duration: string) => parseDurationMs(duration)!;
 
-export const imageTag = (app: string, release: string) => `${app}:${release}`;
 
 /** Labels that let ferry tell its own images and containers from anyone else's. */
 export function releaseLabels(app: string, env: string, release: ReleaseRecord): Record<string, string> {
@@ -27,7 +27,7 @@ export async function instanceSpecs(input: { app: string; env: string; release: 
   const docker =
     config.runtime !== 'process'
       ? {
-          image: imageTag(input.app, release.id),
+          image: imageRef(input.app, release.id, config.registry),
           containerPort: config.container_port,
           memoryBytes: parseMemoryBytes(config.resources.memory),
           nanoCpus: config.resources.cpus ? Math.round(config.resources.cpus * 1e9) : undefined,
@@ -55,6 +55,14 @@ export async function instanceSpecs(input: { app: string; env: string; release: 
   return specs;
 }
 
+/** Why an instance ferry did not stop may have exited, from its exit code (128 + signal number). */
+function exitCause(info: InstanceInfo): string {
+  if (info.oomKilled) return ' (killed for running out of memory: raise resources.memory or find the leak)';
+  if (info.exitCode === 143) return ' (SIGTERM from outside ferry: an engine restart such as `systemctl restart docker`, or `docker stop`)';
+  if (info.exitCode === 137) return ' (SIGKILL from outside ferry: `docker kill`, or the kernel)';
+  return '';
+}
+
 export interface InstanceVerdict extends GateVerdict {
   instanceId: string;
 }
@@ -65,7 +73,7 @@ export async function gateInstances(runtime: Runtime, specs: InstanceSpec[], con
   return Promise.all(
     specs.map(async (spec) => {
       const verdict = await healthGate({
-        probe: () => probeHttp(spec.port, health.path, ms(health.timeout)),
+        probe: () => probeHttp(spec.port, health.path, ms(health.timeout), spec.host),
         intervalMs: ms(health.interval),
         healthyThreshold: health.healthy_threshold,
         deadlineMs: ms(health.deadline),
@@ -73,8 +81,9 @@ export async function gateInstances(runtime: Runtime, specs: InstanceSpec[], con
         isGone: async () => {
           const info = await runtime.inspect(spec.id);
           if (info.health === 'unhealthy') return 'the container reports unhealthy (its Docker HEALTHCHECK failed)';
+          if (info.restarts) return `the container exited and the engine restarted it (${info.restarts} restart${info.restarts > 1 ? 's' : ''}) before it became healthy`;
           if (info.state !== 'exited' && info.state !== 'missing') return undefined;
-          return `instance exited${info.exitCode !== null ? ` with code ${info.exitCode}` : ''}${info.signal ? ` by ${info.signal}` : ''} before it became healthy`;
+          return `instance exited${info.exitCode !== null ? ` with code ${info.exitCode}` : ''}${info.signal ? ` by ${info.signal}` : ''} before it became healthy${exitCause(info)}`;
         },
       });
       return { ...verdict, instanceId: spec.id };

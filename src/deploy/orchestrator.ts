@@ -21,7 +21,8 @@ import { redact, runBuild } from './build.js';
 import { backupRelease, releaseLayout, writeSecretsFile } from './release-files.js';
 import { exportSource, type SourceCommit } from './source.js';
 import { servingOf, type Serving } from './serving.js';
-import { gateInstances, imageTag, instanceSpecs, ms, releaseLabels } from './instances.js';
+import { gateInstances, instanceSpecs, ms, releaseLabels } from './instances.js';
+import { imageRef, pushImage, registryAuth } from '../runtime/docker/image-push.js';
 import type { DeployEvent, DeployResult, DeployTimings } from './events.js';
 
 export interface OrchestratorDeps {
@@ -235,7 +236,9 @@ export class Deployment {
   private async build(): Promise<string> {
     const layout = releaseLayout(this.release!.dir);
     if (this.envConfig.runtime !== 'process') {
-      const tag = imageTag(this.request.config.app, this.release!.id);
+      const tag = imageRef(this.request.config.app, this.release!.id);
+      const registry = this.envConfig.registry;
+      const auth = registryAuth(registry, this.request.secrets);
       await buildImage(this.deps.runtimes.docker(), {
         contextDir: layout.app,
         dockerfile: this.envConfig.dockerfile,
@@ -245,7 +248,10 @@ export class Deployment {
         timeoutMs: this.deps.buildTimeoutMs ?? 20 * 60_000,
         onLine: (line) => this.progress(redact(line, Object.values(this.request.secrets))),
       });
-      return `image ${tag}`;
+      if (!registry) return `image ${tag}`;
+      const ref = imageRef(this.request.config.app, this.release!.id, registry);
+      await pushImage(this.deps.runtimes.docker(), { localTag: tag, ref, auth, timeoutMs: this.deps.buildTimeoutMs ?? 20 * 60_000, onLine: (line) => this.progress(line) });
+      return `image ${tag}, pushed as ${ref}`;
     }
     await runBuild({
       command: this.envConfig.build!,
@@ -270,7 +276,8 @@ export class Deployment {
   private async startNew(): Promise<string> {
     this.newSpecs = await instanceSpecs({ app: this.request.config.app, env: this.request.env, release: this.release!, deploymentId: this.deploymentId, config: this.envConfig, paths: this.deps.paths });
     this.compensations.push({ step: 'start', undo: async () => void (await this.stopInstances(this.newSpecs.map((s) => s.id))) });
-    for (const spec of this.newSpecs) await this.runtime.start(spec);
+    const options = { registryAuth: registryAuth(this.envConfig.registry, this.request.secrets) };
+    for (const spec of this.newSpecs) spec.host = (await this.runtime.start(spec, options)).host;
     return this.newSpecs.map((s) => `${s.id} on :${s.port}`).join(', ');
   }
 
@@ -334,7 +341,11 @@ export class Deployment {
     const app = this.request.config.app;
     const removeImage =
       this.envConfig.runtime !== 'process'
-        ? (id: string) => this.deps.runtimes.docker().getImage(imageTag(app, id)).remove().then(() => undefined, () => undefined)
+        ? async (id: string) => {
+            for (const ref of new Set([imageRef(app, id), imageRef(app, id, this.envConfig.registry)])) {
+              await this.deps.runtimes.docker().getImage(ref).remove().catch(() => undefined);
+            }
+          }
         : undefined;
     return pruneEnvironment(this.deps, this.request.env, this.envConfig.retain, keep, removeImage);
   }
@@ -372,7 +383,7 @@ export class Deployment {
     const graceMs = ms(this.envConfig.stop_grace);
     return Promise.all(
       ids.map(async (id) => {
-        const result = await this.runtime.stop(id, { drainTimeoutMs, graceMs });
+        const result = await this.runtime.stop(id, { drainTimeoutMs, graceMs, onProgress: (message) => this.progress(message) });
         return `${id} drained in ${result.drainMs}ms, stopped in ${result.stopMs}ms${result.killed ? ' (SIGKILL after grace)' : ''}`;
       }),
     );
@@ -406,7 +417,8 @@ export class Deployment {
     const runtime = this.deps.runtimes.get(config.runtime);
     const specs = await instanceSpecs({ app: this.request.config.app, env: this.request.env, release: previous, deploymentId: this.deploymentId, config, paths: this.deps.paths });
     this.progress(`restoring ${previous.id}: ${specs.map((s) => s.id).join(', ')}`);
-    for (const spec of specs) await runtime.start(spec);
+    const options = { registryAuth: registryAuth(config.registry, this.request.secrets) };
+    for (const spec of specs) spec.host = (await runtime.start(spec, options)).host;
     const verdicts = await gateInstances(runtime, specs, config);
     if (verdicts.every((v) => v.healthy)) {
       await this.setRoute(specs.map((s) => s.id));

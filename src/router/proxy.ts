@@ -7,6 +7,7 @@ import type { UpstreamPool } from './upstream-pool.js';
 /** One upstream instance as the proxy sees it: where it listens, its connections, and how busy it is. */
 export interface Upstream {
   id: string;
+  host: string;
   port: number;
   inflight: number;
   pool: UpstreamPool;
@@ -174,7 +175,7 @@ export function createProxyHandler(options: ProxyOptions) {
     void pick().then((upstream) => {
       if (!upstream) return void socket.destroy();
       upstream.inflight++;
-      const target = net.connect(upstream.port, '127.0.0.1', () => {
+      const target = net.connect(upstream.port, upstream.host, () => {
         const lines = [`${req.method} ${req.url} HTTP/1.1`];
         for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
         target.write(lines.join('\r\n') + '\r\n\r\n');

@@ -53,9 +53,10 @@ export class Router {
     const record = this.state.instances[id];
     if (!record) return undefined;
     let upstream = this.upstreams.get(id);
-    if (!upstream || upstream.port !== record.port) {
+    const host = record.host ?? '127.0.0.1';
+    if (!upstream || upstream.port !== record.port || upstream.host !== host) {
       upstream?.pool.destroy();
-      upstream = { id, port: record.port, inflight: 0, pool: new UpstreamPool(record.port) };
+      upstream = { id, host, port: record.port, inflight: 0, pool: new UpstreamPool(record.port, undefined, undefined, host) };
       this.upstreams.set(id, upstream);
     }
     return upstream;

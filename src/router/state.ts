@@ -7,6 +7,8 @@ export interface InstanceSpec {
   env: string;
   release: string;
   port: number;
+  /** Where the instance listens: 127.0.0.1 unless a Swarm task landed on another node (that node's address). */
+  host?: string;
   cwd: string;
   command: string;
   /** Path of a dotenv file (0600) whose variables the instance gets. */

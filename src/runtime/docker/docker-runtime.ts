@@ -5,6 +5,7 @@ import type { InstanceSpec } from '../../router/state.js';
 import { readEnvFile } from '../../router/env-file.js';
 import type { InstanceInfo, Runtime, StopOptions } from '../runtime.js';
 import { logLines } from './log-stream.js';
+import { engineUnreachableError, isEngineUnreachable, withEngine } from './engine.js';
 
 export const LABEL = { app: 'ferry.app', env: 'ferry.env', release: 'ferry.release', commit: 'ferry.commit', instance: 'ferry.instance' } as const;
 
@@ -17,15 +18,27 @@ export function containerEnv(spec: InstanceSpec, containerPort: number): string[
 /** Container names are global to an engine: the app and a random suffix keep two projects (or two state dirs) apart. */
 const containerName = (app: string, instanceId: string) => `ferry-${app}-${instanceId}-${randomBytes(3).toString('hex')}`;
 
+const statusOf = (error: unknown) => (error as { statusCode?: number }).statusCode;
+
 /**
  * Instances as containers, driven through the Docker Engine API. Ports are published on 127.0.0.1 only;
  * the router routes to them as external upstreams and drains them before the container stops.
+ * Containers restart with the engine (unless-stopped), so an engine restart does not leave the serving
+ * release down; stopping and removing wait for an unreachable engine to come back (engineWaitTimeoutMs).
  */
 export class DockerRuntime implements Runtime {
   readonly name = 'docker';
-  constructor(private readonly docker: Docker, private readonly router: RouterClient) {}
+  constructor(private readonly docker: Docker, private readonly router: RouterClient, private readonly engineWaitTimeoutMs = 60_000) {}
 
   async start(spec: InstanceSpec): Promise<InstanceInfo> {
+    try {
+      return await this.create(spec);
+    } catch (error) {
+      throw isEngineUnreachable(error) ? engineUnreachableError(this.docker, `starting ${spec.id}`, error) : error;
+    }
+  }
+
+  private async create(spec: InstanceSpec): Promise<InstanceInfo> {
     const docker = spec.docker;
     if (!docker) throw new Error(`instance ${spec.id} has no image to run`);
     const containerPort = `${docker.containerPort}/tcp`;
@@ -39,7 +52,7 @@ export class DockerRuntime implements Runtime {
         PortBindings: { [containerPort]: [{ HostIp: '127.0.0.1', HostPort: String(spec.port) }] },
         Memory: docker.memoryBytes,
         NanoCpus: docker.nanoCpus,
-        RestartPolicy: { Name: 'no' },
+        RestartPolicy: { Name: 'unless-stopped' },
         Init: true,
       },
     });
@@ -59,23 +72,34 @@ export class DockerRuntime implements Runtime {
     const drained = await this.router.stopInstance(id, options.drainTimeoutMs, 0);
     const startedAt = Date.now();
     if (!container) return { killed: false, drainMs: drained.drainMs, stopMs: 0 };
-    try {
-      await container.stop({ t: Math.ceil(options.graceMs / 1000) });
-    } catch (error) {
-      if ((error as { statusCode?: number }).statusCode !== 304 && (error as { statusCode?: number }).statusCode !== 404) throw error;
-    }
-    const state = await container.inspect().then((info) => info.State, () => undefined);
+    const wait = { waitTimeoutMs: this.engineWaitTimeoutMs, onWait: options.onProgress };
+    const state = await withEngine(this.docker, `stopping ${id}`, async () => {
+      try {
+        // First, so that a container ferry stopped never comes back with an engine restart.
+        await container.update({ RestartPolicy: { Name: 'no' } });
+        await container.stop({ t: Math.ceil(options.graceMs / 1000) });
+      } catch (error) {
+        // 304: already stopped; 404: already gone.
+        if (statusOf(error) !== 304 && statusOf(error) !== 404) throw error;
+      }
+      return container.inspect().then((info) => info.State, (error) => (statusOf(error) === 404 ? undefined : Promise.reject(error)));
+    }, wait);
     return { killed: state?.ExitCode === 137, drainMs: drained.drainMs, stopMs: Date.now() - startedAt };
   }
 
+  /** Throws ENGINE_UNREACHABLE when the engine cannot be asked, rather than calling the container gone. */
   async inspect(id: string): Promise<InstanceInfo> {
-    const info = await (await this.container(id))?.inspect().catch(() => undefined);
+    const container = await this.container(id);
+    const info = await container?.inspect().catch((error) => {
+      if (isEngineUnreachable(error)) throw engineUnreachableError(this.docker, `inspecting ${id}`, error);
+      return undefined;
+    });
     const labels = info?.Config.Labels ?? {};
     const base = { id, env: labels[LABEL.env] ?? '', release: labels[LABEL.release] ?? '', port: 0, signal: null };
     if (!info) return { ...base, state: 'missing', exitCode: null };
     const health = (info.State as { Health?: { Status: string } }).Health?.Status;
-    const state = info.State.Running ? (health === 'unhealthy' ? 'exited' : 'running') : 'exited';
-    return { ...base, pid: info.State.Pid, state, exitCode: info.State.Running ? null : info.State.ExitCode, health };
+    const state = info.State.Running && !info.State.Restarting ? (health === 'unhealthy' ? 'exited' : 'running') : 'exited';
+    return { ...base, pid: info.State.Pid, state, exitCode: info.State.Running ? null : info.State.ExitCode, health, restarts: info.RestartCount, oomKilled: info.State.OOMKilled };
   }
 
   async logs(id: string, lines: number): Promise<string[]> {
@@ -85,7 +109,10 @@ export class DockerRuntime implements Runtime {
   }
 
   async remove(id: string): Promise<void> {
-    await (await this.container(id))?.remove({ force: true }).catch(() => undefined);
+    const container = await this.container(id);
+    if (container) {
+      await withEngine(this.docker, `removing ${id}`, () => container.remove({ force: true }).catch((error) => (isEngineUnreachable(error) ? Promise.reject(error) : undefined)), { waitTimeoutMs: this.engineWaitTimeoutMs });
+    }
     await this.router.forgetInstance(id);
   }
 }

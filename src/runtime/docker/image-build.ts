@@ -1,21 +1,11 @@
-import { createReadStream, existsSync, readFileSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { FerryError } from '../../util/errors.js';
-import { run } from '../../util/run.js';
+import { archiveContext } from './build-context.js';
+import { engineUnreachableError, isEngineUnreachable } from './engine.js';
 
 const LAST_LINES = 20;
-
-/** .dockerignore lines as tar --exclude patterns (negations are not supported and are skipped). */
-function excludesOf(contextDir: string): string[] {
-  const file = join(contextDir, '.dockerignore');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line && !line.startsWith('#') && !line.startsWith('!'))
-    .flatMap((pattern) => [`--exclude=./${pattern.replace(/^\/+/, '')}`]);
-}
 
 export interface ImageBuild {
   contextDir: string;
@@ -34,12 +24,12 @@ export async function buildImage(docker: Docker, build: ImageBuild): Promise<voi
   }
   // The context goes to a file first, so the engine always gets a complete archive of known length.
   const contextTar = join(build.contextDir, '..', `.context-${process.pid}-${Date.now()}.tar`);
-  const archived = await run('tar', ['-c', '-f', contextTar, '-C', build.contextDir, ...excludesOf(build.contextDir), '.'], { timeoutMs: 120_000 });
-  if (archived.exitCode !== 0) throw new FerryError({ code: 'IMAGE_BUILD_FAILED', message: `could not archive the build context ${build.contextDir}: ${archived.stderr.trim()}` });
   try {
+    await archiveContext(build.contextDir, build.dockerfile, contextTar);
     await buildFromArchive(docker, build, contextTar);
   } finally {
     rmSync(contextTar, { force: true });
+    rmSync(`${contextTar}.list`, { force: true });
   }
 }
 
@@ -58,6 +48,7 @@ async function buildFromArchive(docker: Docker, build: ImageBuild, contextTar: s
   try {
     stream = await docker.buildImage(createReadStream(contextTar), { t: build.tag, dockerfile: build.dockerfile, buildargs: build.buildArgs, labels: build.labels, rm: true, forcerm: true });
   } catch (error) {
+    if (isEngineUnreachable(error)) throw engineUnreachableError(docker, `building ${build.tag}`, error);
     throw new FerryError({ code: 'IMAGE_BUILD_FAILED', message: `the Docker engine refused the build of ${build.tag}: ${(error as Error).message}`, hint: 'Is the Docker engine running? `docker info` tells.' });
   }
   const failure = await new Promise<string | undefined>((resolve) => {
@@ -82,6 +73,7 @@ async function buildFromArchive(docker: Docker, build: ImageBuild, contextTar: s
       },
     );
   });
+  if (failure && isEngineUnreachable(new Error(failure))) throw engineUnreachableError(docker, `building ${build.tag}`, new Error(failure));
   if (failure) {
     throw new FerryError({ code: 'IMAGE_BUILD_FAILED', message: `docker build of ${build.tag} failed: ${failure}; last lines:\n${lines.slice(-LAST_LINES).join('\n')}` });
   }

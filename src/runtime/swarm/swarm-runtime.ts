@@ -4,14 +4,23 @@ import type { RouterClient } from '../../router/client.js';
 import type { InstanceSpec } from '../../router/state.js';
 import { FerryError } from '../../util/errors.js';
 import { sleep } from '../../util/sleep.js';
-import type { InstanceInfo, Runtime, StopOptions } from '../runtime.js';
+import type { InstanceInfo, Runtime, StartOptions, StopOptions } from '../runtime.js';
 import { LABEL, containerEnv } from '../docker/docker-runtime.js';
 import { logLines } from '../docker/log-stream.js';
+
+/** A node's address as the other nodes reach it; managers may report 0.0.0.0 there and the real one in ManagerStatus. */
+export function nodeAddress(node: { Status?: { Addr?: string }; ManagerStatus?: { Addr?: string } }): string {
+  const addr = node.Status?.Addr;
+  if (addr && addr !== '0.0.0.0') return addr;
+  const manager = node.ManagerStatus?.Addr?.replace(/:\d+$/, '');
+  return manager && manager !== '0.0.0.0' ? manager : '127.0.0.1';
+}
 
 const FINISHED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
 
 interface Task {
   CreatedAt?: string;
+  NodeID?: string;
   Status: { State: string; Err?: string; ContainerStatus?: { ExitCode?: number } };
 }
 
@@ -23,15 +32,15 @@ interface Task {
  */
 export class SwarmRuntime implements Runtime {
   readonly name = 'swarm';
-  constructor(private readonly docker: Docker, private readonly router: RouterClient) {}
+  constructor(private readonly docker: Docker, private readonly router: RouterClient, private readonly placementTimeoutMs = 30_000) {}
 
-  async start(spec: InstanceSpec): Promise<InstanceInfo> {
+  async start(spec: InstanceSpec, options: StartOptions = {}): Promise<InstanceInfo> {
     const image = spec.docker;
     if (!image) throw new Error(`instance ${spec.id} has no image to run`);
     const labels = { ...image.labels, [LABEL.instance]: spec.id };
     let service: { id: string };
     try {
-      service = await this.docker.createService({
+      service = await this.docker.createService(options.registryAuth as Docker.AuthConfig, {
         Name: `ferry-${image.labels[LABEL.app] ?? 'app'}-${spec.id}-${randomBytes(3).toString('hex')}`,
         Labels: labels,
         TaskTemplate: {
@@ -56,8 +65,27 @@ export class SwarmRuntime implements Runtime {
         hint: /not a swarm manager/i.test(message) ? 'Run `docker swarm init` (one node) or point DOCKER_HOST at a manager.' : undefined,
       });
     }
-    await this.router.registerUpstream({ ...spec, runtime: 'swarm', container: { id: service.id, image: image.image } });
-    return { id: spec.id, env: spec.env, release: spec.release, port: spec.port, state: 'running', exitCode: null, signal: null };
+    const host = await this.placedOn(service.id, spec.id);
+    await this.router.registerUpstream({ ...spec, host, runtime: 'swarm', container: { id: service.id, image: image.image } });
+    return { id: spec.id, env: spec.env, release: spec.release, port: spec.port, host, state: 'running', exitCode: null, signal: null };
+  }
+
+  /**
+   * The address of the node Swarm placed the service's task on: the router and the health gate reach the
+   * task's host-mode port there (127.0.0.1 on a one-node swarm advertised on loopback).
+   */
+  private async placedOn(serviceId: string, instanceId: string): Promise<string> {
+    const deadline = Date.now() + this.placementTimeoutMs;
+    while (Date.now() < deadline) {
+      const [task] = await this.tasks(serviceId);
+      if (task?.NodeID) return nodeAddress(await this.docker.getNode(task.NodeID).inspect());
+      await sleep(100);
+    }
+    throw new FerryError({
+      code: 'SWARM_UNPLACED',
+      message: `Swarm did not place the task of ${instanceId} on a node within ${this.placementTimeoutMs}ms`,
+      hint: 'Check `docker service ps` for the service: no node may satisfy its resources or have its port free.',
+    });
   }
 
   private async serviceId(id: string): Promise<string | undefined> {

@@ -1,24 +1,33 @@
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
 import { createTestProject, httpGet, type TestProject } from '../../test-support/project.js';
 import { SLIM_DOCKERFILE, dockerAvailable, ensureTestBaseImage, removeDockerLeftovers } from '../../test-support/docker-base.js';
 import { KeepAliveLoad } from '../../bench/load.js';
+import { registryAvailable, startRegistry, type TestRegistry } from '../../test-support/registry.js';
+import { loadRouterState } from '../../router/state.js';
 
 const docker = new Docker();
 const swarmActive = (await dockerAvailable(docker)) && (await docker.info().then((info) => info.Swarm?.LocalNodeState === 'active' && info.Swarm?.ControlAvailable, () => false));
+const withRegistry = registryAvailable();
+if (swarmActive && !withRegistry) console.warn('\n**********\n* The swarm tests run without a registry: docker-registry is not installed (.ci/run installs it); image push is NOT tested\n**********\n');
 if (!swarmActive) console.warn('\n**********\n* SKIPPED: the swarm runtime tests need a Docker engine in Swarm mode (.ci/run runs `docker swarm init`)\n**********\n');
 
 let project: TestProject;
+let registry: TestRegistry | undefined;
 const appName = `s${Date.now().toString(36)}`;
 
 describe.skipIf(!swarmActive)('swarm runtime, replicas: 2', () => {
   beforeAll(async () => {
     const base = await ensureTestBaseImage(docker);
+    // As on a multi-node swarm: the image goes through a registry, and the router reaches each task on its node's address.
+    registry = withRegistry ? await startRegistry() : undefined;
     project = await createTestProject();
     project.writeConfig((config) => {
       config.app = appName;
       const production = config.environments.production;
       delete production.start;
+      if (registry) production.registry = { server: `${registry.address}/ferry-test` };
       Object.assign(production, { runtime: 'swarm', replicas: 2, dockerfile: 'Dockerfile.slim', build_args: { BASE_IMAGE: base }, watch: '6s', stop_grace: '3s' });
       production.health.deadline = '20s';
     });
@@ -29,6 +38,7 @@ describe.skipIf(!swarmActive)('swarm runtime, replicas: 2', () => {
   afterAll(async () => {
     await project?.cleanup();
     await removeDockerLeftovers(appName, docker);
+    await registry?.stop();
   });
 
   const releases = async () => {
@@ -67,7 +77,12 @@ describe.skipIf(!swarmActive)('swarm runtime, replicas: 2', () => {
   it('shows the services in status and their output in logs', async () => {
     const status = JSON.parse((await project.ferry(['status', 'production', '--json'])).stdout).environments[0];
     expect(status.instances).toHaveLength(2);
-    expect(status.instances.every((i: any) => i.state === 'serving' && i.healthy && i.container.image === `${appName}:r2`)).toBe(true);
+    const image = registry ? `${registry.address}/ferry-test/${appName}:r2` : `${appName}:r2`;
+    expect(status.instances.every((i: any) => i.state === 'serving' && i.healthy && i.container.image === image)).toBe(true);
+    if (registry) expect(await registry.tags(`ferry-test/${appName}`)).toEqual(['r1', 'r2', 'r3', 'r4']);
+    // The node each task landed on, from the Swarm API: this one-node swarm advertises 127.0.0.1.
+    const serving = Object.values(loadRouterState(join(project.dir, '.ferry')).instances).filter((i) => i.release === 'r2');
+    expect(serving.map((i) => i.host)).toEqual(['127.0.0.1', '127.0.0.1']);
     const logs = await project.ferry(['logs', 'production']);
     expect(logs.stdout).toMatch(/hello 1.0.0 \(r2\) listening on 0.0.0.0:3000/);
   });
