@@ -7,7 +7,7 @@ import { describeResult, printDeployEvent, progress, type Io } from './output.js
 
 /** Secret values the environment names, read from this (the deploying) shell. */
 function collectSecrets(env: ReturnType<typeof environmentOf>): Record<string, string> {
-  const names = [...env.secrets, ...[env.notify.webhook_secret_env, env.registry?.password_env].filter((name): name is string => Boolean(name))];
+  const names = [...env.secrets, ...[env.notify.webhook_secret_env, env.registry?.password_env, env.database?.url_secret].filter((name): name is string => Boolean(name))];
   return Object.fromEntries(names.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]!]));
 }
 

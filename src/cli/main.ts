@@ -7,6 +7,7 @@ import { runDeployment } from './deploy.js';
 import { agentStart, agentStop } from './agent-commands.js';
 import { history, logs, status } from './read-commands.js';
 import { up } from './up.js';
+import { migrateCheck, migrateCreate, migrateResolve, migrateRun, migrateStatus, migrateVerify } from './migrate.js';
 
 type Options = { project?: string; json?: boolean };
 const projectOf = (options: Options) => resolve(options.project ?? process.env.FERRY_PROJECT ?? process.cwd());
@@ -65,6 +66,42 @@ export function buildProgram(): Command {
     .option('--release <id>', 'release whose instances to show')
     .addOption(new Option('-n, --lines <count>', 'lines per instance').default(100).argParser(Number))
     .action((env, options) => execute(options, (io, dir) => logs(io, dir, env, options.release, options.lines)));
+
+  const migrate = program
+    .command('migrate')
+    .description('database migrations: status, up, down, verify, resolve (PostgreSQL and MongoDB)')
+    .addHelpText('after', '\nmigrate status exits 0 up to date · 10 pending · 11 drift (modified, missing or out-of-order files) · 12 blocked by a failed or interrupted migration · 2 error');
+  const envOption = (command: Command) => common(command).option('-e, --env <env>', 'environment whose database to use (default: the only one with a database)');
+  const run = (command: Command, body: (io: ReturnType<typeof consoleIo>, dir: string, options: any) => Promise<number>) =>
+    command.action((...args: unknown[]) => {
+      const cmd = args.at(-1) as Command;
+      return execute(cmd.optsWithGlobals(), (io, dir) => body(io, dir, { ...cmd.optsWithGlobals(), args: cmd.args }));
+    });
+  run(envOption(migrate.command('create <name>').description('write a new migration file, named to sort after every other')), (io, dir, o) => migrateCreate(io, dir, o.args[0], o.env));
+  run(envOption(migrate.command('status').description('applied, pending, drifted and blocked migrations')), (io, dir, o) => migrateStatus(io, dir, o.env));
+  run(
+    envOption(migrate.command('up').description('run pending migrations under the lock'))
+      .option('--to <name>', 'stop after this migration')
+      .option('--dry-run', 'print the plan and the destructive-change check; run nothing'),
+    (io, dir, o) => migrateRun(io, dir, { env: o.env, direction: 'up', to: o.to, dryRun: o.dryRun }),
+  );
+  run(
+    envOption(migrate.command('down').description('undo the last applied migration, or every one after --to'))
+      .option('--to <name>', 'undo every migration applied after this one (it stays applied)')
+      .option('--dry-run', 'print the plan; run nothing'),
+    (io, dir, o) => migrateRun(io, dir, { env: o.env, direction: 'down', to: o.to, dryRun: o.dryRun }),
+  );
+  run(envOption(migrate.command('verify').description("check what applied migrations declare must hold (tables, columns, indexes, collections, validators)")), (io, dir, o) => migrateVerify(io, dir, o.env));
+  run(
+    envOption(migrate.command('resolve <name>').description('say what became of a failed or interrupted migration (or accept an edited applied file)'))
+      .option('--applied', 'it completed (by hand, or it did before the runner died)')
+      .option('--rolled-back', 'nothing of it remains'),
+    (io, dir, o) => {
+      if (Boolean(o.applied) === Boolean(o.rolledBack)) throw new FerryError({ code: 'USAGE', exitCode: ExitCode.usage, message: 'say exactly one of --applied or --rolled-back' });
+      return migrateResolve(io, dir, o.args[0], o.applied ? 'applied' : 'rolled_back', o.env);
+    },
+  );
+  run(envOption(migrate.command('check').description('list changes that look destructive for the serving release (needs no database)')), (io, dir, o) => migrateCheck(io, dir, o.env));
 
   common(program.command('up').description('start ferry and deploy every environment, in the foreground (what `npm start` runs)')).action((options) =>
     execute(options, (io, dir) => up(io, dir)),

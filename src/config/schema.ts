@@ -42,6 +42,24 @@ export const registrySchema = z
   })
   .describe('docker and swarm runtimes: push each release image here (a multi-node swarm pulls it from here).');
 
+export const databaseSchema = z
+  .strictObject({
+    kind: z.enum(['postgres', 'mongodb']),
+    url_secret: envVarName.describe('Name of the secret (an environment variable of the deploying shell) holding the connection URL.'),
+  })
+  .describe('The application database that `ferry migrate` and the deploy\'s migrate step run migrations against.');
+
+export const migrationsSchema = z
+  .strictObject({
+    dir: z.string().min(1).default('migrations').describe('Folder of migration files (.ts, .js, .mjs), relative to the project root.'),
+    changelog: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected a lowercase table or collection name').default('changelog').describe('Table (PostgreSQL) or collection (MongoDB) recording what ran.'),
+    timeout: duration.default('5m').describe('Longest one migration may run; it is then stopped, rolled back where the database allows, and recorded as failed.'),
+    lock_wait: duration.default('2m').describe('How long a second runner waits for the migration lock before it gives up.'),
+    lock_ttl: duration.default('30s').describe('A lock whose heartbeat is older than this belongs to a dead runner and is taken over.'),
+    strict: z.boolean().default(false).describe('Refuse (rather than warn about) migrations that look destructive for the release still serving.'),
+  })
+  .prefault({});
+
 export const environmentSchema = z
   .strictObject({
     port,
@@ -63,6 +81,7 @@ export const environmentSchema = z
     env: z.record(envVarName, z.string()).default({}),
     retain: z.number().int().min(1).default(5),
     notify: notifySchema.prefault({}),
+    database: databaseSchema.optional(),
   })
   .superRefine((env, ctx) => {
     if (env.runtime === 'process' && !env.start) ctx.addIssue({ code: 'custom', path: ['start'], message: 'is required with runtime: process (the command that starts one instance)' });
@@ -76,6 +95,7 @@ export const configSchema = z.strictObject({
       port: z.number().int().min(0).max(65535).default(7070).describe('API and status page port on 127.0.0.1; 0 picks a free one.'),
     })
     .prefault({}),
+  migrations: migrationsSchema,
   environments: z
     .record(z.string().regex(/^[a-z0-9][a-z0-9-_]*$/, 'expected a lowercase environment name'), environmentSchema)
     .refine((envs) => Object.keys(envs).length > 0, { message: 'expected at least one environment' }),
@@ -84,5 +104,7 @@ export const configSchema = z.strictObject({
 export type FerryConfig = z.infer<typeof configSchema>;
 export type EnvironmentConfig = z.infer<typeof environmentSchema>;
 export type HealthConfig = z.infer<typeof healthSchema>;
+export type DatabaseConfig = z.infer<typeof databaseSchema>;
+export type MigrationsConfig = z.infer<typeof migrationsSchema>;
 export type RegistryConfig = z.infer<typeof registrySchema>;
 export type NotifyConfig = z.infer<typeof notifySchema>;

@@ -81,7 +81,6 @@ export async function gateInstances(runtime: Runtime, specs: InstanceSpec[], con
         isGone: async () => {
           const info = await runtime.inspect(spec.id);
           if (info.health === 'unhealthy') return 'the container reports unhealthy (its Docker HEALTHCHECK failed)';
-          if (info.restarts) return `the container exited and the engine restarted it (${info.restarts} restart${info.restarts > 1 ? 's' : ''}) before it became healthy`;
           if (info.state !== 'exited' && info.state !== 'missing') return undefined;
           return `instance exited${info.exitCode !== null ? ` with code ${info.exitCode}` : ''}${info.signal ? ` by ${info.signal}` : ''} before it became healthy${exitCause(info)}`;
         },

@@ -285,6 +285,7 @@ export class Deployment {
     const verdicts = await gateInstances(this.runtime, this.newSpecs, this.envConfig, (id, probe) => this.progress(`${id} ${describeProbe(probe)}`));
     const failed = verdicts.find((v) => !v.healthy);
     if (failed) throw new StepFailure(`${failed.instanceId} did not become healthy: ${failed.reason}`, failed.instanceId, failed.probes);
+    for (const spec of this.newSpecs) await this.runtime.keepRunning?.(spec.id);
     this.healthyAt = Date.now();
     return verdicts.map((v) => `${v.instanceId}: ${v.reason} in ${v.elapsedMs}ms`).join('; ');
   }
@@ -421,6 +422,7 @@ export class Deployment {
     for (const spec of specs) spec.host = (await runtime.start(spec, options)).host;
     const verdicts = await gateInstances(runtime, specs, config);
     if (verdicts.every((v) => v.healthy)) {
+      for (const spec of specs) await runtime.keepRunning?.(spec.id);
       await this.setRoute(specs.map((s) => s.id));
       this.previousServing = true;
       this.progress(`${previous.id} restored and serving`);

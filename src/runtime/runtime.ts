@@ -14,8 +14,6 @@ export interface InstanceInfo {
   signal: string | null;
   /** docker runtime: the container's own health status when its image defines a HEALTHCHECK. */
   health?: string;
-  /** How often the engine restarted the instance after it exited (docker runtime). */
-  restarts?: number;
   /** docker runtime: the kernel killed it for exceeding its memory limit. */
   oomKilled?: boolean;
 }
@@ -41,6 +39,8 @@ export interface Runtime {
   stop(id: string, options: StopOptions): Promise<{ killed: boolean; drainMs: number; stopMs: number }>;
   inspect(id: string): Promise<InstanceInfo>;
   logs(id: string, lines: number): Promise<string[]>;
+  /** After the health gate: from now on the engine restarts the instance when it dies or the engine restarts (docker). */
+  keepRunning?(id: string): Promise<void>;
   /** Removes what is left of a stopped instance. */
   remove(id: string): Promise<void>;
 }

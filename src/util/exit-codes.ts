@@ -6,5 +6,11 @@ export const ExitCode = {
   usage: 2,
   /** Failed and needs a person. */
   needsPerson: 3,
+  /** `ferry migrate status`: migrations are waiting to run. */
+  migrationsPending: 10,
+  /** `ferry migrate status|up`: an applied migration's file was modified or deleted, or a new one sorts before applied ones. */
+  migrationsDrift: 11,
+  /** `ferry migrate status`: a failed or interrupted migration blocks further runs until `ferry migrate resolve`. */
+  migrationsBlocked: 12,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];

@@ -51,7 +51,7 @@ describe.skipIf(!available)('docker runtime: prune and faults', () => {
     expect(await containers('staging')).toEqual(['r1:running']);
     const back = await project.ferry(['rollback', 'production', '--json']);
     expect(JSON.parse(back.stdout)).toMatchObject({ outcome: 'succeeded', release: 'r10' });
-  }, 300_000);
+  }, 900_000);
 
   it('halts on a build that fails, with its last lines', async () => {
     project.commit({ 'Dockerfile.slim': SLIM_DOCKERFILE.replace('COPY . .', 'COPY . .\nRUN echo "compiling" && exit 3') }, 'broken build');

@@ -23,8 +23,8 @@ const statusOf = (error: unknown) => (error as { statusCode?: number }).statusCo
 /**
  * Instances as containers, driven through the Docker Engine API. Ports are published on 127.0.0.1 only;
  * the router routes to them as external upstreams and drains them before the container stops.
- * Containers restart with the engine (unless-stopped), so an engine restart does not leave the serving
- * release down; stopping and removing wait for an unreachable engine to come back (engineWaitTimeoutMs).
+ * Healthy containers restart with the engine (unless-stopped, see keepRunning), so an engine restart does
+ * not leave the serving release down; stopping and removing wait for an unreachable engine to come back (engineWaitTimeoutMs).
  */
 export class DockerRuntime implements Runtime {
   readonly name = 'docker';
@@ -52,7 +52,8 @@ export class DockerRuntime implements Runtime {
         PortBindings: { [containerPort]: [{ HostIp: '127.0.0.1', HostPort: String(spec.port) }] },
         Memory: docker.memoryBytes,
         NanoCpus: docker.nanoCpus,
-        RestartPolicy: { Name: 'unless-stopped' },
+        // No restarts while unproven: a crash in the health gate is a verdict. keepRunning() changes it once healthy.
+        RestartPolicy: { Name: 'no' },
         Init: true,
       },
     });
@@ -87,6 +88,10 @@ export class DockerRuntime implements Runtime {
     return { killed: state?.ExitCode === 137, drainMs: drained.drainMs, stopMs: Date.now() - startedAt };
   }
 
+  async keepRunning(id: string): Promise<void> {
+    await (await this.container(id))?.update({ RestartPolicy: { Name: 'unless-stopped' } });
+  }
+
   /** Throws ENGINE_UNREACHABLE when the engine cannot be asked, rather than calling the container gone. */
   async inspect(id: string): Promise<InstanceInfo> {
     const container = await this.container(id);
@@ -99,7 +104,7 @@ export class DockerRuntime implements Runtime {
     if (!info) return { ...base, state: 'missing', exitCode: null };
     const health = (info.State as { Health?: { Status: string } }).Health?.Status;
     const state = info.State.Running && !info.State.Restarting ? (health === 'unhealthy' ? 'exited' : 'running') : 'exited';
-    return { ...base, pid: info.State.Pid, state, exitCode: info.State.Running ? null : info.State.ExitCode, health, restarts: info.RestartCount, oomKilled: info.State.OOMKilled };
+    return { ...base, pid: info.State.Pid, state, exitCode: info.State.Running ? null : info.State.ExitCode, health, oomKilled: info.State.OOMKilled };
   }
 
   async logs(id: string, lines: number): Promise<string[]> {

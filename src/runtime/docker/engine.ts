@@ -23,7 +23,7 @@ export function engineUnreachableError(docker: Docker, doing: string, error: unk
   return new FerryError({
     code: 'ENGINE_UNREACHABLE',
     message: `the Docker engine at ${engineAddress(docker)} went away while ${doing}${waited} (${errorMessage(error)})`,
-    hint: 'Check the engine (`docker info`, `systemctl status docker`). Containers run with restart policy unless-stopped, so the serving release comes back with the engine; set "live-restore": true in /etc/docker/daemon.json to keep them running through engine restarts.',
+    hint: 'Check the engine (`docker info`, `systemctl status docker`). Healthy containers run with restart policy unless-stopped, so the serving release comes back with the engine; set "live-restore": true in /etc/docker/daemon.json to keep them running through engine restarts.',
     cause: error,
   });
 }
