@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import type { DatabaseConfig, FerryConfig } from '../config/schema.js';
 import { FerryError } from '../util/errors.js';
@@ -36,7 +36,7 @@ function target(projectDir: string, env: string | undefined): Target {
   const environment = config.environments[name];
   if (!environment) throw usage(`no environment "${name}" in ferry.yml (known: ${Object.keys(config.environments).join(', ')})`);
   if (!environment.database) throw usage(`environment "${name}" has no database in ferry.yml`);
-  return { config, env: name, database: environment.database, dir: join(projectDir, config.migrations.dir) };
+  return { config, env: name, database: environment.database, dir: resolve(projectDir, config.migrations.dir) };
 }
 
 function open(t: Target): MigrationDatabase {

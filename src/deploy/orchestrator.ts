@@ -23,6 +23,8 @@ import { exportSource, type SourceCommit } from './source.js';
 import { servingOf, type Serving } from './serving.js';
 import { gateInstances, instanceSpecs, ms, releaseLabels } from './instances.js';
 import { imageRef, pushImage, registryAuth } from '../runtime/docker/image-push.js';
+import { openMigrationDatabase, lockOwner } from '../migrate/open.js';
+import { migrate, MigrateError } from '../migrate/runner.js';
 import type { DeployEvent, DeployResult, DeployTimings } from './events.js';
 
 export interface OrchestratorDeps {
@@ -94,7 +96,12 @@ export class Deployment {
     const deployment = store.createDeployment({ env, kind, previousReleaseId: this.previous.release });
     this.deploymentId = deployment.id;
     if (this.release) store.setDeploymentRelease(deployment.id, this.release.id);
-    const plan = () => planSteps(this.envConfig.strategy, kind, { hasBuild: Boolean(this.envConfig.build) || this.envConfig.runtime !== 'process', hasPrevious: this.previous.instanceIds.length > 0 });
+    const plan = () =>
+      planSteps(this.envConfig.strategy, kind, {
+        hasBuild: Boolean(this.envConfig.build) || this.envConfig.runtime !== 'process',
+        hasPrevious: this.previous.instanceIds.length > 0,
+        hasMigrations: Boolean(this.envConfig.database),
+      });
     let steps = plan();
     this.emit({ type: 'deployment', deploymentId: deployment.id, env, kind, steps });
     store.recordEvent(env, deployment.id, 'deploy_started', { kind, previous: this.previous.release });
@@ -183,6 +190,7 @@ export class Deployment {
       case 'backup': return this.backup();
       case 'checkout': return this.checkout();
       case 'build': return this.build();
+      case 'migrate': return this.migrate();
       case 'stop-old': return this.stopOld();
       case 'start': return this.startNew();
       case 'health-gate': return this.healthGate();
@@ -263,6 +271,33 @@ export class Deployment {
       onLine: (line) => this.progress(line),
     });
     return `built in ${layout.app}`;
+  }
+
+  /** Runs the release's pending migrations under the database's migration lock; never undone automatically. */
+  private async migrate(): Promise<string> {
+    const { config, env, secrets } = this.request;
+    const database = this.envConfig.database!;
+    const url = secrets[database.url_secret];
+    if (!url) throw new StepFailure(`${database.url_secret} (the ${database.kind} URL of ${env}) is not set in the deploying shell`, undefined, [], `export ${database.url_secret}=... and deploy again.`);
+    const db = openMigrationDatabase(database, url, config.migrations.changelog);
+    try {
+      const result = await migrate(db, {
+        direction: 'up',
+        dir: join(releaseLayout(this.release!.dir).app, config.migrations.dir),
+        config: config.migrations,
+        context: { env, release: this.release!.id, deployment: this.deploymentId, owner: lockOwner() },
+        log: (line) => this.progress(redact(line, Object.values(secrets))),
+      });
+      this.deps.store.recordEvent(env, this.deploymentId, 'migrated', { database: result.database, applied: result.done.map((d) => d.name), findings: result.findings.length });
+      return result.done.length ? `applied ${result.done.map((d) => d.name).join(', ')} to ${db.address}` : `${db.address} is up to date`;
+    } catch (error) {
+      const facts = error instanceof FerryError ? error.details.join('; ') : '';
+      const result = error instanceof MigrateError ? error.result : undefined;
+      this.deps.store.recordEvent(env, this.deploymentId, 'migration_failed', { applied: result?.done.map((d) => d.name) ?? [], failed: result?.failed ?? null, remaining: result?.remaining ?? [] });
+      throw new StepFailure(`${redact(errorMessage(error), Object.values(secrets))}${facts ? ` (${facts})` : ''}`, undefined, [], error instanceof FerryError ? error.hint : undefined);
+    } finally {
+      await db.close();
+    }
   }
 
   private async stopOld(): Promise<string> {

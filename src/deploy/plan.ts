@@ -7,6 +7,7 @@ export type StepName =
   | 'backup'
   | 'checkout'
   | 'build'
+  | 'migrate'
   | 'stop-old'
   | 'start'
   | 'health-gate'
@@ -19,8 +20,14 @@ export type StepName =
 
 export type Strategy = 'blue-green' | 'recreate';
 
-export function planSteps(strategy: Strategy, kind: DeploymentKind, options: { hasBuild: boolean; hasPrevious: boolean }): StepName[] {
-  const prepare: StepName[] = kind === 'deploy' ? ['secrets', 'backup', 'checkout', ...(options.hasBuild ? (['build'] as const) : [])] : ['backup'];
+/**
+ * Migrations run after the build and before anything new starts (and before a recreate stops the old
+ * release): a failed migration halts the deploy with the previous release still serving. A rollback runs
+ * no migrations: schema changes are made expand/contract, so the previous release works with the new schema.
+ */
+export function planSteps(strategy: Strategy, kind: DeploymentKind, options: { hasBuild: boolean; hasPrevious: boolean; hasMigrations?: boolean }): StepName[] {
+  const prepare: StepName[] =
+    kind === 'deploy' ? ['secrets', 'backup', 'checkout', ...(options.hasBuild ? (['build'] as const) : []), ...(options.hasMigrations ? (['migrate'] as const) : [])] : ['backup'];
   if (strategy === 'recreate') {
     return ['lock', ...prepare, ...(options.hasPrevious ? (['stop-old'] as const) : []), 'start', 'health-gate', 'switch', 'final-health', 'prune', 'notify'];
   }

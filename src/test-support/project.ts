@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort } from '../util/ports.js';
 
@@ -76,7 +76,10 @@ export async function createTestProject(): Promise<TestProject> {
     commit(files, message) {
       for (const [name, content] of Object.entries(files)) {
         if (content === null) rmSync(join(dir, name), { force: true });
-        else writeFileSync(join(dir, name), content);
+        else {
+          mkdirSync(dirname(join(dir, name)), { recursive: true });
+          writeFileSync(join(dir, name), content);
+        }
       }
       git('-c', 'user.name=t', '-c', 'user.email=t@t', 'add', '-A');
       git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', message);
