@@ -55,7 +55,7 @@ async function withDatabase<T>(t: Target, body: (db: MigrationDatabase) => Promi
     return await body(db);
   } catch (error) {
     if (error instanceof FerryError) throw error;
-    throw new FerryError({ code: 'DATABASE_ERROR', message: `${t.database.kind} at ${db.address}: ${(error as Error).message}`, hint: 'Check that the database is up and the URL and credentials are right.', cause: error });
+    throw new FerryError({ code: 'DATABASE_ERROR', exitCode: ExitCode.usage, message: `${t.database.kind} at ${db.address}: ${(error as Error).message}`, hint: 'Check that the database is up and the URL and credentials are right.', cause: error });
   } finally {
     await db.close();
   }

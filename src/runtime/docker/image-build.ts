@@ -51,17 +51,18 @@ async function buildFromArchive(docker: Docker, build: ImageBuild, contextTar: s
     if (isEngineUnreachable(error)) throw engineUnreachableError(docker, `building ${build.tag}`, error);
     throw new FerryError({ code: 'IMAGE_BUILD_FAILED', message: `the Docker engine refused the build of ${build.tag}: ${(error as Error).message}`, hint: 'Is the Docker engine running? `docker info` tells.' });
   }
-  const failure = await new Promise<string | undefined>((resolve) => {
+  // A failed step arrives as an error event; an error of the stream itself means the connection to the engine broke.
+  const failure = await new Promise<{ reason: string; connectionLost?: boolean } | undefined>((resolve) => {
     const timer = setTimeout(() => {
       (stream as unknown as { destroy?: () => void }).destroy?.();
-      resolve(`timed out after ${build.timeoutMs}ms`);
+      resolve({ reason: `timed out after ${build.timeoutMs}ms` });
     }, build.timeoutMs);
     let error: string | undefined;
     docker.modem.followProgress(
       stream,
       (err: Error | null) => {
         clearTimeout(timer);
-        resolve(err ? err.message : error);
+        resolve(err ? { reason: err.message, connectionLost: true } : error ? { reason: error } : undefined);
       },
       (event: { stream?: string; status?: string; error?: string; errorDetail?: { message?: string } }) => {
         if (event.stream) say(event.stream);
@@ -73,8 +74,8 @@ async function buildFromArchive(docker: Docker, build: ImageBuild, contextTar: s
       },
     );
   });
-  if (failure && isEngineUnreachable(new Error(failure))) throw engineUnreachableError(docker, `building ${build.tag}`, new Error(failure));
+  if (failure?.connectionLost) throw engineUnreachableError(docker, `building ${build.tag}`, new Error(failure.reason));
   if (failure) {
-    throw new FerryError({ code: 'IMAGE_BUILD_FAILED', message: `docker build of ${build.tag} failed: ${failure}; last lines:\n${lines.slice(-LAST_LINES).join('\n')}` });
+    throw new FerryError({ code: 'IMAGE_BUILD_FAILED', message: `docker build of ${build.tag} failed: ${failure.reason}; last lines:\n${lines.slice(-LAST_LINES).join('\n')}` });
   }
 }

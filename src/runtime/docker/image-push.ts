@@ -46,17 +46,17 @@ export async function pushImage(docker: Docker, push: { localTag: string; ref: s
     if (isEngineUnreachable(error)) throw engineUnreachableError(docker, `pushing ${push.ref}`, error);
     throw fail((error as Error).message);
   }
-  const failure = await new Promise<string | undefined>((resolve) => {
+  const failure = await new Promise<{ reason: string; connectionLost?: boolean } | undefined>((resolve) => {
     const timer = setTimeout(() => {
       (stream as unknown as { destroy?: () => void }).destroy?.();
-      resolve(`timed out after ${push.timeoutMs}ms`);
+      resolve({ reason: `timed out after ${push.timeoutMs}ms` });
     }, push.timeoutMs);
     let error: string | undefined;
     docker.modem.followProgress(
       stream,
       (err: Error | null) => {
         clearTimeout(timer);
-        resolve(err ? err.message : error);
+        resolve(err ? { reason: err.message, connectionLost: true } : error ? { reason: error } : undefined);
       },
       (event: { id?: string; status?: string; error?: string; errorDetail?: { message?: string } }) => {
         if (event.error) error = event.errorDetail?.message ?? event.error;
@@ -67,5 +67,6 @@ export async function pushImage(docker: Docker, push: { localTag: string; ref: s
       },
     );
   });
-  if (failure) throw fail(failure);
+  if (failure?.connectionLost) throw engineUnreachableError(docker, `pushing ${push.ref}`, new Error(failure.reason));
+  if (failure) throw fail(failure.reason);
 }
