@@ -105,7 +105,6 @@ export async function migrateStatus(io: Io, projectDir: string, env: string | un
   const t = target(projectDir, env);
   const files = listMigrationFiles(t.dir);
   return withDatabase(t, async (db) => {
-    await db.prepare();
     const holder = await db.lockHolder();
     const status = migrationStatus(files, await db.entries(), { lockHeldByOther: holder !== undefined });
     const code = statusCode(status);
@@ -136,7 +135,6 @@ export async function migrateVerify(io: Io, projectDir: string, env: string | un
   const t = target(projectDir, env);
   const files = listMigrationFiles(t.dir);
   return withDatabase(t, async (db) => {
-    await db.prepare();
     const status = migrationStatus(files, await db.entries(), { lockHeldByOther: (await db.lockHolder()) !== undefined });
     const results: Array<{ name: string; checked: boolean; problems: string[] }> = [];
     for (const row of status.rows.filter((r) => r.state === 'applied')) {

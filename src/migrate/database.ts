@@ -19,7 +19,7 @@ export interface MigrationDatabase {
   readonly kind: DatabaseKind;
   /** The database's address with any password removed, for messages. */
   readonly address: string;
-  /** Creates the changelog and the lock record if they are missing (safe to run concurrently). */
+  /** Creates the changelog and the lock record if they are missing (safe to run concurrently); read-only commands never call it. */
   prepare(): Promise<void>;
   entries(): Promise<ChangelogEntry[]>;
   lockHolder(): Promise<LockHolder | undefined>;

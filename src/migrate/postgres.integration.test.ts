@@ -47,6 +47,7 @@ describe.skipIf(!available)('migrations on PostgreSQL', () => {
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatch(/would apply: 20260101T000000-create-users, 20260102T000000-users-email-index/);
     expect(await tableExists('users')).toBe(false);
+    expect(await tableExists('changelog')).toBe(false); // status and --dry-run change nothing, not even bookkeeping
 
     const up = await project.ferry(['up', '--json']);
     expect(up.code, up.stderr).toBe(0);

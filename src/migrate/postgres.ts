@@ -96,7 +96,14 @@ export class PostgresMigrations implements MigrationDatabase {
     }
   }
 
+  /** Read-only commands (status, verify, --dry-run) do not create the tables: missing means empty. */
+  private async exists(table: string): Promise<boolean> {
+    const { rows } = await (await this.db()).query<{ t: string | null }>('SELECT to_regclass($1) AS t', [table]);
+    return rows[0].t !== null;
+  }
+
   async entries(): Promise<ChangelogEntry[]> {
+    if (!(await this.exists(this.table))) return [];
     const { rows } = await (await this.db()).query<Row>(`SELECT * FROM ${this.table} ORDER BY name`);
     return rows.map(toEntry);
   }
@@ -104,7 +111,7 @@ export class PostgresMigrations implements MigrationDatabase {
   async lockHolder(): Promise<LockHolder | undefined> {
     const db = await this.db();
     const held = await db.query<{ held: boolean }>("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND ((classid::bigint << 32) | objid::bigint) = $1::bigint) AS held", [this.key]);
-    if (!held.rows[0].held) return undefined;
+    if (!held.rows[0].held || !(await this.exists(this.lockTable))) return undefined;
     const { rows } = await db.query<{ owner: string; host: string; pid: number; acquired_at: Date; heartbeat_at: Date }>(`SELECT * FROM ${this.lockTable} WHERE id = 1`);
     const row = rows[0];
     return row ? { id: row.owner, host: row.host, pid: row.pid, acquiredAt: row.acquired_at, heartbeatAt: row.heartbeat_at } : { id: '?', host: '?', pid: 0, acquiredAt: new Date(), heartbeatAt: new Date() };

@@ -93,11 +93,11 @@ export async function migrate(db: MigrationDatabase, request: MigrateRequest): P
   const { config, context, log } = request;
   const files = listMigrationFiles(request.dir);
   const result: MigrateResult = { direction: request.direction, dryRun: Boolean(request.dryRun), database: db.address, planned: [], done: [], remaining: [], findings: [] };
-  await db.prepare();
   let heartbeat: NodeJS.Timeout | undefined;
   let lockLost: unknown;
   const locked = !request.dryRun;
   if (locked) {
+    await db.prepare();
     await acquireLock(db, context.owner, config, log);
     heartbeat = setInterval(() => void db.heartbeat(context.owner).catch((error) => (lockLost ??= error)), Math.max(500, ms(config.lock_ttl) / 3));
   }

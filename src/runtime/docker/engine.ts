@@ -53,3 +53,36 @@ export async function withEngine<T>(docker: Docker, doing: string, body: () => P
     }
   }
 }
+
+export interface ProgressEvent {
+  id?: string;
+  stream?: string;
+  status?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+}
+
+/**
+ * Follows an engine progress stream (build, push) to its end, bounded by timeoutMs. A failure the engine
+ * reports arrives as an error event; an error of the stream itself means the connection to the engine broke.
+ */
+export function followEngineStream(docker: Docker, stream: NodeJS.ReadableStream, timeoutMs: number, onEvent: (event: ProgressEvent) => void): Promise<{ reason: string; connectionLost?: boolean } | undefined> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      (stream as unknown as { destroy?: () => void }).destroy?.();
+      resolve({ reason: `timed out after ${timeoutMs}ms` });
+    }, timeoutMs);
+    let error: string | undefined;
+    docker.modem.followProgress(
+      stream,
+      (err: Error | null) => {
+        clearTimeout(timer);
+        resolve(err ? { reason: err.message, connectionLost: true } : error ? { reason: error } : undefined);
+      },
+      (event: ProgressEvent) => {
+        if (event.error) error = event.errorDetail?.message ?? event.error;
+        onEvent(event);
+      },
+    );
+  });
+}

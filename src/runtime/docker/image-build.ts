@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { FerryError } from '../../util/errors.js';
 import { archiveContext } from './build-context.js';
-import { engineUnreachableError, isEngineUnreachable } from './engine.js';
+import { engineUnreachableError, followEngineStream, isEngineUnreachable } from './engine.js';
 
 const LAST_LINES = 20;
 
@@ -51,28 +51,10 @@ async function buildFromArchive(docker: Docker, build: ImageBuild, contextTar: s
     if (isEngineUnreachable(error)) throw engineUnreachableError(docker, `building ${build.tag}`, error);
     throw new FerryError({ code: 'IMAGE_BUILD_FAILED', message: `the Docker engine refused the build of ${build.tag}: ${(error as Error).message}`, hint: 'Is the Docker engine running? `docker info` tells.' });
   }
-  // A failed step arrives as an error event; an error of the stream itself means the connection to the engine broke.
-  const failure = await new Promise<{ reason: string; connectionLost?: boolean } | undefined>((resolve) => {
-    const timer = setTimeout(() => {
-      (stream as unknown as { destroy?: () => void }).destroy?.();
-      resolve({ reason: `timed out after ${build.timeoutMs}ms` });
-    }, build.timeoutMs);
-    let error: string | undefined;
-    docker.modem.followProgress(
-      stream,
-      (err: Error | null) => {
-        clearTimeout(timer);
-        resolve(err ? { reason: err.message, connectionLost: true } : error ? { reason: error } : undefined);
-      },
-      (event: { stream?: string; status?: string; error?: string; errorDetail?: { message?: string } }) => {
-        if (event.stream) say(event.stream);
-        else if (event.status) say(event.status);
-        if (event.error) {
-          error = event.errorDetail?.message ?? event.error;
-          say(error);
-        }
-      },
-    );
+  const failure = await followEngineStream(docker, stream, build.timeoutMs, (event) => {
+    if (event.stream) say(event.stream);
+    else if (event.status) say(event.status);
+    if (event.error) say(event.errorDetail?.message ?? event.error);
   });
   if (failure?.connectionLost) throw engineUnreachableError(docker, `building ${build.tag}`, new Error(failure.reason));
   if (failure) {

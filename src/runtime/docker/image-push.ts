@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import type { RegistryConfig } from '../../config/schema.js';
 import { FerryError } from '../../util/errors.js';
-import { engineUnreachableError, isEngineUnreachable } from './engine.js';
+import { engineUnreachableError, followEngineStream, isEngineUnreachable } from './engine.js';
 
 export interface RegistryAuth {
   username: string;
@@ -46,26 +46,11 @@ export async function pushImage(docker: Docker, push: { localTag: string; ref: s
     if (isEngineUnreachable(error)) throw engineUnreachableError(docker, `pushing ${push.ref}`, error);
     throw fail((error as Error).message);
   }
-  const failure = await new Promise<{ reason: string; connectionLost?: boolean } | undefined>((resolve) => {
-    const timer = setTimeout(() => {
-      (stream as unknown as { destroy?: () => void }).destroy?.();
-      resolve({ reason: `timed out after ${push.timeoutMs}ms` });
-    }, push.timeoutMs);
-    let error: string | undefined;
-    docker.modem.followProgress(
-      stream,
-      (err: Error | null) => {
-        clearTimeout(timer);
-        resolve(err ? { reason: err.message, connectionLost: true } : error ? { reason: error } : undefined);
-      },
-      (event: { id?: string; status?: string; error?: string; errorDetail?: { message?: string } }) => {
-        if (event.error) error = event.errorDetail?.message ?? event.error;
-        const line = event.error ?? (event.status && event.status !== 'Pushing' ? `${event.id ? `${event.id}: ` : ''}${event.status}` : undefined);
-        if (!line) return;
-        lines.push(line);
-        push.onLine(line);
-      },
-    );
+  const failure = await followEngineStream(docker, stream, push.timeoutMs, (event) => {
+    const line = event.error ?? (event.status && event.status !== 'Pushing' ? `${event.id ? `${event.id}: ` : ''}${event.status}` : undefined);
+    if (!line) return;
+    lines.push(line);
+    push.onLine(line);
   });
   if (failure?.connectionLost) throw engineUnreachableError(docker, `pushing ${push.ref}`, new Error(failure.reason));
   if (failure) throw fail(failure.reason);
