@@ -24,7 +24,7 @@ export interface MigrationDatabase {
   entries(): Promise<ChangelogEntry[]>;
   lockHolder(): Promise<LockHolder | undefined>;
   /** One attempt; never waits. Takes over a lock whose heartbeat is older than ttlMs. */
-  tryLock(owner: LockOwner, ttlMs: number): Promise<LockAttempt & { tookOverFrom?: LockHolder }>;
+  tryLock(owner: LockOwner, ttlMs: number): Promise<LockAttempt & { tookOverFrom?: LockHolder; orphansEnded?: number }>;
   /** Renews the lock; throws when the lock is no longer this owner's. */
   heartbeat(owner: LockOwner): Promise<void>;
   unlock(owner: LockOwner): Promise<void>;

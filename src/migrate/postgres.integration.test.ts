@@ -112,6 +112,8 @@ describe.skipIf(!available)('migrations on PostgreSQL', () => {
     try {
       const second = await project.ferry(['up']);
       expect(second.stdout).toMatch(/had no heartbeat for over 3s: its runner is gone; taking it over/);
+      // Its migration session was still in pg_sleep: ended, so its transaction can never commit.
+      expect(second.stdout).toMatch(/ended 1 migration session\(s\) that a dead runner left running/);
       expect(second.code).toBe(3); // the interrupted migration's entry now blocks
       expect(await tableExists('runs')).toBe(false);
     } finally {

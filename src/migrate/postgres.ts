@@ -56,15 +56,20 @@ export class PostgresMigrations implements MigrationDatabase {
   private readonly key: string;
   private session?: pg.Client;
 
-  constructor(private readonly url: string, changelog: string) {
+  constructor(private readonly url: string, private readonly changelog: string) {
     this.address = redactUrl(url);
     this.table = quote(changelog);
     this.lockTable = quote(`${changelog}_lock`);
     this.key = lockKey(changelog);
   }
 
-  private async connect(): Promise<pg.Client> {
-    const client = new pg.Client({ connectionString: this.url, application_name: 'ferry-migrate' });
+  /** Migration sessions are named so that the next lock holder can find those a dead runner left running. */
+  private get runPrefix(): string {
+    return `ferry-run ${this.changelog} `;
+  }
+
+  private async connect(applicationName = 'ferry-migrate'): Promise<pg.Client> {
+    const client = new pg.Client({ connectionString: this.url, application_name: applicationName.slice(0, 63) });
     client.on('error', () => undefined); // a terminated session errors here; the query that was running reports it
     await client.connect();
     return client;
@@ -126,7 +131,7 @@ export class PostgresMigrations implements MigrationDatabase {
          ON CONFLICT (id) DO UPDATE SET owner = $1, host = $2, pid = $3, backend_pid = pg_backend_pid(), acquired_at = now(), heartbeat_at = now()`,
         [owner.id, owner.host, owner.pid],
       );
-      return { acquired: true as const };
+      return { acquired: true as const, orphansEnded: await this.endOrphans() };
     }
     const stale = await db.query<{ owner: string; host: string; pid: number; backend_pid: number; acquired_at: Date; heartbeat_at: Date; age_ms: number }>(
       `SELECT *, (extract(epoch FROM now() - heartbeat_at) * 1000)::bigint AS age_ms FROM ${this.lockTable} WHERE id = 1`,
@@ -139,6 +144,33 @@ export class PostgresMigrations implements MigrationDatabase {
       return { acquired: false as const, holder, tookOverFrom: holder };
     }
     return { acquired: false as const, holder };
+  }
+
+  /**
+   * Only the lock holder runs migrations, so once this runner holds the lock, any other migration session
+   * of this changelog belongs to a runner that died while the server was busy with its query (the server
+   * notices a dead client only when it next talks to it). End them, so nothing of theirs can still commit
+   * or hold locks.
+   */
+  private async endOrphans(): Promise<number> {
+    const db = await this.db();
+    const { rows } = await db.query<{ pid: number }>(
+      "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND starts_with(application_name, $1) AND pid <> pg_backend_pid()",
+      [this.runPrefix],
+    );
+    for (const { pid } of rows) await this.terminate(pid);
+    return rows.length;
+  }
+
+  /** Ends a backend and waits until it is gone: its transaction has then been rolled back. */
+  private async terminate(backendPid: number): Promise<void> {
+    const db = await this.db();
+    await db.query('SELECT pg_terminate_backend($1)', [backendPid]);
+    for (let i = 0; i < 100; i++) {
+      const { rows } = await db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [backendPid]);
+      if (rows.length === 0) return;
+      await sleep(50);
+    }
   }
 
   async heartbeat(owner: LockOwner): Promise<void> {
@@ -165,7 +197,9 @@ export class PostgresMigrations implements MigrationDatabase {
   async run(run: MigrationRun, context: RunContext, options: RunOptions) {
     const startedAt = Date.now();
     const transactional = run.module.transaction !== false;
-    const client = await this.connect();
+    const client = await this.connect(`${this.runPrefix}${context.owner.pid}`);
+    // PostgreSQL 14+: notice a dead runner within a second even in the middle of a long statement.
+    await client.query("SET client_connection_check_interval = '1s'").catch(() => undefined);
     const backendPid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
     const timer = deadline(options.timeoutMs);
     try {
@@ -200,19 +234,10 @@ export class PostgresMigrations implements MigrationDatabase {
     }
   }
 
-  /** Rolls the transaction back; after a timeout, ends the backend from the lock session and waits until it is gone, so nothing of the migration can still commit. */
+  /** Rolls the transaction back; after a timeout, ends the backend from the lock session, so nothing of the migration can still commit. */
   private async abandon(client: pg.Client, backendPid: number, timedOut: boolean): Promise<void> {
-    if (!timedOut) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      return;
-    }
-    const db = await this.db();
-    await db.query('SELECT pg_terminate_backend($1)', [backendPid]);
-    for (let i = 0; i < 100; i++) {
-      const { rows } = await db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [backendPid]);
-      if (rows.length === 0) return;
-      await sleep(50);
-    }
+    if (timedOut) await this.terminate(backendPid);
+    else await client.query('ROLLBACK').catch(() => undefined);
   }
 
   async resolve(name: string, state: 'applied' | 'rolled_back', checksum: string | undefined, context: RunContext) {

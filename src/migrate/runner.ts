@@ -62,6 +62,7 @@ async function acquireLock(db: MigrationDatabase, owner: LockOwner, config: Migr
   for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
     const attempt = await db.tryLock(owner, ms(config.lock_ttl));
     if (attempt.tookOverFrom) log(`the migration lock of ${describeHolder(attempt.tookOverFrom)} had no heartbeat for over ${config.lock_ttl}: its runner is gone; taking it over`);
+    if (attempt.orphansEnded) log(`ended ${attempt.orphansEnded} migration session(s) that a dead runner left running; their transactions are rolled back`);
     if (attempt.acquired) return;
     const waited = Date.now() - startedAt;
     if (waited >= waitMs) {
