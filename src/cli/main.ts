@@ -7,6 +7,7 @@ import { runDeployment } from './deploy.js';
 import { agentStart, agentStop } from './agent-commands.js';
 import { history, logs, status } from './read-commands.js';
 import { up } from './up.js';
+import { scan } from './scan.js';
 import { migrateCheck, migrateCreate, migrateResolve, migrateRun, migrateStatus, migrateVerify } from './migrate.js';
 
 type Options = { project?: string; json?: boolean };
@@ -102,6 +103,16 @@ export function buildProgram(): Command {
     },
   );
   run(envOption(migrate.command('check').description('list changes that look destructive for the serving release (needs no database)')), (io, dir, o) => migrateCheck(io, dir, o.env));
+
+  common(program.command('scan').description('security scan: npm audit, licence policy, Trivy, OWASP dependency-check; SARIF and SBOM'))
+    .option('--sarif <dir>', 'write one SARIF 2.1.0 file per tool into this folder')
+    .option('--sbom <file>', 'write a CycloneDX 1.5 SBOM of the installed tree')
+    .option('--fail-on <severity>', 'exit 1 when a finding is at least this severe: info, low, moderate, high, critical (default: scan.fail_on, high)')
+    .option('--audit-report <file>', 'read this recorded `npm audit --json` output instead of running npm audit')
+    .option('--dependency-check <file>', "OWASP dependency-check's JSON report to include")
+    .option('--image <ref>', 'the image for trivy to scan (default: the project folder)')
+    .option('--upload', "send the SARIF files to GitHub's code-scanning API (GITHUB_TOKEN, GITHUB_REPOSITORY)")
+    .action((options) => execute(options, (io, dir) => scan(io, dir, options)));
 
   common(program.command('up').description('start ferry and deploy every environment, in the foreground (what `npm start` runs)')).action((options) =>
     execute(options, (io, dir) => up(io, dir)),

@@ -60,6 +60,19 @@ export const migrationsSchema = z
   })
   .prefault({});
 
+export const scanSchema = z
+  .strictObject({
+    fail_on: z.enum(['info', 'low', 'moderate', 'high', 'critical']).default('high').describe('`ferry scan` exits 1 when a finding is at least this severe.'),
+    licenses: z
+      .strictObject({
+        allow: z.array(z.string().min(1)).default(['MIT', 'Apache-2.0', 'ISC', 'BSD-2-Clause', 'BSD-3-Clause', '0BSD', 'BlueOak-1.0.0', 'CC0-1.0', 'Unlicense']).describe('SPDX licence ids a dependency may be used under.'),
+        exceptions: z.record(z.string(), z.string()).default({}).describe('Packages accepted whatever their licence, each with the reason.'),
+        include_dev: z.boolean().default(false).describe('Check devDependencies too (they are not shipped).'),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
 export const environmentSchema = z
   .strictObject({
     port,
@@ -96,6 +109,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   migrations: migrationsSchema,
+  scan: scanSchema,
   environments: z
     .record(z.string().regex(/^[a-z0-9][a-z0-9-_]*$/, 'expected a lowercase environment name'), environmentSchema)
     .refine((envs) => Object.keys(envs).length > 0, { message: 'expected at least one environment' }),
@@ -106,5 +120,6 @@ export type EnvironmentConfig = z.infer<typeof environmentSchema>;
 export type HealthConfig = z.infer<typeof healthSchema>;
 export type DatabaseConfig = z.infer<typeof databaseSchema>;
 export type MigrationsConfig = z.infer<typeof migrationsSchema>;
+export type ScanConfig = z.infer<typeof scanSchema>;
 export type RegistryConfig = z.infer<typeof registrySchema>;
 export type NotifyConfig = z.infer<typeof notifySchema>;
