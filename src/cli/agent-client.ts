@@ -7,7 +7,7 @@ import { FerryError } from '../util/errors.js';
 import { readJsonOr } from '../util/fs-atomic.js';
 import { isProcessAlive, sleep } from '../util/sleep.js';
 
-const FERRY_BIN = fileURLToPath(new URL('../../bin/ferry.js', import.meta.url));
+export const FERRY_BIN = fileURLToPath(new URL('../../bin/ferry.js', import.meta.url));
 
 /** The agent of a project, if one is running and answering. */
 export async function findAgent(projectDir: string): Promise<AgentInfo | undefined> {

@@ -8,6 +8,7 @@ import { agentStart, agentStop } from './agent-commands.js';
 import { history, logs, status } from './read-commands.js';
 import { up } from './up.js';
 import { scan } from './scan.js';
+import { ci } from './ci.js';
 import { migrateCheck, migrateCreate, migrateResolve, migrateRun, migrateStatus, migrateVerify } from './migrate.js';
 
 type Options = { project?: string; json?: boolean };
@@ -112,7 +113,15 @@ export function buildProgram(): Command {
     .option('--dependency-check <file>', "OWASP dependency-check's JSON report to include")
     .option('--image <ref>', 'the image for trivy to scan (default: the project folder)')
     .option('--upload', "send the SARIF files to GitHub's code-scanning API (GITHUB_TOKEN, GITHUB_REPOSITORY)")
+    .addOption(new Option('--tool <name...>', 'only these tools').choices(['npm-audit', 'licenses', 'trivy', 'dependency-check']))
     .action((options) => execute(options, (io, dir) => scan(io, dir, options)));
+
+  common(program.command('ci').description('run the pipeline: stages as a graph, in parallel, cached by their inputs'))
+    .option('-s, --stage <name...>', 'only these stages (and what they need)')
+    .option('--no-cache', 'run every stage, even those whose inputs match a green run')
+    .option('--no-fail-fast', 'on a failure, keep running what does not depend on it')
+    .addOption(new Option('-j, --concurrency <n>', 'stages at once (default: pipeline.concurrency, else the CPU count)').argParser(Number))
+    .action((options) => execute(options, (io, dir) => ci(io, dir, { stage: options.stage, cache: options.cache, concurrency: options.concurrency, failFast: options.failFast === false ? false : undefined })));
 
   common(program.command('up').description('start ferry and deploy every environment, in the foreground (what `npm start` runs)')).action((options) =>
     execute(options, (io, dir) => up(io, dir)),

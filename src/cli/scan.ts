@@ -3,7 +3,7 @@ import { join, relative, resolve } from 'node:path';
 import { CONFIG_FILE, loadConfig } from '../config/load.js';
 import { scanSchema } from '../config/schema.js';
 import { hasLockfile, scanProject, summarize, writeSarifFiles, writeSbom } from '../scan/scan.js';
-import { SEVERITIES, type Severity } from '../scan/types.js';
+import { SEVERITIES, type Severity, type ToolName } from '../scan/types.js';
 import { uploadSarif, uploadTarget } from '../scan/upload.js';
 import { FerryError } from '../util/errors.js';
 import { ExitCode } from '../util/exit-codes.js';
@@ -17,6 +17,7 @@ export interface ScanOptions {
   dependencyCheck?: string;
   image?: string;
   upload?: boolean;
+  tool?: ToolName[];
 }
 
 const VERSION = '0.1.0';
@@ -30,7 +31,7 @@ export async function scan(io: Io, projectDir: string, options: ScanOptions): Pr
   const say = progress(io);
   // File options are paths as the user typed them: relative to the current directory, like any command's.
   const path = (file?: string) => (file ? resolve(file) : undefined);
-  const reports = await scanProject({ projectDir, config, auditReport: path(options.auditReport), dependencyCheckReport: path(options.dependencyCheck), image: options.image, log: say });
+  const reports = await scanProject({ projectDir, config, tools: options.tool, auditReport: path(options.auditReport), dependencyCheckReport: path(options.dependencyCheck), image: options.image, log: say });
   const outcome = summarize(reports, failOn);
   const sarifFiles = options.sarif ? writeSarifFiles(reports, options.sarif, VERSION) : [];
   const sbomComponents = options.sbom ? writeSbom(projectDir, options.sbom) : undefined;

@@ -60,6 +60,21 @@ export const migrationsSchema = z
   })
   .prefault({});
 
+export const stageSchema = z.strictObject({
+  run: z.string().min(1).describe('Shell command of the stage, run in the project root.'),
+  needs: z.array(z.string()).default([]).describe('Stages that must succeed first.'),
+  inputs: z.array(z.string()).optional().describe('Globs of the files whose content decides whether a green result can be reused (default: every file git knows, tracked or not ignored).'),
+  timeout: duration.default('30m'),
+});
+
+export const pipelineSchema = z
+  .strictObject({
+    fail_fast: z.boolean().default(true).describe('On the first failure, cancel the running stages and start no more.'),
+    concurrency: z.number().int().min(1).optional().describe('Stages run at once (default: the CPU count).'),
+    stages: z.record(z.string().regex(/^[a-z0-9][a-z0-9-_]*$/, 'expected a lowercase stage name'), stageSchema).optional().describe('Replaces the default stages when given.'),
+  })
+  .prefault({});
+
 export const scanSchema = z
   .strictObject({
     fail_on: z.enum(['info', 'low', 'moderate', 'high', 'critical']).default('high').describe('`ferry scan` exits 1 when a finding is at least this severe.'),
@@ -110,6 +125,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   migrations: migrationsSchema,
   scan: scanSchema,
+  pipeline: pipelineSchema,
   environments: z
     .record(z.string().regex(/^[a-z0-9][a-z0-9-_]*$/, 'expected a lowercase environment name'), environmentSchema)
     .refine((envs) => Object.keys(envs).length > 0, { message: 'expected at least one environment' }),
@@ -120,6 +136,8 @@ export type EnvironmentConfig = z.infer<typeof environmentSchema>;
 export type HealthConfig = z.infer<typeof healthSchema>;
 export type DatabaseConfig = z.infer<typeof databaseSchema>;
 export type MigrationsConfig = z.infer<typeof migrationsSchema>;
+export type PipelineConfig = z.infer<typeof pipelineSchema>;
+export type StageConfig = z.infer<typeof stageSchema>;
 export type ScanConfig = z.infer<typeof scanSchema>;
 export type RegistryConfig = z.infer<typeof registrySchema>;
 export type NotifyConfig = z.infer<typeof notifySchema>;

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import type { ScanConfig } from '../config/schema.js';
 import { cycloneDx, parseDependencyCheck, runTrivy } from './external.js';
 import { checkLicenses } from './licenses.js';
-import { readLockfile } from './lockfile.js';
+import { readLockfile, type LockedPackage } from './lockfile.js';
 import { parseNpmAudit, runNpmAudit } from './npm-audit.js';
 import { toSarif } from './sarif.js';
-import { atLeast, SEVERITIES, type Severity, type ToolReport } from './types.js';
+import { atLeast, SEVERITIES, type Severity, type ToolName, type ToolReport } from './types.js';
 
 export interface ScanRequest {
   projectDir: string;
@@ -15,6 +15,8 @@ export interface ScanRequest {
   auditReport?: string;
   dependencyCheckReport?: string;
   image?: string;
+  /** Only these tools (default: all). */
+  tools?: ToolName[];
   log: (line: string) => void;
 }
 
@@ -25,19 +27,31 @@ export interface ScanOutcome {
   counts: Record<string, Record<Severity, number>>;
 }
 
-/** Runs every scanner; each either scans or says why it could not. */
+/** Runs the scanners (all, or `tools`); each either scans or says why it could not. */
 export async function scanProject(request: ScanRequest): Promise<ToolReport[]> {
+  const wanted = (tool: ToolName) => !request.tools?.length || request.tools.includes(tool);
   const packages = readLockfile(request.projectDir);
-  const audit = request.auditReport
+  const reports: ToolReport[] = [];
+  if (wanted('npm-audit')) reports.push(await audit(request, packages));
+  if (wanted('licenses')) reports.push(checkLicenses(request.projectDir, packages, { allow: request.config.licenses.allow, exceptions: request.config.licenses.exceptions, includeDev: request.config.licenses.include_dev }));
+  if (wanted('trivy')) {
+    request.log('trivy …');
+    reports.push(await runTrivy(request.projectDir, packages, request.image));
+  }
+  if (wanted('dependency-check')) {
+    reports.push(
+      request.dependencyCheckReport
+        ? parseDependencyCheck(request.dependencyCheckReport, packages)
+        : { tool: 'dependency-check', scanned: false, reason: 'no report given (--dependency-check <report.json>)', rules: [], findings: [] },
+    );
+  }
+  return reports;
+}
+
+function audit(request: ScanRequest, packages: LockedPackage[]): Promise<ToolReport> | ToolReport {
+  return request.auditReport
     ? parseNpmAudit(readFileSync(request.auditReport, 'utf8'), packages)
-    : (request.log('npm audit --json …'), await runNpmAudit(request.projectDir, packages));
-  const licenses = checkLicenses(request.projectDir, packages, { allow: request.config.licenses.allow, exceptions: request.config.licenses.exceptions, includeDev: request.config.licenses.include_dev });
-  request.log('trivy …');
-  const trivy = await runTrivy(request.projectDir, packages, request.image);
-  const dependencyCheck = request.dependencyCheckReport
-    ? parseDependencyCheck(request.dependencyCheckReport, packages)
-    : { tool: 'dependency-check' as const, scanned: false, reason: 'no report given (--dependency-check <report.json>)', rules: [], findings: [] };
-  return [audit, licenses, trivy, dependencyCheck];
+    : (request.log('npm audit --json …'), runNpmAudit(request.projectDir, packages));
 }
 
 export function summarize(reports: ToolReport[], failOn: Severity): ScanOutcome {

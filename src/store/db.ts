@@ -54,6 +54,27 @@ const MIGRATIONS: string[] = [
      acquired_at INTEGER NOT NULL,
      heartbeat_at INTEGER NOT NULL
    );`,
+  `CREATE TABLE pipeline_runs (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     commit_sha TEXT,
+     branch TEXT,
+     outcome TEXT NOT NULL,
+     started_at INTEGER NOT NULL,
+     finished_at INTEGER,
+     wall_ms INTEGER
+   );
+   CREATE TABLE pipeline_stages (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     run_id INTEGER NOT NULL REFERENCES pipeline_runs(id),
+     name TEXT NOT NULL,
+     state TEXT NOT NULL,
+     cached INTEGER NOT NULL DEFAULT 0,
+     input_key TEXT NOT NULL,
+     duration_ms INTEGER,
+     log_file TEXT,
+     detail TEXT
+   );
+   CREATE INDEX pipeline_stages_cache ON pipeline_stages(name, input_key, state);`,
 ];
 
 export type Db = Database.Database;

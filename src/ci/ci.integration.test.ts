@@ -1,0 +1,104 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { FERRY_BIN } from '../test-support/project.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ferry-ci-'));
+  writeFileSync(join(dir, 'package.json'), '{"name":"pipe","version":"1.0.0"}\n');
+  writeFileSync(join(dir, 'src.txt'), 'v1\n');
+  execFileSync('git', ['init', '-q'], { cwd: dir });
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function pipeline(stages: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  writeFileSync(join(dir, 'ferry.yml'), stringify({ app: 'pipe', pipeline: { stages, ...extra }, environments: { production: { port: 3997, start: 'true' } } }));
+}
+
+function ferry(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [FERRY_BIN, 'ci', ...args, '--project', dir], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+const states = (out: string) => Object.fromEntries(JSON.parse(out).stages.map((s: any) => [s.name, s.state]));
+
+describe('ferry ci', () => {
+  it('runs independent stages at once, then what needs them; a second run with nothing changed is all cached', async () => {
+    pipeline({
+      a: { run: 'sleep 1 && echo a-done' },
+      b: { run: 'sleep 1' },
+      c: { run: 'cat src.txt', needs: ['a', 'b'] },
+    });
+    const first = await ferry(['--json', '--concurrency', '2']);
+    expect(first.code, first.stderr).toBe(0);
+    const run1 = JSON.parse(first.stdout);
+    expect(states(first.stdout)).toEqual({ a: 'succeeded', b: 'succeeded', c: 'succeeded' });
+    expect(run1.wallMs).toBeLessThan(run1.stageSumMs); // a and b overlapped
+    expect(readFileSync(join(dir, '.ferry/ci', `run-${run1.runId}`, 'a.log'), 'utf8')).toBe('a-done\n');
+
+    const second = await ferry(['--json']);
+    expect(states(second.stdout)).toEqual({ a: 'cached', b: 'cached', c: 'cached' });
+    expect(JSON.parse(second.stdout).stages[0].detail).toBe(`inputs unchanged since run #${run1.runId}`);
+
+    writeFileSync(join(dir, 'src.txt'), 'v2\n'); // every stage reads every file by default
+    expect(states((await ferry(['--json'])).stdout)).toEqual({ a: 'succeeded', b: 'succeeded', c: 'succeeded' });
+  });
+
+  it('reuses a stage whose own inputs did not change, and runs again one whose did', async () => {
+    writeFileSync(join(dir, 'other.txt'), '1\n');
+    pipeline({ reads_src: { run: 'cat src.txt', inputs: ['src.txt'] }, reads_other: { run: 'cat other.txt', inputs: ['other.txt'] } });
+    expect((await ferry([])).code).toBe(0);
+    writeFileSync(join(dir, 'other.txt'), '2\n');
+    const table = await ferry([]);
+    expect(table.stdout).toMatch(/reads_src\s+cached\s+0\.0s\s+yes/);
+    expect(table.stdout).toMatch(/reads_other\s+succeeded\s+\d+\.\ds\s+no/);
+  });
+
+  it('fail-fast cancels the running stages and starts no more; without it, only dependents are skipped', async () => {
+    pipeline({ fails: { run: 'sleep 0.3; echo broken >&2; exit 4' }, slow: { run: 'sleep 20' }, after: { run: 'true', needs: ['fails'] }, later: { run: 'true', needs: ['slow'] } });
+    const startedAt = Date.now();
+    const failFast = await ferry(['--json', '--concurrency', '2']);
+    expect(failFast.code).toBe(1);
+    expect(Date.now() - startedAt).toBeLessThan(15_000);
+    expect(states(failFast.stdout)).toEqual({ fails: 'failed', slow: 'cancelled', after: 'cancelled', later: 'cancelled' });
+    expect(JSON.parse(failFast.stdout).stages[0].detail).toMatch(/^exit 4; log .*fails\.log\nbroken$/);
+
+    pipeline({ fails: { run: 'exit 4' }, ok: { run: 'true' }, after: { run: 'true', needs: ['fails'] }, later: { run: 'true', needs: ['ok'] } }, { fail_fast: false });
+    const keepGoing = await ferry(['--json']);
+    expect(keepGoing.code).toBe(1);
+    expect(states(keepGoing.stdout)).toEqual({ fails: 'failed', ok: 'succeeded', after: 'skipped', later: 'succeeded' });
+  });
+
+  it('stops a stage at its timeout; --stage runs a stage with what it needs; a cycle is a configuration error', async () => {
+    pipeline({ hangs: { run: 'sleep 30', timeout: '1s' }, base: { run: 'true' }, top: { run: 'true', needs: ['base'] }, other: { run: 'true' } });
+    const selected = await ferry(['--json', '--stage', 'top']);
+    expect(states(selected.stdout)).toEqual({ base: 'succeeded', top: 'succeeded' });
+    const hung = await ferry(['--json', '--stage', 'hangs']);
+    expect(hung.code).toBe(1);
+    expect(JSON.parse(hung.stdout).stages[0].detail).toMatch(/^timed out after 1s/);
+
+    pipeline({ x: { run: 'true', needs: ['y'] }, y: { run: 'true', needs: ['x'] } });
+    const cycle = await ferry([]);
+    expect(cycle.code).toBe(2);
+    expect(cycle.stderr).toMatch(/stages depend on each other in a cycle: x → y → x/);
+  });
+
+  it('without pipeline stages, plans the defaults from package.json and says why it skips what the project lacks', async () => {
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'pipe', version: '1.0.0', scripts: { test: 'echo tested', build: 'echo built' } }));
+    writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'pipe', lockfileVersion: 3, packages: { '': { name: 'pipe' } } }));
+    const result = await ferry(['--json', '--stage', 'build']);
+    expect(result.code, result.stderr).toBe(0);
+    const stages = JSON.parse(result.stdout).stages;
+    expect(stages.map((s: any) => [s.name, s.state])).toEqual([['lint', 'skipped'], ['typecheck', 'skipped'], ['test', 'succeeded'], ['build', 'succeeded']]);
+    expect(stages[0].detail).toBe('package.json has no "lint" script');
+  });
+});

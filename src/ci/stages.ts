@@ -1,0 +1,35 @@
+import type { StageConfig } from '../config/schema.js';
+
+export interface ProjectFacts {
+  scripts: Record<string, string>;
+  hasTsconfig: boolean;
+  hasDockerfile: boolean;
+  app: string;
+}
+
+/** What ferry runs for a Node project when ferry.yml names no stages. */
+export const DEFAULT_STAGE_ORDER = ['lint', 'typecheck', 'audit', 'licenses', 'test', 'coverage', 'build', 'image', 'image-scan'] as const;
+
+export type PlannedStage = StageConfig & { name: string; skip?: string };
+
+const stage = (name: string, run: string, needs: string[] = [], skip?: string): PlannedStage => ({ name, run, needs, timeout: '30m', skip });
+
+/**
+ * The default pipeline: independent checks run at once; the app build waits for them; the image waits for the
+ * build and its scan for the image. A stage whose tool the project lacks is kept and skipped, with the reason.
+ */
+export function defaultStages(facts: ProjectFacts): PlannedStage[] {
+  const has = (script: string) => Boolean(facts.scripts[script]);
+  const image = `${facts.app}:ci`;
+  return [
+    stage('lint', 'npm run lint', [], has('lint') ? undefined : 'package.json has no "lint" script'),
+    stage('typecheck', has('typecheck') ? 'npm run typecheck' : 'npx tsc --noEmit', [], has('typecheck') || facts.hasTsconfig ? undefined : 'no "typecheck" script and no tsconfig.json'),
+    stage('audit', 'ferry scan --tool npm-audit --tool dependency-check'),
+    stage('licenses', 'ferry scan --tool licenses'),
+    stage('test', 'npm test', [], has('test') ? undefined : 'package.json has no "test" script'),
+    stage('coverage', 'npm run coverage', [], has('coverage') ? undefined : 'package.json has no "coverage" script'),
+    stage('build', 'npm run build', ['lint', 'typecheck', 'test'], has('build') ? undefined : 'package.json has no "build" script'),
+    stage('image', `docker build -t ${image} .`, ['build'], facts.hasDockerfile ? undefined : 'no Dockerfile'),
+    stage('image-scan', `ferry scan --tool trivy --image ${image}`, ['image'], facts.hasDockerfile ? undefined : 'no Dockerfile'),
+  ];
+}

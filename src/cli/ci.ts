@@ -1,0 +1,94 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { statePaths } from '../agent/paths.js';
+import { CONFIG_FILE, loadConfig } from '../config/load.js';
+import { pipelineSchema } from '../config/schema.js';
+import { orderStages, selectStages } from '../ci/graph.js';
+import { projectFiles } from '../ci/inputs.js';
+import { runPipeline } from '../ci/runner.js';
+import { defaultStages, type PlannedStage } from '../ci/stages.js';
+import { PipelineStore } from '../ci/store.js';
+import { openDb } from '../store/db.js';
+import { FerryError, errorMessage } from '../util/errors.js';
+import { ExitCode } from '../util/exit-codes.js';
+import { run } from '../util/run.js';
+import { progress, type Io } from './output.js';
+import { FERRY_BIN } from './agent-client.js';
+
+export interface CiOptions {
+  stage?: string[];
+  cache?: boolean;
+  concurrency?: number;
+  failFast?: boolean;
+}
+
+/** The stages of ferry.yml's `pipeline.stages`, or the defaults for a Node project when it names none (or there is no ferry.yml). */
+function plannedStages(projectDir: string): { stages: PlannedStage[]; failFast: boolean; concurrency?: number } {
+  const hasConfig = existsSync(join(projectDir, CONFIG_FILE));
+  const config = hasConfig ? loadConfig(projectDir) : undefined;
+  const pipeline = config?.pipeline ?? pipelineSchema.parse({});
+  if (pipeline.stages) return { stages: Object.entries(pipeline.stages).map(([name, s]) => ({ name, ...s })), failFast: pipeline.fail_fast, concurrency: pipeline.concurrency };
+  const manifest = existsSync(join(projectDir, 'package.json')) ? (JSON.parse(readFileSync(join(projectDir, 'package.json'), 'utf8')) as { name?: string; scripts?: Record<string, string> }) : {};
+  const app = config?.app ?? (manifest.name ?? 'app').replace(/^@[^/]+\//, '').replace(/[^a-z0-9_.-]/gi, '-').toLowerCase();
+  const facts = { scripts: manifest.scripts ?? {}, hasTsconfig: existsSync(join(projectDir, 'tsconfig.json')), hasDockerfile: existsSync(join(projectDir, 'Dockerfile')), app };
+  return { stages: defaultStages(facts), failFast: pipeline.fail_fast, concurrency: pipeline.concurrency };
+}
+
+/** Stage commands find `ferry` on PATH: a shim in the state folder runs this very ferry. */
+function ferryShim(stateDir: string): string {
+  const dir = join(stateDir, 'bin');
+  mkdirSync(dir, { recursive: true });
+  const shim = join(dir, 'ferry');
+  writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${FERRY_BIN}" "$@"\n`);
+  chmodSync(shim, 0o755);
+  return dir;
+}
+
+export async function ci(io: Io, projectDir: string, options: CiOptions): Promise<number> {
+  const planned = plannedStages(projectDir);
+  let stages: PlannedStage[];
+  try {
+    stages = selectStages(orderStages(planned.stages), options.stage ?? []);
+  } catch (error) {
+    throw new FerryError({ code: 'PIPELINE_INVALID', exitCode: ExitCode.usage, message: errorMessage(error) });
+  }
+  const paths = statePaths(projectDir);
+  const store = new PipelineStore(openDb(paths.db));
+  const git = async (...args: string[]) => {
+    const result = await run('git', args, { cwd: projectDir, timeoutMs: 10_000 });
+    return result.exitCode === 0 ? result.stdout.trim() : null;
+  };
+  const runId = store.startRun(await git('rev-parse', 'HEAD'), await git('rev-parse', '--abbrev-ref', 'HEAD'));
+  const concurrency = options.concurrency ?? planned.concurrency ?? availableParallelism();
+  const say = progress(io);
+  say(`pipeline run #${runId}: ${stages.map((s) => s.name).join(', ')} (concurrency ${concurrency}, ${options.failFast ?? planned.failFast ? 'fail-fast' : 'no fail-fast'}${options.cache === false ? ', no cache' : ''})`);
+  const startedAt = Date.now();
+  const results = await runPipeline({
+    projectDir,
+    stages,
+    files: await projectFiles(projectDir),
+    failFast: options.failFast ?? planned.failFast,
+    concurrency,
+    useCache: options.cache !== false,
+    logDir: join(paths.root, 'ci', `run-${runId}`),
+    env: { ...process.env, PATH: `${ferryShim(paths.root)}:${process.env.PATH ?? ''}`, FERRY_PIPELINE_RUN: String(runId) },
+    store,
+    runId,
+    say,
+  });
+  const wallMs = Date.now() - startedAt;
+  const failed = results.filter((r) => r.state === 'failed');
+  store.finishRun(runId, failed.length ? 'failed' : 'succeeded', wallMs);
+  const code = failed.length ? ExitCode.failedPreviousServing : ExitCode.succeeded;
+  const sumMs = results.reduce((sum, r) => sum + r.durationMs, 0);
+  if (io.json) {
+    io.out(JSON.stringify({ runId, outcome: failed.length ? 'failed' : 'succeeded', exitCode: code, wallMs, stageSumMs: sumMs, stages: results }, null, 2));
+    return code;
+  }
+  const width = Math.max(5, ...results.map((r) => r.name.length));
+  io.out(`\n${'stage'.padEnd(width)}  ${'result'.padEnd(10)}  ${'duration'.padStart(9)}  cached`);
+  for (const r of results) io.out(`${r.name.padEnd(width)}  ${r.state.padEnd(10)}  ${`${(r.durationMs / 1000).toFixed(1)}s`.padStart(9)}  ${r.cached ? 'yes' : 'no'}${r.state === 'skipped' || r.state === 'cancelled' ? `  (${r.detail})` : ''}`);
+  io.out(`\npipeline run #${runId} ${failed.length ? `failed at ${failed.map((f) => f.name).join(', ')}` : 'succeeded'} in ${(wallMs / 1000).toFixed(1)}s wall (stages took ${(sumMs / 1000).toFixed(1)}s together); logs in ${join(paths.root, 'ci', `run-${runId}`)} (exit ${code})`);
+  return code;
+}
