@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
+    // Imports its JSON schema without an import attribute, which Node 20 refuses; let vite load it.
+    server: { deps: { inline: ['@actions/workflow-parser'] } },
   },
 });

@@ -6,7 +6,9 @@ import { CONFIG_FILE, loadConfig } from '../config/load.js';
 import { pipelineSchema } from '../config/schema.js';
 import { orderStages, selectStages } from '../ci/graph.js';
 import { projectFiles } from '../ci/inputs.js';
-import { runPipeline } from '../ci/runner.js';
+import { runPipeline, type StageResult } from '../ci/runner.js';
+import { branchDecision, type BranchDecision } from '../ci/branches.js';
+import { runDeployment } from './deploy.js';
 import { defaultStages, type PlannedStage } from '../ci/stages.js';
 import { PipelineStore } from '../ci/store.js';
 import { openDb } from '../store/db.js';
@@ -18,6 +20,9 @@ import { FERRY_BIN } from './agent-client.js';
 
 export interface CiOptions {
   stage?: string[];
+  /** After a green pipeline, deploy where `branches` maps the branch. */
+  deploy?: boolean;
+  branch?: string;
   cache?: boolean;
   concurrency?: number;
   failFast?: boolean;
@@ -80,15 +85,41 @@ export async function ci(io: Io, projectDir: string, options: CiOptions): Promis
   const wallMs = Date.now() - startedAt;
   const failed = results.filter((r) => r.state === 'failed');
   store.finishRun(runId, failed.length ? 'failed' : 'succeeded', wallMs);
-  const code = failed.length ? ExitCode.failedPreviousServing : ExitCode.succeeded;
+  let code: number = failed.length ? ExitCode.failedPreviousServing : ExitCode.succeeded;
   const sumMs = results.reduce((sum, r) => sum + r.durationMs, 0);
+  const branch = options.deploy ? options.branch ?? process.env.GITHUB_REF_NAME ?? (await git('rev-parse', '--abbrev-ref', 'HEAD')) ?? 'HEAD' : undefined;
+  const decision = options.deploy ? decide(projectDir, branch!) : undefined;
   if (io.json) {
-    io.out(JSON.stringify({ runId, outcome: failed.length ? 'failed' : 'succeeded', exitCode: code, wallMs, stageSumMs: sumMs, stages: results }, null, 2));
+    io.out(JSON.stringify({ runId, outcome: failed.length ? 'failed' : 'succeeded', exitCode: code, wallMs, stageSumMs: sumMs, stages: results, ...(decision ? { branch, decision } : {}) }, null, 2));
+  }
+  if (!io.json) printTable(io, results, runId, failed.map((f) => f.name), wallMs, sumMs, join(paths.root, 'ci', `run-${runId}`), code);
+  if (!decision || failed.length) {
+    if (decision) say(`not deploying: the pipeline failed`);
     return code;
   }
+  if (decision.action === 'deploy') {
+    say(`${branch} → ${decision.env} (branches: "${decision.rule}"): deploying`);
+    code = await runDeployment(io.json ? { ...io, out: io.err } : io, { projectDir, env: decision.env, kind: 'deploy', ref: 'HEAD' });
+  } else if (decision.action === 'through') {
+    say(`${branch} deploys nothing itself: it reaches ${decision.env ?? 'its environment'} by merging into ${decision.branch} (branches: "${decision.rule}")`);
+  } else {
+    say(`${branch} maps to no environment in ferry.yml's branches: nothing to deploy`);
+  }
+  return code;
+}
+
+function decide(projectDir: string, branch: string): BranchDecision {
+  const config = loadConfig(projectDir);
+  try {
+    return branchDecision(branch, config.branches, Object.keys(config.environments));
+  } catch (error) {
+    throw new FerryError({ code: 'BRANCH_POLICY', exitCode: ExitCode.usage, message: errorMessage(error) });
+  }
+}
+
+function printTable(io: Io, results: StageResult[], runId: number, failed: string[], wallMs: number, sumMs: number, logDir: string, code: number): void {
   const width = Math.max(5, ...results.map((r) => r.name.length));
   io.out(`\n${'stage'.padEnd(width)}  ${'result'.padEnd(10)}  ${'duration'.padStart(9)}  cached`);
   for (const r of results) io.out(`${r.name.padEnd(width)}  ${r.state.padEnd(10)}  ${`${(r.durationMs / 1000).toFixed(1)}s`.padStart(9)}  ${r.cached ? 'yes' : 'no'}${r.state === 'skipped' || r.state === 'cancelled' ? `  (${r.detail})` : ''}`);
-  io.out(`\npipeline run #${runId} ${failed.length ? `failed at ${failed.map((f) => f.name).join(', ')}` : 'succeeded'} in ${(wallMs / 1000).toFixed(1)}s wall (stages took ${(sumMs / 1000).toFixed(1)}s together); logs in ${join(paths.root, 'ci', `run-${runId}`)} (exit ${code})`);
-  return code;
+  io.out(`\npipeline run #${runId} ${failed.length ? `failed at ${failed.join(', ')}` : 'succeeded'} in ${(wallMs / 1000).toFixed(1)}s wall (stages took ${(sumMs / 1000).toFixed(1)}s together); logs in ${logDir} (exit ${code})`);
 }

@@ -9,6 +9,7 @@ import { history, logs, status } from './read-commands.js';
 import { up } from './up.js';
 import { scan } from './scan.js';
 import { ci } from './ci.js';
+import { init } from './init.js';
 import { migrateCheck, migrateCreate, migrateResolve, migrateRun, migrateStatus, migrateVerify } from './migrate.js';
 
 type Options = { project?: string; json?: boolean };
@@ -116,12 +117,18 @@ export function buildProgram(): Command {
     .addOption(new Option('--tool <name...>', 'only these tools').choices(['npm-audit', 'licenses', 'trivy', 'dependency-check']))
     .action((options) => execute(options, (io, dir) => scan(io, dir, options)));
 
+  common(program.command('init').description('write ferry.yml, a Dockerfile, .dockerignore and GitHub workflows (ci, deploy, rollback) into the project'))
+    .option('-f, --force', 'replace files that exist')
+    .action((options) => execute(options, (io, dir) => init(io, dir, { force: options.force })));
+
   common(program.command('ci').description('run the pipeline: stages as a graph, in parallel, cached by their inputs'))
     .option('-s, --stage <name...>', 'only these stages (and what they need)')
     .option('--no-cache', 'run every stage, even those whose inputs match a green run')
     .option('--no-fail-fast', 'on a failure, keep running what does not depend on it')
+    .option('--deploy', "after a green pipeline, deploy to the environment ferry.yml's branches map this branch to")
+    .option('--branch <name>', 'the branch for --deploy (default: GITHUB_REF_NAME, else git)')
     .addOption(new Option('-j, --concurrency <n>', 'stages at once (default: pipeline.concurrency, else the CPU count)').argParser(Number))
-    .action((options) => execute(options, (io, dir) => ci(io, dir, { stage: options.stage, cache: options.cache, concurrency: options.concurrency, failFast: options.failFast === false ? false : undefined })));
+    .action((options) => execute(options, (io, dir) => ci(io, dir, { stage: options.stage, cache: options.cache, concurrency: options.concurrency, failFast: options.failFast === false ? false : undefined, deploy: options.deploy, branch: options.branch })));
 
   common(program.command('up').description('start ferry and deploy every environment, in the foreground (what `npm start` runs)')).action((options) =>
     execute(options, (io, dir) => up(io, dir)),

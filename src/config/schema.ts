@@ -75,6 +75,11 @@ export const pipelineSchema = z
   })
   .prefault({});
 
+export const branchTargetSchema = z.union([
+  z.string().min(1).describe('The environment a green pipeline on this branch deploys to.'),
+  z.strictObject({ through: z.string().min(1).describe('This branch deploys nothing itself: it reaches its environment by merging into this branch.') }),
+]);
+
 export const scanSchema = z
   .strictObject({
     fail_on: z.enum(['info', 'low', 'moderate', 'high', 'critical']).default('high').describe('`ferry scan` exits 1 when a finding is at least this severe.'),
@@ -126,6 +131,10 @@ export const configSchema = z.strictObject({
   migrations: migrationsSchema,
   scan: scanSchema,
   pipeline: pipelineSchema,
+  branches: z
+    .record(z.string().min(1), branchTargetSchema)
+    .default({ develop: 'staging', main: 'production', 'hotfix/*': { through: 'main' } })
+    .describe('Branch (or glob) → environment for `ferry ci --deploy`. Exact names win over globs.'),
   environments: z
     .record(z.string().regex(/^[a-z0-9][a-z0-9-_]*$/, 'expected a lowercase environment name'), environmentSchema)
     .refine((envs) => Object.keys(envs).length > 0, { message: 'expected at least one environment' }),

@@ -1,0 +1,45 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { ciWorkflow, deployWorkflow, dockerfile, DOCKERIGNORE, ferryYml, rollbackWorkflow, type InitFacts } from '../init/templates.js';
+import type { Io } from './output.js';
+
+/** What the project tells about itself: its name, how it starts, its Node version. */
+function factsOf(projectDir: string): InitFacts {
+  const file = join(projectDir, 'package.json');
+  const manifest = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { name?: string; main?: string; scripts?: Record<string, string>; engines?: { node?: string } }) : {};
+  const app = (manifest.name ?? 'app').replace(/^@[^/]+\//, '').toLowerCase().replace(/[^a-z0-9-_]/g, '-').replace(/^[^a-z0-9]+/, '') || 'app';
+  const started = /^node\s+(\S+)/.exec(manifest.scripts?.start ?? '')?.[1];
+  const nodeVersion = /(\d{2})/.exec(manifest.engines?.node ?? '')?.[1] ?? '20';
+  return { app, entry: started ?? manifest.main ?? 'index.js', nodeVersion };
+}
+
+/** `ferry init`: writes what is missing, never overwrites without --force, and says what it did with each file. */
+export async function init(io: Io, projectDir: string, options: { force?: boolean }): Promise<number> {
+  const facts = factsOf(projectDir);
+  const files: Array<[string, string]> = [
+    ['ferry.yml', ferryYml(facts)],
+    ['Dockerfile', dockerfile(facts)],
+    ['.dockerignore', DOCKERIGNORE],
+    ['.github/workflows/ci.yml', ciWorkflow(facts)],
+    ['.github/workflows/deploy.yml', deployWorkflow(facts)],
+    ['.github/workflows/rollback.yml', rollbackWorkflow()],
+  ];
+  const done: Array<{ file: string; action: 'wrote' | 'overwrote' | 'kept' }> = [];
+  for (const [name, content] of files) {
+    const path = join(projectDir, name);
+    const exists = existsSync(path);
+    if (exists && !options.force) {
+      done.push({ file: name, action: 'kept' });
+      continue;
+    }
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, content);
+    done.push({ file: name, action: exists ? 'overwrote' : 'wrote' });
+  }
+  if (io.json) io.out(JSON.stringify({ app: facts.app, files: done }, null, 2));
+  else {
+    for (const d of done) io.out(`${d.action.padEnd(9)} ${d.file}${d.action === 'kept' ? ' (exists; --force replaces it)' : ''}`);
+    io.out(`next: review ferry.yml, commit, then \`ferry ci\` locally; deploys run on a self-hosted runner labelled "ferry"`);
+  }
+  return 0;
+}

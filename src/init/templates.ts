@@ -1,0 +1,170 @@
+import { stringify } from 'yaml';
+
+export interface InitFacts {
+  app: string;
+  /** What the container runs: the file `npm start` starts with node, else package.json's main. */
+  entry: string;
+  nodeVersion: string;
+}
+
+/** The branch policy `ferry init` writes: develop → staging, main → production, hotfix/* → production through main. */
+export const DEFAULT_BRANCHES = { develop: 'staging', main: 'production', 'hotfix/*': { through: 'main' } };
+
+export function ferryYml(facts: InitFacts): string {
+  const env = (port: number, strategy: string) => ({ port, strategy, runtime: 'docker', container_port: 3000, health: { path: '/health' } });
+  return `# ferry's configuration (ferry's README, "Configuration"; JSON Schema in ferry's schema/ferry.schema.json).
+${stringify({ app: facts.app, branches: DEFAULT_BRANCHES, environments: { production: env(3000, 'blue-green'), staging: env(3001, 'blue-green') } })}`;
+}
+
+export function dockerfile(facts: InitFacts): string {
+  return `# syntax=docker/dockerfile:1
+# Multi-stage, production dependencies only, non-root, a HEALTHCHECK, and node started directly (exec form)
+# so SIGTERM reaches the app: it should stop accepting connections, finish in-flight requests, then exit 0.
+ARG BASE_IMAGE=node:${facts.nodeVersion}-bookworm-slim
+
+FROM \${BASE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && mkdir -p node_modules
+
+FROM \${BASE_IMAGE}
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY . .
+USER 1000:1000
+EXPOSE 3000
+HEALTHCHECK --interval=5s --timeout=2s --start-period=10s --retries=3 \\
+  CMD ["node", "-e", "require('http').get({host:'127.0.0.1',port:process.env.PORT,path:'/health'},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"]
+STOPSIGNAL SIGTERM
+CMD ["node", "${facts.entry}"]
+`;
+}
+
+export const DOCKERIGNORE = `.ferry
+.git
+.github
+node_modules
+npm-debug.log
+coverage
+sarif
+*.log
+`;
+
+/** Every branch and pull request: the pipeline, the security scan as SARIF to the Security tab. */
+export function ciWorkflow(facts: InitFacts): string {
+  return `# Written by ferry init. Every push and pull request runs the same pipeline as \`ferry ci\` on a laptop.
+name: ci
+on:
+  push:
+    branches: ['**']
+  pull_request:
+permissions:
+  contents: read
+  security-events: write
+concurrency:
+  # A new push to a pull request cancels its superseded run; pushes to branches each run to the end.
+  group: ci-\${{ github.workflow }}-\${{ github.event.pull_request.number || github.ref }}
+  cancel-in-progress: \${{ github.event_name == 'pull_request' }}
+jobs:
+  pipeline:
+    runs-on: ubuntu-latest
+    timeout-minutes: 60
+    services:
+      mongo:
+        image: mongo:7
+        ports: ['27017:27017']
+        options: >-
+          --health-cmd "mongosh --quiet --eval 'db.runCommand({ ping: 1 })'"
+          --health-interval 5s --health-timeout 5s --health-retries 10
+      redis:
+        image: redis:7
+        ports: ['6379:6379']
+        options: --health-cmd "redis-cli ping" --health-interval 5s --health-timeout 5s --health-retries 10
+    env:
+      MONGODB_URL: mongodb://127.0.0.1:27017/${facts.app}-test
+      REDIS_URL: redis://127.0.0.1:6379
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-node@v4
+        with:
+          node-version: ${facts.nodeVersion}
+          cache: npm
+      - run: npm ci
+      - name: Pipeline (lint, typecheck, audit, licenses, test, coverage, build, image, image-scan)
+        run: npx ferry ci
+      - name: Security scan as SARIF
+        if: always()
+        run: npx ferry scan --sarif sarif --sbom sbom.cdx.json --fail-on critical
+      - name: Upload SARIF to the Security tab
+        if: always()
+        uses: github/codeql-action/upload-sarif@v3
+        with:
+          sarif_file: sarif
+`;
+}
+
+/** develop → staging, main → production (behind a GitHub environment); a deploy in flight is never cancelled. */
+export function deployWorkflow(facts: InitFacts): string {
+  return `# Written by ferry init. Runs on a self-hosted runner on the server ferry deploys to (label: ferry).
+name: deploy
+on:
+  push:
+    branches: [develop, main]
+concurrency:
+  group: deploy-\${{ github.ref_name }}
+  cancel-in-progress: false
+permissions:
+  contents: read
+jobs:
+  deploy:
+    runs-on: [self-hosted, ferry]
+    environment: \${{ github.ref_name == 'main' && 'production' || 'staging' }}
+    timeout-minutes: 60
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-node@v4
+        with:
+          node-version: ${facts.nodeVersion}
+          cache: npm
+      - run: npm ci
+      - name: Pipeline, then deploy where ferry.yml's branches say
+        run: npx ferry ci --deploy
+`;
+}
+
+/** A manual rollback: pick the environment and, optionally, the release. */
+export function rollbackWorkflow(): string {
+  return `# Written by ferry init. Actions → rollback → Run workflow.
+name: rollback
+on:
+  workflow_dispatch:
+    inputs:
+      environment:
+        description: Environment to roll back
+        type: choice
+        options: [staging, production]
+        required: true
+      release:
+        description: Release to go back to, e.g. r12 (empty = the previous good release)
+        type: string
+        required: false
+concurrency:
+  group: deploy-\${{ inputs.environment }}
+  cancel-in-progress: false
+permissions:
+  contents: read
+jobs:
+  rollback:
+    runs-on: [self-hosted, ferry]
+    environment: \${{ inputs.environment }}
+    steps:
+      - uses: actions/checkout@v4
+      - run: npm ci
+      - name: Roll back
+        env:
+          ENVIRONMENT: \${{ inputs.environment }}
+          RELEASE: \${{ inputs.release }}
+        run: npx ferry rollback "$ENVIRONMENT" \${RELEASE:+--to "$RELEASE"}
+`;
+}
