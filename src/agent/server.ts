@@ -53,7 +53,7 @@ async function rollbackTarget(deps: AgentServerDeps, env: string, to: string | u
 
 export function createAgentServer(deps: AgentServerDeps): http.Server {
   const startDeployment = async (req: IncomingMessage, res: ServerResponse, kind: 'deploy' | 'rollback') => {
-    const body = await readJsonBody<{ env?: string; ref?: string; to?: string; secrets?: Record<string, string> }>(req);
+    const body = await readJsonBody<{ env?: string; ref?: string; to?: string; promoteFrom?: string; secrets?: Record<string, string> }>(req);
     if (!body.env) throw usageError('USAGE', 'env is required');
     const config = loadConfig(deps.projectDir);
     environmentOf(config, body.env);
@@ -64,9 +64,11 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
       if (missing.length) throw usageError('SECRET_MISSING', `secrets of ${body.env} not set in the deploying environment: ${missing.join(', ')}`, `export ${missing[0]}=... and deploy again; values go to the release's .env (0600) only.`);
     }
     const target = kind === 'rollback' ? await rollbackTarget(deps, body.env, body.to) : undefined;
+    const promoteFrom = body.promoteFrom ? deps.store.release(body.promoteFrom) : undefined;
+    if (body.promoteFrom && (!promoteFrom || promoteFrom.commit !== source?.commit)) throw usageError('PROMOTE_MISMATCH', `release ${body.promoteFrom} is not of commit ${source?.commit ?? '?'}`);
     const buffered: DeployEvent[] = [];
     let emit: (event: DeployEvent) => void = (event) => buffered.push(event);
-    const deployment = new Deployment(deps, { env: body.env, kind, config, source, target, secrets }, (event) => emit(event));
+    const deployment = new Deployment(deps, { env: body.env, kind, config, source, target, secrets, promoteFrom }, (event) => emit(event));
     await streamDeployment(res, deployment, buffered, (next) => (emit = next));
   };
 

@@ -12,7 +12,7 @@ function collectSecrets(env: ReturnType<typeof environmentOf>): Record<string, s
 }
 
 /** `ferry deploy` and `ferry rollback`: validate locally, then stream the agent's deployment. */
-export async function runDeployment(io: Io, options: { projectDir: string; env: string; kind: 'deploy' | 'rollback'; ref?: string; to?: string }): Promise<number> {
+export async function runDeployment(io: Io, options: { projectDir: string; env: string; kind: 'deploy' | 'rollback'; ref?: string; to?: string; promoteFrom?: string }): Promise<number> {
   const config = loadConfig(options.projectDir);
   const env = environmentOf(config, options.env);
   const secrets = collectSecrets(env);
@@ -25,7 +25,7 @@ export async function runDeployment(io: Io, options: { projectDir: string; env: 
   let result: DeployResult | undefined;
   const path = options.kind === 'deploy' ? '/api/deployments' : '/api/rollbacks';
   try {
-    await agentStream(agent, path, { env: options.env, ref: options.ref, to: options.to, secrets }, (event: DeployEvent) => {
+    await agentStream(agent, path, { env: options.env, ref: options.ref, to: options.to, promoteFrom: options.promoteFrom, secrets }, (event: DeployEvent) => {
       if (event.type === 'result') result = event.result;
       printDeployEvent(say, event);
     });

@@ -10,6 +10,7 @@ import { up } from './up.js';
 import { scan } from './scan.js';
 import { ci } from './ci.js';
 import { init } from './init.js';
+import { promote } from './promote.js';
 import { migrateCheck, migrateCreate, migrateResolve, migrateRun, migrateStatus, migrateVerify } from './migrate.js';
 
 type Options = { project?: string; json?: boolean };
@@ -58,6 +59,10 @@ export function buildProgram(): Command {
   common(program.command('rollback <env>').description('go back to the previous good release (or --to), with its config and secrets snapshot'))
     .option('--to <release-id>', 'release to go back to, e.g. r12')
     .action((env, options) => execute(options, (io, dir) => runDeployment(io, { projectDir: dir, env, kind: 'rollback', to: options.to })));
+
+  common(program.command('promote <from> <to>').description('deploy to <to> exactly what <from> serves (same commit, same image), after smoke checks on <from>')).action((from, to, options) =>
+    execute(options, (io, dir) => promote(io, dir, from, to)),
+  );
 
   common(program.command('status [env]').description('serving release, instances and health, last deployment')).action((env, options) => execute(options, (io, dir) => status(io, dir, env)));
 

@@ -49,6 +49,8 @@ export interface DeployRequest {
   target?: ReleaseRecord;
   /** Secret values from the deploying shell; written to .env only, never logged. */
   secrets: Record<string, string>;
+  /** `ferry promote`: the release (of another environment) whose image this deploy reuses instead of building. */
+  promoteFrom?: ReleaseRecord;
 }
 
 const LOG_LINES_ON_FAILURE = 20;
@@ -247,6 +249,8 @@ export class Deployment {
       const tag = imageRef(this.request.config.app, this.release!.id);
       const registry = this.envConfig.registry;
       const auth = registryAuth(registry, this.request.secrets);
+      const from = this.request.promoteFrom;
+      if (from) return this.reuseImage(from, tag);
       await buildImage(this.deps.runtimes.docker(), {
         contextDir: layout.app,
         dockerfile: this.envConfig.dockerfile,
@@ -271,6 +275,17 @@ export class Deployment {
       onLine: (line) => this.progress(line),
     });
     return `built in ${layout.app}`;
+  }
+
+  /** Promote: the new release runs the very image the other environment's release runs (same id), tagged anew. */
+  private async reuseImage(from: ReleaseRecord, tag: string): Promise<string> {
+    const docker = this.deps.runtimes.docker();
+    const source = imageRef(this.request.config.app, from.id);
+    const image = await docker.getImage(source).inspect().catch(() => undefined);
+    if (!image) throw new StepFailure(`the image of ${from.env}'s ${from.id} (${source}) is gone from the engine; cannot promote the same image`, undefined, [], `Deploy commit ${from.commit.slice(0, 12)} to ${this.request.env} with \`ferry deploy --ref\` instead (it rebuilds).`);
+    const [repo, version] = [tag.slice(0, tag.lastIndexOf(':')), tag.slice(tag.lastIndexOf(':') + 1)];
+    await docker.getImage(source).tag({ repo, tag: version });
+    return `image ${tag} is ${from.env}'s ${source} (${image.Id.slice(0, 19)}), not rebuilt`;
   }
 
   /** Runs the release's pending migrations under the database's migration lock; never undone automatically. */

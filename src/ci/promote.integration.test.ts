@@ -1,0 +1,69 @@
+import Docker from 'dockerode';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createTestProject, httpGet, type TestProject } from '../test-support/project.js';
+import { SLIM_DOCKERFILE, dockerAvailable, ensureTestBaseImage, removeDockerLeftovers } from '../test-support/docker-base.js';
+
+const projects: TestProject[] = [];
+afterAll(async () => {
+  for (const p of projects) {
+    await p.ferry(['agent', 'stop']);
+    await p.cleanup();
+  }
+});
+const served = async (port: number) => JSON.parse((await httpGet(port)).body) as { release: string; version: string };
+
+describe('ferry promote', () => {
+  it('deploys to production the commit staging runs (not HEAD), after smoke checks; refuses when staging is not healthy', async () => {
+    const project = await createTestProject();
+    projects.push(project);
+    const staged = await project.ferry(['deploy', 'staging']);
+    expect(staged.code, staged.stderr).toBe(0);
+    const stagedCommit = JSON.parse((await project.ferry(['status', 'staging', '--json'])).stdout).environments[0].serving.commit;
+    project.commit({ 'package.json': '{"name":"hello","version":"9.9.9","type":"module"}\n' }, 'newer, not on staging');
+
+    const promoted = await project.ferry(['promote', 'staging', 'production', '--json']);
+    expect(promoted.code, promoted.stderr).toBe(0);
+    expect(promoted.stderr).toMatch(/smoke checks of staging passed: r1 \([0-9a-f]{12}\) healthy; promoting to production/);
+    expect(JSON.parse(promoted.stdout)).toMatchObject({ outcome: 'succeeded', commit: stagedCommit });
+    expect((await served(project.ports.production)).version).toBe('1.0.0');
+
+    project.commit({ 'fault.json': '{"healthStatus": 500}' }, 'broken');
+    expect((await project.ferry(['deploy', 'staging'])).code).toBe(1); // recreate: the broken release fails its gate, r1 is restored
+    const refused = await project.ferry(['promote', 'staging', 'production']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/not promoting staging to production: its last deployment \(#\d+\) ended (halted|rolled_back|failed); nothing was changed/);
+  });
+});
+
+const docker = new Docker();
+const withDocker = await dockerAvailable(docker);
+if (!withDocker) console.warn('\n**********\n* SKIPPED: promoting the same image needs a Docker engine\n**********\n');
+
+describe.skipIf(!withDocker)('ferry promote with the docker runtime', () => {
+  const appName = `pr${Date.now().toString(36)}`;
+  afterAll(() => removeDockerLeftovers(appName, docker));
+
+  it('runs the very image staging runs: same image id, not rebuilt', async () => {
+    const base = await ensureTestBaseImage(docker);
+    const project = await createTestProject();
+    projects.push(project);
+    project.writeConfig((config) => {
+      config.app = appName;
+      for (const env of [config.environments.production, config.environments.staging]) {
+        delete env.start;
+        Object.assign(env, { runtime: 'docker', dockerfile: 'Dockerfile.slim', build_args: { BASE_IMAGE: base } });
+        env.health.deadline = '15s';
+      }
+      config.environments.production.watch = '200ms';
+    });
+    project.commit({ 'Dockerfile.slim': SLIM_DOCKERFILE }, 'docker');
+    expect((await project.ferry(['deploy', 'staging'])).code).toBe(0);
+    const promoted = await project.ferry(['promote', 'staging', 'production']);
+    expect(promoted.code, promoted.stderr).toBe(0);
+    expect(promoted.stdout).toMatch(new RegExp(`image ${appName}:r2 is staging's ${appName}:r1 \\(sha256:[0-9a-f]{12}\\), not rebuilt`));
+    expect(promoted.stdout).not.toMatch(/Step 1\/\d+ : /);
+    const [staging, production] = await Promise.all([docker.getImage(`${appName}:r1`).inspect(), docker.getImage(`${appName}:r2`).inspect()]);
+    expect(production.Id).toBe(staging.Id);
+    expect((await served(project.ports.production)).release).toBe('r2');
+  }, 180_000);
+});
