@@ -29,7 +29,8 @@ export function defaultStages(facts: ProjectFacts): PlannedStage[] {
     stage('test', 'npm test', [], has('test') ? undefined : 'package.json has no "test" script'),
     stage('coverage', 'npm run coverage', [], has('coverage') ? undefined : 'package.json has no "coverage" script'),
     stage('build', 'npm run build', ['lint', 'typecheck', 'test'], has('build') ? undefined : 'package.json has no "build" script'),
-    stage('image', `docker build -t ${image} .`, ['build'], facts.hasDockerfile ? undefined : 'no Dockerfile'),
+    // BASE_IMAGE from the environment reaches Dockerfiles that take it as a build argument (ferry init's do).
+    stage('image', `docker build \${BASE_IMAGE:+--build-arg BASE_IMAGE=$BASE_IMAGE} -t ${image} .`, ['build'], facts.hasDockerfile ? undefined : 'no Dockerfile'),
     stage('image-scan', `ferry scan --tool trivy --image ${image}`, ['image'], facts.hasDockerfile ? undefined : 'no Dockerfile'),
   ];
 }

@@ -1,0 +1,69 @@
+// npm run bench:ci -- [--project <dir>] [--stage <name> ...]: the pipeline's wall time, in one run of this script,
+// three ways: stages at once with a cold cache, the same stages one after another (-j 1) with a cold cache,
+// and again at once with nothing changed (all cached). Targets: parallel ≤ 0.6 × sequential; cached ≤ 0.1 × sequential.
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { parse } from 'yaml';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { FERRY_BIN, REPO_ROOT } from '../test-support/project.js';
+
+const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+const stages = process.argv.flatMap((a, i) => (process.argv[i - 1] === '--stage' ? [a] : []));
+const source = resolve(arg('--project') ?? join(REPO_ROOT, 'example'));
+
+/** A copy in a temp dir, as a git repository, so the runs share nothing with the source's own .ferry. */
+function copyProject(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-ci-bench-'));
+  cpSync(source, dir, { recursive: true, filter: (from) => !from.includes(`${source}/.ferry`) && !from.includes('/.git/') && !from.endsWith('/.git') });
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: dir, stdio: 'ignore' });
+  if (!existsSync(join(dir, '.git'))) {
+    git('init', '-q');
+    git('add', '-A');
+    git('-c', 'user.name=bench', '-c', 'user.email=bench@localhost', 'commit', '-qm', 'bench');
+  }
+  return dir;
+}
+
+interface Run {
+  wallMs: number;
+  stageSumMs: number;
+  outcome: string;
+  stages: Array<{ name: string; state: string; durationMs: number; cached: boolean }>;
+}
+
+function ci(dir: string, extra: string[]): Run {
+  const args = [FERRY_BIN, 'ci', '--json', '--project', dir, ...stages.flatMap((s) => ['--stage', s]), ...extra];
+  const result = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  return JSON.parse(result.stdout) as Run;
+}
+
+/** A cold run must not find Docker's own layer cache warm either: drop the image the previous run built. */
+function dropBuiltImage(dir: string): void {
+  const config = existsSync(join(dir, 'ferry.yml')) ? (parse(readFileSync(join(dir, 'ferry.yml'), 'utf8')) as { app?: string }) : {};
+  const app = config.app ?? (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string }).name ?? 'app';
+  spawnSync('docker', ['image', 'rm', '-f', `${app}:ci`], { stdio: 'ignore' });
+}
+
+const dir = copyProject();
+try {
+  console.log(`project: ${source}${stages.length ? `, stages: ${stages.join(' ')}` : ''}`);
+  dropBuiltImage(dir);
+  const parallel = ci(dir, ['--no-cache']);
+  dropBuiltImage(dir);
+  const sequential = ci(dir, ['--no-cache', '-j', '1']);
+  const cached = ci(dir, []);
+  console.log('\nstage            parallel (cold)   sequential (cold)   again, nothing changed');
+  for (const s of parallel.stages) {
+    const seq = sequential.stages.find((x) => x.name === s.name)!;
+    const warm = cached.stages.find((x) => x.name === s.name)!;
+    const cell = (r: { state: string; durationMs: number }) => `${r.state} ${(r.durationMs / 1000).toFixed(1)}s`.padEnd(19);
+    console.log(`${s.name.padEnd(17)}${cell(s)}${cell(seq)}${warm.state} ${(warm.durationMs / 1000).toFixed(1)}s`);
+  }
+  const ratio = (a: number, b: number) => (a / b).toFixed(2);
+  console.log(`\nwall: parallel ${(parallel.wallMs / 1000).toFixed(1)}s, sequential ${(sequential.wallMs / 1000).toFixed(1)}s, nothing changed ${(cached.wallMs / 1000).toFixed(1)}s`);
+  console.log(`parallel / sequential = ${ratio(parallel.wallMs, sequential.wallMs)} (target ≤ 0.6); nothing changed / sequential = ${ratio(cached.wallMs, sequential.wallMs)} (target ≤ 0.1)`);
+  console.log(`outcomes: ${parallel.outcome}, ${sequential.outcome}, ${cached.outcome}`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
