@@ -137,7 +137,8 @@ export const configSchema = z.strictObject({
     .describe('Branch (or glob) → environment for `ferry ci --deploy`. Exact names win over globs.'),
   environments: z
     .record(z.string().regex(/^[a-z0-9][a-z0-9-_]*$/, 'expected a lowercase environment name'), environmentSchema)
-    .refine((envs) => Object.keys(envs).length > 0, { message: 'expected at least one environment' }),
+    .default({})
+    .describe('Where ferry deploys; a project that only uses `ferry ci` and `ferry scan` needs none.'),
 });
 
 export type FerryConfig = z.infer<typeof configSchema>;
