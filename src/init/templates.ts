@@ -51,6 +51,15 @@ sarif
 *.log
 `;
 
+/** Checkout, Node with npm's cache, and the project's dependencies: the first steps of every job that runs ferry. */
+const setupSteps = (facts: InitFacts) => `      - uses: actions/checkout@v4
+      - uses: actions/setup-node@v4
+        with:
+          node-version: ${facts.nodeVersion}
+          cache: npm
+      - run: npm ci
+`;
+
 /** Every branch and pull request: the pipeline, the security scan as SARIF to the Security tab. */
 export function ciWorkflow(facts: InitFacts): string {
   return `# Written by ferry init. Every push and pull request runs the same pipeline as \`ferry ci\` on a laptop.
@@ -85,13 +94,7 @@ jobs:
       MONGODB_URL: mongodb://127.0.0.1:27017/${facts.app}-test
       REDIS_URL: redis://127.0.0.1:6379
     steps:
-      - uses: actions/checkout@v4
-      - uses: actions/setup-node@v4
-        with:
-          node-version: ${facts.nodeVersion}
-          cache: npm
-      - run: npm ci
-      - name: Pipeline (lint, typecheck, audit, licenses, test, coverage, build, image, image-scan)
+${setupSteps(facts)}      - name: Pipeline (lint, typecheck, audit, licenses, test, coverage, build, image, image-scan)
         run: npx ferry ci
       - name: Security scan as SARIF
         if: always()
@@ -122,13 +125,7 @@ jobs:
     environment: \${{ github.ref_name == 'main' && 'production' || 'staging' }}
     timeout-minutes: 60
     steps:
-      - uses: actions/checkout@v4
-      - uses: actions/setup-node@v4
-        with:
-          node-version: ${facts.nodeVersion}
-          cache: npm
-      - run: npm ci
-      - name: Pipeline, then deploy where ferry.yml's branches say
+${setupSteps(facts)}      - name: Pipeline, then deploy where ferry.yml's branches say
         run: npx ferry ci --deploy
 `;
 }
