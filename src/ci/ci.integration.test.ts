@@ -92,6 +92,15 @@ describe('ferry ci', () => {
     expect(cycle.stderr).toMatch(/stages depend on each other in a cycle: x → y → x/);
   });
 
+  it('outside git, runs every stage every time (it cannot list the inputs) and says so', async () => {
+    rmSync(join(dir, '.git'), { recursive: true, force: true });
+    pipeline({ a: { run: 'true' } });
+    expect((await ferry([])).code).toBe(0);
+    const again = await ferry(['--json']);
+    expect(again.stderr).toMatch(/not a git repository: every stage runs/);
+    expect(states(again.stdout)).toEqual({ a: 'succeeded' });
+  });
+
   it('without pipeline stages, plans the defaults from package.json and says why it skips what the project lacks', async () => {
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'pipe', version: '1.0.0', scripts: { test: 'echo tested', build: 'echo built' } }));
     writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'pipe', lockfileVersion: 3, packages: { '': { name: 'pipe' } } }));

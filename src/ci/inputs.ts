@@ -5,10 +5,10 @@ import picomatch from 'picomatch';
 import { run } from '../util/run.js';
 import type { PlannedStage } from './stages.js';
 
-/** Every file git knows in the project: tracked, plus untracked ones it does not ignore; never ferry's own state. */
-export async function projectFiles(projectDir: string): Promise<string[]> {
+/** Every file git knows in the project: tracked, plus untracked ones it does not ignore; never ferry's own state. Undefined outside git. */
+export async function projectFiles(projectDir: string): Promise<string[] | undefined> {
   const listed = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', '.', ':(exclude).ferry'], { cwd: projectDir, timeoutMs: 30_000 });
-  if (listed.exitCode !== 0) return [];
+  if (listed.exitCode !== 0) return undefined;
   return [...new Set(listed.stdout.split('\0').filter(Boolean))].sort();
 }
 

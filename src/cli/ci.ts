@@ -68,14 +68,17 @@ export async function ci(io: Io, projectDir: string, options: CiOptions): Promis
   const concurrency = options.concurrency ?? planned.concurrency ?? availableParallelism();
   const say = progress(io);
   say(`pipeline run #${runId}: ${stages.map((s) => s.name).join(', ')} (concurrency ${concurrency}, ${options.failFast ?? planned.failFast ? 'fail-fast' : 'no fail-fast'}${options.cache === false ? ', no cache' : ''})`);
+  const files = await projectFiles(projectDir);
+  // Without git, ferry cannot list the inputs, so it cannot tell a changed project from an unchanged one.
+  if (!files && options.cache !== false) say('not a git repository: every stage runs (the cache needs git to list the inputs)');
   const startedAt = Date.now();
   const results = await runPipeline({
     projectDir,
     stages,
-    files: await projectFiles(projectDir),
+    files: files ?? [],
     failFast: options.failFast ?? planned.failFast,
     concurrency,
-    useCache: options.cache !== false,
+    useCache: options.cache !== false && files !== undefined,
     logDir: join(paths.root, 'ci', `run-${runId}`),
     env: { ...process.env, PATH: `${ferryShim(paths.root)}:${process.env.PATH ?? ''}`, FERRY_PIPELINE_RUN: String(runId) },
     store,
