@@ -2,6 +2,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ciWorkflow, deployWorkflow, dockerfile, DOCKERIGNORE, ferryYml, rollbackWorkflow, type InitFacts } from '../init/templates.js';
 import type { Io } from './output.js';
+import { CONFIG_FILE, loadConfig } from '../config/load.js';
+import { workflowSchema } from '../config/schema.js';
 
 /** What the project tells about itself: its name, how it starts, its Node version. */
 function factsOf(projectDir: string): InitFacts {
@@ -10,19 +12,21 @@ function factsOf(projectDir: string): InitFacts {
   const app = (manifest.name ?? 'app').replace(/^@[^/]+\//, '').toLowerCase().replace(/[^a-z0-9-_]/g, '-').replace(/^[^a-z0-9]+/, '') || 'app';
   const started = /^node\s+(\S+)/.exec(manifest.scripts?.start ?? '')?.[1];
   const nodeVersion = /(\d{2})/.exec(manifest.engines?.node ?? '')?.[1] ?? '20';
-  return { app, entry: started ?? manifest.main ?? 'index.js', nodeVersion };
+  // In ferry's own repository `npx ferry` would fetch a package of that name: run the checkout's ferry instead.
+  const ferry = manifest.name === 'ferry' && existsSync(join(projectDir, 'bin/ferry.js')) ? 'node bin/ferry.js' : 'npx ferry';
+  return { app, entry: started ?? manifest.main ?? 'index.js', nodeVersion, ferry };
 }
 
 /** `ferry init`: writes what is missing, never overwrites without --force, and says what it did with each file. */
-export async function init(io: Io, projectDir: string, options: { force?: boolean }): Promise<number> {
+export async function init(io: Io, projectDir: string, options: { force?: boolean; workflowsOnly?: boolean }): Promise<number> {
   const facts = factsOf(projectDir);
+  // An existing ferry.yml shapes the workflows: its CI services and setup, and whether there is anything to deploy.
+  const config = existsSync(join(projectDir, CONFIG_FILE)) ? loadConfig(projectDir) : undefined;
+  const deploys = !config || Object.keys(config.environments).length > 0;
   const files: Array<[string, string]> = [
-    ['ferry.yml', ferryYml(facts)],
-    ['Dockerfile', dockerfile(facts)],
-    ['.dockerignore', DOCKERIGNORE],
-    ['.github/workflows/ci.yml', ciWorkflow(facts)],
-    ['.github/workflows/deploy.yml', deployWorkflow(facts)],
-    ['.github/workflows/rollback.yml', rollbackWorkflow()],
+    ...(options.workflowsOnly ? [] : ([['ferry.yml', ferryYml(facts)], ['Dockerfile', dockerfile(facts)], ['.dockerignore', DOCKERIGNORE]] as Array<[string, string]>)),
+    ['.github/workflows/ci.yml', ciWorkflow(facts, config?.workflow ?? workflowSchema.parse({}))],
+    ...(deploys ? ([['.github/workflows/deploy.yml', deployWorkflow(facts)], ['.github/workflows/rollback.yml', rollbackWorkflow(facts)]] as Array<[string, string]>) : []),
   ];
   const done: Array<{ file: string; action: 'wrote' | 'overwrote' | 'kept' }> = [];
   for (const [name, content] of files) {

@@ -80,6 +80,15 @@ export const branchTargetSchema = z.union([
   z.strictObject({ through: z.string().min(1).describe('This branch deploys nothing itself: it reaches its environment by merging into this branch.') }),
 ]);
 
+export const workflowSchema = z
+  .strictObject({
+    services: z.array(z.enum(['mongo', 'redis', 'postgres'])).default(['mongo', 'redis']).describe('Service containers of the CI job (their URLs are set in its env).'),
+    setup: z.array(z.string().min(1)).default([]).describe('Commands the CI job runs after npm ci, before the pipeline.'),
+    env: z.record(z.string(), z.string()).default({}).describe('More environment variables of the CI job.'),
+  })
+  .prefault({})
+  .describe('What `ferry init` puts in .github/workflows/ci.yml.');
+
 export const scanSchema = z
   .strictObject({
     fail_on: z.enum(['info', 'low', 'moderate', 'high', 'critical']).default('high').describe('`ferry scan` exits 1 when a finding is at least this severe.'),
@@ -131,6 +140,7 @@ export const configSchema = z.strictObject({
   migrations: migrationsSchema,
   scan: scanSchema,
   pipeline: pipelineSchema,
+  workflow: workflowSchema,
   branches: z
     .record(z.string().min(1), branchTargetSchema)
     .default({ develop: 'staging', main: 'production', 'hotfix/*': { through: 'main' } })
@@ -148,6 +158,7 @@ export type DatabaseConfig = z.infer<typeof databaseSchema>;
 export type MigrationsConfig = z.infer<typeof migrationsSchema>;
 export type PipelineConfig = z.infer<typeof pipelineSchema>;
 export type StageConfig = z.infer<typeof stageSchema>;
+export type WorkflowConfig = z.infer<typeof workflowSchema>;
 export type ScanConfig = z.infer<typeof scanSchema>;
 export type RegistryConfig = z.infer<typeof registrySchema>;
 export type NotifyConfig = z.infer<typeof notifySchema>;

@@ -64,6 +64,15 @@ describe('ferry init', () => {
     expect(readFileSync(join(dir, 'Dockerfile'), 'utf8')).not.toBe('FROM mine\n');
   });
 
+  it("this repository's ci.yml is what `ferry init --workflows` writes for it (from its ferry.yml)", async () => {
+    cpSync(join(REPO_ROOT, 'package.json'), join(dir, 'package.json'));
+    cpSync(join(REPO_ROOT, 'ferry.yml'), join(dir, 'ferry.yml'));
+    cpSync(join(REPO_ROOT, 'bin/ferry.js'), join(dir, 'bin/ferry.js'));
+    const result = await ferryInit(['--workflows']);
+    expect(result.stdout).not.toMatch(/deploy\.yml|Dockerfile/); // no environments: nothing to deploy
+    expect(readFileSync(join(dir, '.github/workflows/ci.yml'), 'utf8')).toBe(readFileSync(join(REPO_ROOT, '.github/workflows/ci.yml'), 'utf8'));
+  });
+
   it("this repository's own workflows parse without errors", () => {
     const dir = join(REPO_ROOT, '.github/workflows');
     for (const name of readdirSync(dir)) expect(workflowErrors(name, readFileSync(join(dir, name), 'utf8')), name).toEqual([]);

@@ -1,10 +1,13 @@
 import { stringify } from 'yaml';
+import type { WorkflowConfig } from '../config/schema.js';
 
 export interface InitFacts {
   app: string;
   /** What the container runs: the file `npm start` starts with node, else package.json's main. */
   entry: string;
   nodeVersion: string;
+  /** How workflows call ferry: `npx ferry`, or `node bin/ferry.js` in ferry's own repository. */
+  ferry: string;
 }
 
 /** The branch policy `ferry init` writes: develop → staging, main → production, hotfix/* → production through main. */
@@ -60,8 +63,45 @@ const setupSteps = (facts: InitFacts) => `      - uses: actions/checkout@v4
       - run: npm ci
 `;
 
+const SERVICES: Record<'mongo' | 'redis' | 'postgres', { block: string; env: Record<string, string> }> = {
+  mongo: {
+    block: `      mongo:
+        image: mongo:7
+        ports: ['27017:27017']
+        options: >-
+          --health-cmd "mongosh --quiet --eval 'db.runCommand({ ping: 1 })'"
+          --health-interval 5s --health-timeout 5s --health-retries 10
+`,
+    env: { MONGODB_URL: 'mongodb://127.0.0.1:27017' },
+  },
+  redis: {
+    block: `      redis:
+        image: redis:7
+        ports: ['6379:6379']
+        options: --health-cmd "redis-cli ping" --health-interval 5s --health-timeout 5s --health-retries 10
+`,
+    env: { REDIS_URL: 'redis://127.0.0.1:6379' },
+  },
+  postgres: {
+    block: `      postgres:
+        image: postgres:15
+        env:
+          POSTGRES_USER: ci
+          POSTGRES_PASSWORD: ci
+          POSTGRES_DB: ci
+        ports: ['5432:5432']
+        options: --health-cmd "pg_isready -U ci" --health-interval 5s --health-timeout 5s --health-retries 10
+`,
+    env: { DATABASE_URL: 'postgres://ci:ci@127.0.0.1:5432/ci' },
+  },
+};
+
 /** Every branch and pull request: the pipeline, the security scan as SARIF to the Security tab. */
-export function ciWorkflow(facts: InitFacts): string {
+export function ciWorkflow(facts: InitFacts, workflow: WorkflowConfig): string {
+  const env = { ...Object.assign({}, ...workflow.services.map((name) => SERVICES[name].env)), ...workflow.env } as Record<string, string>;
+  const envBlock = Object.keys(env).length ? `    env:\n${Object.entries(env).map(([k, v]) => `      ${k}: ${v}`).join('\n')}\n` : '';
+  const servicesBlock = workflow.services.length ? `    services:\n${workflow.services.map((name) => SERVICES[name].block).join('')}` : '';
+  const setup = workflow.setup.map((command) => `      - run: ${command}\n`).join('');
   return `# Written by ferry init. Every push and pull request runs the same pipeline as \`ferry ci\` on a laptop.
 name: ci
 on:
@@ -79,26 +119,12 @@ jobs:
   pipeline:
     runs-on: ubuntu-latest
     timeout-minutes: 60
-    services:
-      mongo:
-        image: mongo:7
-        ports: ['27017:27017']
-        options: >-
-          --health-cmd "mongosh --quiet --eval 'db.runCommand({ ping: 1 })'"
-          --health-interval 5s --health-timeout 5s --health-retries 10
-      redis:
-        image: redis:7
-        ports: ['6379:6379']
-        options: --health-cmd "redis-cli ping" --health-interval 5s --health-timeout 5s --health-retries 10
-    env:
-      MONGODB_URL: mongodb://127.0.0.1:27017/${facts.app}-test
-      REDIS_URL: redis://127.0.0.1:6379
-    steps:
-${setupSteps(facts)}      - name: Pipeline (lint, typecheck, audit, licenses, test, coverage, build, image, image-scan)
-        run: npx ferry ci
+${servicesBlock}${envBlock}    steps:
+${setupSteps(facts)}${setup}      - name: Pipeline (ferry ci)
+        run: ${facts.ferry} ci
       - name: Security scan as SARIF
         if: always()
-        run: npx ferry scan --sarif sarif --sbom sbom.cdx.json --fail-on critical
+        run: ${facts.ferry} scan --sarif sarif --sbom sbom.cdx.json --fail-on critical
       - name: Upload SARIF to the Security tab
         if: always()
         uses: github/codeql-action/upload-sarif@v3
@@ -126,12 +152,12 @@ jobs:
     timeout-minutes: 60
     steps:
 ${setupSteps(facts)}      - name: Pipeline, then deploy where ferry.yml's branches say
-        run: npx ferry ci --deploy
+        run: ${facts.ferry} ci --deploy
 `;
 }
 
 /** A manual rollback: pick the environment and, optionally, the release. */
-export function rollbackWorkflow(): string {
+export function rollbackWorkflow(facts: InitFacts): string {
   return `# Written by ferry init. Actions → rollback → Run workflow.
 name: rollback
 on:
@@ -162,6 +188,6 @@ jobs:
         env:
           ENVIRONMENT: \${{ inputs.environment }}
           RELEASE: \${{ inputs.release }}
-        run: npx ferry rollback "$ENVIRONMENT" \${RELEASE:+--to "$RELEASE"}
+        run: ${facts.ferry} rollback "$ENVIRONMENT" \${RELEASE:+--to "$RELEASE"}
 `;
 }
