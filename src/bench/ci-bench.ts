@@ -29,7 +29,7 @@ interface Run {
   wallMs: number;
   stageSumMs: number;
   outcome: string;
-  stages: Array<{ name: string; state: string; durationMs: number; cached: boolean }>;
+  stages: Array<{ name: string; state: string; durationMs: number; cached: boolean; detail: string | null }>;
 }
 
 function ci(dir: string, extra: string[]): Run {
@@ -64,6 +64,10 @@ try {
   console.log(`\nwall: parallel ${(parallel.wallMs / 1000).toFixed(1)}s, sequential ${(sequential.wallMs / 1000).toFixed(1)}s, nothing changed ${(cached.wallMs / 1000).toFixed(1)}s`);
   console.log(`parallel / sequential = ${ratio(parallel.wallMs, sequential.wallMs)} (target ≤ 0.6); nothing changed / sequential = ${ratio(cached.wallMs, sequential.wallMs)} (target ≤ 0.1)`);
   console.log(`outcomes: ${parallel.outcome}, ${sequential.outcome}, ${cached.outcome}`);
+  // The logs go with the temp copy: print what a failed stage said before they do.
+  for (const [label, run] of [['parallel', parallel], ['sequential', sequential], ['nothing changed', cached]] as const) {
+    for (const s of run.stages.filter((x) => x.state === 'failed')) console.log(`\n${label}: ${s.name} failed: ${s.detail}`);
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
