@@ -105,21 +105,24 @@ export async function runPipeline(request: PipelineRequest): Promise<StageResult
     running.set(stage.name, { child, done });
   };
 
+  // Each stage's key once: the inputs do not change while the pipeline decides.
+  const keys = new Map(request.stages.map((s) => [s.name, inputKey(request.projectDir, request.files, s, hash)]));
   const pending = [...request.stages];
   while (pending.length > 0 || running.size > 0) {
     for (let i = 0; i < pending.length; i++) {
       const stage = pending[i];
-      const key = inputKey(request.projectDir, request.files, stage, hash);
+      const key = keys.get(stage.name)!;
       const base = { name: stage.name, cached: false, durationMs: 0, logFile: null, inputKey: key };
       let settled: StageResult | undefined;
       if (stopping) settled = { ...base, state: 'cancelled', detail: `not started: ${stopping} failed (fail_fast)` };
       else if (blockedBy(stage)) settled = { ...base, state: 'skipped', detail: `needs ${blockedBy(stage)}, which did not succeed` };
       else if (!stage.needs.every((n) => results.has(n))) continue; // waits for its needs
       else if (stage.skip) settled = { ...base, state: 'skipped', detail: stage.skip };
-      else if (request.useCache && request.store.greenRun(stage.name, key)) {
-        const green = request.store.greenRun(stage.name, key)!;
-        settled = { ...base, state: 'cached', cached: true, detail: `inputs unchanged since run #${green.runId}` };
-      } else if (running.size >= request.concurrency) continue;
+      else {
+        const green = request.useCache ? request.store.greenRun(stage.name, key) : undefined;
+        if (green) settled = { ...base, state: 'cached', cached: true, detail: `inputs unchanged since run #${green.runId}` };
+        else if (running.size >= request.concurrency) continue;
+      }
       if (settled) finish(settled);
       else start(stage, key);
       pending.splice(i, 1);

@@ -92,10 +92,8 @@ export async function ci(io: Io, projectDir: string, options: CiOptions): Promis
   const sumMs = results.reduce((sum, r) => sum + r.durationMs, 0);
   const branch = options.deploy ? options.branch ?? process.env.GITHUB_REF_NAME ?? (await git('rev-parse', '--abbrev-ref', 'HEAD')) ?? 'HEAD' : undefined;
   const decision = options.deploy ? decide(projectDir, branch!) : undefined;
-  if (io.json) {
-    io.out(JSON.stringify({ runId, outcome: failed.length ? 'failed' : 'succeeded', exitCode: code, wallMs, stageSumMs: sumMs, stages: results, ...(decision ? { branch, decision } : {}) }, null, 2));
-  }
-  if (!io.json) printTable(io, results, runId, failed.map((f) => f.name), wallMs, sumMs, join(paths.root, 'ci', `run-${runId}`), code);
+  if (io.json) io.out(JSON.stringify({ runId, outcome: failed.length ? 'failed' : 'succeeded', exitCode: code, wallMs, stageSumMs: sumMs, stages: results, ...(decision ? { branch, decision } : {}) }, null, 2));
+  else printTable(io, results, runId, failed.map((f) => f.name), wallMs, sumMs, join(paths.root, 'ci', `run-${runId}`), code);
   if (!decision || failed.length) {
     if (decision) say(`not deploying: the pipeline failed`);
     return code;
