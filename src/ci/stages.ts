@@ -4,6 +4,8 @@ export interface ProjectFacts {
   scripts: Record<string, string>;
   hasTsconfig: boolean;
   hasDockerfile: boolean;
+  /** The Dockerfile builds the app itself (a `RUN npm run build` stage), so the image need not wait for the host's build. */
+  dockerfileBuilds: boolean;
   app: string;
 }
 
@@ -14,9 +16,14 @@ export type PlannedStage = StageConfig & { name: string; skip?: string };
 
 const stage = (name: string, run: string, needs: string[] = [], skip?: string): PlannedStage => ({ name, run, needs, timeout: '30m', skip });
 
+/** A Dockerfile line that runs the project's build script: such an image is built from the sources alone. */
+export const DOCKERFILE_BUILDS = /^\s*RUN\b.*\b(?:npm run(?:-script)?|yarn(?: run)?|pnpm(?: run)?)\s+build(?=\s|$|[;&|])/m;
+
 /**
- * The default pipeline: independent checks run at once; the app build waits for them; the image waits for the
- * build and its scan for the image. A stage whose tool the project lacks is kept and skipped, with the reason.
+ * The default pipeline: independent checks run at once; the app build waits for them. The image waits for the
+ * build only when its Dockerfile copies the host's build output; one that builds the app itself (ferry init's
+ * does) starts at once, beside the checks, and a failing check still cancels it. The image scan waits for the
+ * image. A stage whose tool the project lacks is kept and skipped, with the reason.
  */
 export function defaultStages(facts: ProjectFacts): PlannedStage[] {
   const has = (script: string) => Boolean(facts.scripts[script]);
@@ -30,7 +37,7 @@ export function defaultStages(facts: ProjectFacts): PlannedStage[] {
     stage('coverage', 'npm run coverage', [], has('coverage') ? undefined : 'package.json has no "coverage" script'),
     stage('build', 'npm run build', ['lint', 'typecheck', 'test'], has('build') ? undefined : 'package.json has no "build" script'),
     // BASE_IMAGE from the environment reaches Dockerfiles that take it as a build argument (ferry init's do).
-    stage('image', `docker build \${BASE_IMAGE:+--build-arg BASE_IMAGE=$BASE_IMAGE} -t ${image} .`, ['build'], facts.hasDockerfile ? undefined : 'no Dockerfile'),
+    stage('image', `docker build \${BASE_IMAGE:+--build-arg BASE_IMAGE=$BASE_IMAGE} -t ${image} .`, facts.dockerfileBuilds ? [] : ['build'], facts.hasDockerfile ? undefined : 'no Dockerfile'),
     stage('image-scan', `ferry scan --tool trivy --image ${image}`, ['image'], facts.hasDockerfile ? undefined : 'no Dockerfile'),
   ];
 }

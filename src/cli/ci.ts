@@ -9,7 +9,7 @@ import { projectFiles } from '../ci/inputs.js';
 import { runPipeline, type StageResult } from '../ci/runner.js';
 import { branchDecision, type BranchDecision } from '../ci/branches.js';
 import { runDeployment } from './deploy.js';
-import { defaultStages, type PlannedStage } from '../ci/stages.js';
+import { defaultStages, DOCKERFILE_BUILDS, type PlannedStage } from '../ci/stages.js';
 import { PipelineStore } from '../ci/store.js';
 import { openDb } from '../store/db.js';
 import { FerryError, errorMessage } from '../util/errors.js';
@@ -36,7 +36,10 @@ function plannedStages(projectDir: string): { stages: PlannedStage[]; failFast: 
   if (pipeline.stages) return { stages: Object.entries(pipeline.stages).map(([name, s]) => ({ name, ...s })), failFast: pipeline.fail_fast, concurrency: pipeline.concurrency };
   const manifest = existsSync(join(projectDir, 'package.json')) ? (JSON.parse(readFileSync(join(projectDir, 'package.json'), 'utf8')) as { name?: string; scripts?: Record<string, string> }) : {};
   const app = config?.app ?? (manifest.name ?? 'app').replace(/^@[^/]+\//, '').replace(/[^a-z0-9_.-]/gi, '-').toLowerCase();
-  const facts = { scripts: manifest.scripts ?? {}, hasTsconfig: existsSync(join(projectDir, 'tsconfig.json')), hasDockerfile: existsSync(join(projectDir, 'Dockerfile')), app };
+  const dockerfile = join(projectDir, 'Dockerfile');
+  const hasDockerfile = existsSync(dockerfile);
+  const dockerfileBuilds = hasDockerfile && DOCKERFILE_BUILDS.test(readFileSync(dockerfile, 'utf8'));
+  const facts = { scripts: manifest.scripts ?? {}, hasTsconfig: existsSync(join(projectDir, 'tsconfig.json')), hasDockerfile, dockerfileBuilds, app };
   return { stages: defaultStages(facts), failFast: pipeline.fail_fast, concurrency: pipeline.concurrency };
 }
 

@@ -14,7 +14,7 @@ function factsOf(projectDir: string): InitFacts {
   const nodeVersion = /(\d{2})/.exec(manifest.engines?.node ?? '')?.[1] ?? '20';
   // In ferry's own repository `npx ferry` would fetch a package of that name: run the checkout's ferry instead.
   const ferry = manifest.name === 'ferry' && existsSync(join(projectDir, 'bin/ferry.js')) ? 'node bin/ferry.js' : 'npx ferry';
-  return { app, entry: started ?? manifest.main ?? 'index.js', nodeVersion, ferry };
+  return { app, entry: started ?? manifest.main ?? 'index.js', nodeVersion, ferry, builds: Boolean(manifest.scripts?.build) };
 }
 
 /** `ferry init`: writes what is missing, never overwrites without --force, and says what it did with each file. */

@@ -1,11 +1,13 @@
-import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '../config/load.js';
+import { dockerAvailable, ensureTestBaseImage } from '../test-support/docker-base.js';
 import { FERRY_BIN, REPO_ROOT } from '../test-support/project.js';
 
 /** The errors GitHub's own workflow parser finds in a workflow file; none means it parses. */
@@ -18,13 +20,14 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const ferryInit = (args: string[] = []) =>
+const ferryRun = (command: string, args: string[] = [], env: NodeJS.ProcessEnv = process.env) =>
   new Promise<{ code: number; stdout: string }>((resolve) => {
-    const child = spawn(process.execPath, [FERRY_BIN, 'init', ...args, '--project', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [FERRY_BIN, command, ...args, '--project', dir], { stdio: ['ignore', 'pipe', 'inherit'], env });
     let stdout = '';
     child.stdout.on('data', (c) => (stdout += c));
     child.on('close', (code) => resolve({ code: code ?? -1, stdout }));
   });
+const ferryInit = (args: string[] = []) => ferryRun('init', args);
 
 describe('ferry init', () => {
   it('writes ferry.yml, a Dockerfile, .dockerignore and three workflows that GitHub’s parser accepts', async () => {
@@ -77,4 +80,53 @@ describe('ferry init', () => {
     const dir = join(REPO_ROOT, '.github/workflows');
     for (const name of readdirSync(dir)) expect(workflowErrors(name, readFileSync(join(dir, name), 'utf8')), name).toEqual([]);
   });
+});
+
+const withDocker = await dockerAvailable();
+if (!withDocker) console.warn('\n**********\n* SKIPPED: building the Dockerfile ferry init writes needs a Docker engine\n**********\n');
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+
+describe.skipIf(!withDocker)('ferry init for a project with a build script', () => {
+  it('writes a Dockerfile that builds the app inside the image; ferry ci builds that image beside the tests, and it serves', async () => {
+    const app = `init-built-${process.pid}`;
+    mkdirSync(join(dir, 'src'));
+    writeFileSync(join(dir, 'src/server.js'), "import http from 'node:http';\nhttp.createServer((req, res) => res.end('built inside the image')).listen(Number(process.env.PORT), '127.0.0.1');\n");
+    const scripts = { build: 'mkdir -p dist && cp src/server.js dist/server.js', start: 'node dist/server.js', test: 'node -e "setTimeout(() => {}, 5000)"' };
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: app, version: '1.0.0', type: 'module', private: true, scripts }));
+    writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: app, version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: app, version: '1.0.0' } } }));
+    writeFileSync(join(dir, '.gitignore'), 'dist\n.ferry\n');
+    expect((await ferryInit()).code).toBe(0);
+    const dockerfile = readFileSync(join(dir, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/FROM \$\{BASE_IMAGE\} AS build[\s\S]*RUN npm run build[\s\S]*COPY --from=build \/app \.\/[\s\S]*CMD \["node", "dist\/server.js"\]/);
+    const git = (...args: string[]) => spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@localhost', ...args], { cwd: dir });
+    git('init', '-q');
+    git('add', '-A');
+    git('commit', '-qm', 'init');
+    try {
+      const result = await ferryRun('ci', ['-j', '4'], { ...process.env, BASE_IMAGE: await ensureTestBaseImage() });
+      expect(result.code, result.stdout).toBe(0);
+      // The image needs no host build: it starts at once, while the 5 s test still runs; the host build waits for the test.
+      expect(result.stdout.indexOf('→ image')).toBeLessThan(result.stdout.indexOf('✓ test succeeded'));
+      expect(result.stdout.indexOf('→ build')).toBeGreaterThan(result.stdout.indexOf('✓ test succeeded'));
+      const port = await freePort();
+      const started = spawnSync('docker', ['run', '-d', '--name', app, '--network', 'host', '-e', `PORT=${port}`, `${app}:ci`], { encoding: 'utf8' });
+      expect(started.status, started.stderr).toBe(0);
+      let body = '';
+      for (let i = 0; i < 50 && !body; i++) {
+        body = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.text(), () => '');
+        if (!body) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(body).toBe('built inside the image');
+    } finally {
+      spawnSync('docker', ['rm', '-f', app]);
+      spawnSync('docker', ['image', 'rm', '-f', `${app}:ci`]);
+    }
+  }, 240_000);
 });

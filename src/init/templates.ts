@@ -8,6 +8,8 @@ export interface InitFacts {
   nodeVersion: string;
   /** How workflows call ferry: `npx ferry`, or `node bin/ferry.js` in ferry's own repository. */
   ferry: string;
+  /** package.json has a build script: the Dockerfile runs it in a build stage. */
+  builds: boolean;
 }
 
 /** The branch policy `ferry init` writes: develop → staging, main → production, hotfix/* → production through main. */
@@ -20,21 +22,36 @@ ${stringify({ app: facts.app, branches: DEFAULT_BRANCHES, environments: { produc
 }
 
 export function dockerfile(facts: InitFacts): string {
+  // A project with a build script is built inside the image, from its sources: the image does not depend on what
+  // the host built, and `ferry ci` can build it beside the checks instead of after the host's build.
+  const [firstStage, copyApp] = facts.builds
+    ? [
+        `FROM \${BASE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build && npm prune --omit=dev && mkdir -p node_modules`,
+        'COPY --from=build /app ./',
+      ]
+    : [
+        `FROM \${BASE_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && mkdir -p node_modules`,
+        'COPY --from=deps /app/node_modules ./node_modules\nCOPY . .',
+      ];
   return `# syntax=docker/dockerfile:1
 # Multi-stage, production dependencies only, non-root, a HEALTHCHECK, and node started directly (exec form)
 # so SIGTERM reaches the app: it should stop accepting connections, finish in-flight requests, then exit 0.
 ARG BASE_IMAGE=node:${facts.nodeVersion}-bookworm-slim
 
-FROM \${BASE_IMAGE} AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && mkdir -p node_modules
+${firstStage}
 
 FROM \${BASE_IMAGE}
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
 WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
-COPY . .
+${copyApp}
 USER 1000:1000
 EXPOSE 3000
 HEALTHCHECK --interval=5s --timeout=2s --start-period=10s --retries=3 \\
