@@ -24,22 +24,28 @@ function healthStatus() {
 }
 
 let shuttingDown = false;
+
+function reply(res, status, body) {
+  // While shutting down, a keep-alive connection would hold server.close() open until keepAliveTimeout: close it.
+  if (shuttingDown) res.setHeader('connection', 'close');
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
 const server = http.createServer((req, res) => {
   if (req.url === '/health') {
     const status = shuttingDown ? 503 : healthStatus();
-    res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ status: status === 200 ? 'ok' : 'unhealthy', release }));
+    reply(res, status, { status: status === 200 ? 'ok' : 'unhealthy', release });
     return;
   }
   const delayMs = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('delay') ?? 0);
   setTimeout(() => {
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ app: pkg.name, version: pkg.version, release, instance: process.env.FERRY_INSTANCE_ID ?? null, pid: process.pid }));
+    reply(res, 200, { app: pkg.name, version: pkg.version, release, instance: process.env.FERRY_INSTANCE_ID ?? null, pid: process.pid });
   }, Math.min(delayMs, 30_000));
 });
 
 server.keepAliveTimeout = 65_000;
 // Loopback by default (ferry's router is in front); the container image sets HOST=0.0.0.0.
 const host = process.env.HOST ?? '127.0.0.1';
-server.listen(port, host, () => console.log(`hello ${pkg.version} (${release}) listening on ${host}:${port}`));
+server.listen(port, host, () => console.log(`hello ${pkg.version} (${release}) listening on ${host}:${server.address().port}`));
 
 process.on('SIGTERM', () => {
   shuttingDown = true;

@@ -1,0 +1,51 @@
+// The reference service's own tests (`npm test`, Node's test runner): it serves, reports health, and on SIGTERM
+// finishes what is in flight before it exits 0. They start the real server on a free loopback port.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+const SERVER = new URL('../server.js', import.meta.url).pathname;
+
+async function startServer() {
+  const child = spawn(process.execPath, [SERVER], { env: { ...process.env, PORT: '0', HOST: '127.0.0.1', FERRY_RELEASE: 'r-test' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+  while (!/listening on 127\.0\.0\.1:(\d+)/.test(output)) {
+    const [chunk] = await Promise.race([once(child.stdout, 'data'), once(child, 'exit').then(() => { throw new Error(`server exited: ${output}`); })]);
+    if (chunk === undefined) break;
+  }
+  const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(output)[1]);
+  return { child, url: `http://127.0.0.1:${port}`, output: () => output };
+}
+
+test('GET /health answers 200 with the release', async (t) => {
+  const server = await startServer();
+  t.after(() => server.child.kill());
+  const res = await fetch(`${server.url}/health`);
+  assert.equal(res.status, 200);
+  assert.deepEqual(await res.json(), { status: 'ok', release: 'r-test' });
+});
+
+test('GET / names the app, its version and release', async (t) => {
+  const server = await startServer();
+  t.after(() => server.child.kill());
+  const body = await (await fetch(`${server.url}/`)).json();
+  assert.equal(body.app, 'hello');
+  assert.equal(body.release, 'r-test');
+  assert.match(body.version, /^\d+\.\d+\.\d+$/);
+});
+
+test('on SIGTERM it finishes the request in flight, then exits 0', async () => {
+  const server = await startServer();
+  const inFlight = fetch(`${server.url}/?delay=800`);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const exited = once(server.child, 'exit');
+  server.child.kill('SIGTERM');
+  const res = await inFlight;
+  assert.equal(res.status, 200);
+  assert.equal((await res.json()).release, 'r-test');
+  const [code] = await exited;
+  assert.equal(code, 0);
+  assert.match(server.output(), /SIGTERM: finishing in-flight requests[\s\S]*stopped/);
+});
