@@ -1,7 +1,8 @@
 import Docker from 'dockerode';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createTestProject, httpGet, type TestProject } from '../test-support/project.js';
 import { SLIM_DOCKERFILE, dockerAvailable, ensureTestBaseImage, removeDockerLeftovers } from '../test-support/docker-base.js';
+import { registryAvailable, startRegistry } from '../test-support/registry.js';
 
 const projects: TestProject[] = [];
 afterAll(async () => {
@@ -38,13 +39,17 @@ describe('ferry promote', () => {
 const docker = new Docker();
 const withDocker = await dockerAvailable(docker);
 if (!withDocker) console.warn('\n**********\n* SKIPPED: promoting the same image needs a Docker engine\n**********\n');
+const withRegistry = registryAvailable();
+if (withDocker && !withRegistry) console.warn('\n**********\n* promote runs without a registry: docker-registry is not installed (.ci/run installs it); the push of a promoted image is NOT tested\n**********\n');
 
 describe.skipIf(!withDocker)('ferry promote with the docker runtime', () => {
   const appName = `pr${Date.now().toString(36)}`;
   afterAll(() => removeDockerLeftovers(appName, docker));
 
-  it('runs the very image staging runs: same image id, not rebuilt', async () => {
+  it('runs the very image staging runs: same image id, not rebuilt, pushed under its new release', async () => {
     const base = await ensureTestBaseImage(docker);
+    const registry = withRegistry ? await startRegistry() : undefined;
+    onTestFinished(() => registry?.stop());
     const project = await createTestProject();
     projects.push(project);
     project.writeConfig((config) => {
@@ -55,6 +60,7 @@ describe.skipIf(!withDocker)('ferry promote with the docker runtime', () => {
         env.health.deadline = '15s';
       }
       config.environments.production.watch = '200ms';
+      if (registry) config.environments.production.registry = { server: `${registry.address}/ferry-test` };
     });
     project.commit({ 'Dockerfile.slim': SLIM_DOCKERFILE }, 'docker');
     expect((await project.ferry(['deploy', 'staging'])).code).toBe(0);
@@ -65,5 +71,10 @@ describe.skipIf(!withDocker)('ferry promote with the docker runtime', () => {
     const [staging, production] = await Promise.all([docker.getImage(`${appName}:r1`).inspect(), docker.getImage(`${appName}:r2`).inspect()]);
     expect(production.Id).toBe(staging.Id);
     expect((await served(project.ports.production)).release).toBe('r2');
+    if (registry) {
+      expect(promoted.stdout).toContain(`pushed as ${registry.address}/ferry-test/${appName}:r2`);
+      expect(await registry.tags(`ferry-test/${appName}`)).toEqual(['r2']);
+      expect((await docker.getImage(`${registry.address}/ferry-test/${appName}:r2`).inspect()).Id).toBe(staging.Id);
+    }
   }, 180_000);
 });

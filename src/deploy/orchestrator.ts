@@ -250,20 +250,24 @@ export class Deployment {
       const registry = this.envConfig.registry;
       const auth = registryAuth(registry, this.request.secrets);
       const from = this.request.promoteFrom;
-      if (from) return this.reuseImage(from, tag);
-      await buildImage(this.deps.runtimes.docker(), {
-        contextDir: layout.app,
-        dockerfile: this.envConfig.dockerfile,
-        tag,
-        buildArgs: this.envConfig.build_args,
-        labels: releaseLabels(this.request.config.app, this.request.env, this.release!),
-        timeoutMs: this.deps.buildTimeoutMs ?? 20 * 60_000,
-        onLine: (line) => this.progress(redact(line, Object.values(this.request.secrets))),
-      });
-      if (!registry) return `image ${tag}`;
+      let image = `image ${tag}`;
+      if (from) image = await this.reuseImage(from, tag);
+      else {
+        await buildImage(this.deps.runtimes.docker(), {
+          contextDir: layout.app,
+          dockerfile: this.envConfig.dockerfile,
+          tag,
+          buildArgs: this.envConfig.build_args,
+          labels: releaseLabels(this.request.config.app, this.request.env, this.release!),
+          timeoutMs: this.deps.buildTimeoutMs ?? 20 * 60_000,
+          onLine: (line) => this.progress(redact(line, Object.values(this.request.secrets))),
+        });
+      }
+      if (!registry) return image;
+      // A promoted image is pushed under its new release too: the target's swarm nodes pull it by that name.
       const ref = imageRef(this.request.config.app, this.release!.id, registry);
       await pushImage(this.deps.runtimes.docker(), { localTag: tag, ref, auth, timeoutMs: this.deps.buildTimeoutMs ?? 20 * 60_000, onLine: (line) => this.progress(line) });
-      return `image ${tag}, pushed as ${ref}`;
+      return `${image}, pushed as ${ref}`;
     }
     await runBuild({
       command: this.envConfig.build!,
