@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { archiveContext, contextEntries } from './build-context.js';
+import { labelledDockerfile } from './image-build.js';
 
 const dirs: string[] = [];
 function contextWith(files: Record<string, string>): string {
@@ -48,5 +49,13 @@ describe('build context', () => {
     const listed = execFileSync('tar', ['-tf', tar], { encoding: 'utf8' }).trim().split('\n').map((p) => p.replace(/\/$/, ''));
     expect(listed.sort()).toEqual(contextEntries(ignored, 'Dockerfile'));
     expect(listed).not.toContain('node_modules/a/index.js');
+    await archiveContext(ignored, 'Dockerfile', tar, { name: '.derived.Dockerfile', content: 'FROM x\n' });
+    expect(execFileSync('tar', ['-xOf', tar, '.derived.Dockerfile'], { encoding: 'utf8' })).toBe('FROM x\n');
   });
+});
+
+describe('labelledDockerfile', () => {
+  it("appends all of ferry's labels as one LABEL line, quoted, after the last line", () =>
+    expect(labelledDockerfile('FROM base\nCOPY . .', { 'ferry.app': 'hello', 'ferry.commit': 'a "b"' })).toBe('FROM base\nCOPY . .\nLABEL "ferry.app"="hello" "ferry.commit"="a \\"b\\""\n'));
+  it('leaves the Dockerfile alone without labels', () => expect(labelledDockerfile('FROM base\n', {})).toBeUndefined());
 });

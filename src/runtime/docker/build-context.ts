@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import dockerignoreModule from '@balena/dockerignore';
 import { FerryError } from '../../util/errors.js';
@@ -39,12 +39,29 @@ export function contextEntries(contextDir: string, dockerfile: string): string[]
   return [...kept].sort();
 }
 
-/** Writes the context to a tar file (tar's argv and a NUL-separated list, never a shell string). */
-export async function archiveContext(contextDir: string, dockerfile: string, tarFile: string): Promise<void> {
+/** A file ferry adds to the archive at its root, beside the project's own (a derived Dockerfile). */
+export interface ExtraEntry {
+  name: string;
+  content: string;
+}
+
+/** Writes the context to a tar file (tar's argv and a NUL-separated list, never a shell string), plus `extra` if given. */
+export async function archiveContext(contextDir: string, dockerfile: string, tarFile: string, extra?: ExtraEntry): Promise<void> {
   const listFile = `${tarFile}.list`;
   writeFileSync(listFile, contextEntries(contextDir, dockerfile).map((path) => `${path}\0`).join(''));
-  const archived = await run('tar', ['-c', '-f', tarFile, '-C', contextDir, '--no-recursion', '--null', '-T', listFile], { timeoutMs: 120_000 });
-  if (archived.exitCode !== 0) {
-    throw new FerryError({ code: 'IMAGE_BUILD_FAILED', message: `could not archive the build context ${contextDir}: ${archived.stderr.trim()}`, hint: `Check that ${dirname(tarFile)} is writable and has space.` });
+  const tar = async (args: string[]) => {
+    const archived = await run('tar', args, { timeoutMs: 120_000 });
+    if (archived.exitCode !== 0) {
+      throw new FerryError({ code: 'IMAGE_BUILD_FAILED', message: `could not archive the build context ${contextDir}: ${archived.stderr.trim()}`, hint: `Check that ${dirname(tarFile)} is writable and has space.` });
+    }
+  };
+  await tar(['-c', '-f', tarFile, '-C', contextDir, '--no-recursion', '--null', '-T', listFile]);
+  if (!extra) return;
+  const extraDir = mkdtempSync(join(dirname(tarFile), '.context-extra-'));
+  try {
+    writeFileSync(join(extraDir, extra.name), extra.content);
+    await tar(['-r', '-f', tarFile, '-C', extraDir, extra.name]);
+  } finally {
+    rmSync(extraDir, { recursive: true, force: true });
   }
 }

@@ -1,4 +1,4 @@
-import { createReadStream, existsSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { FerryError } from '../../util/errors.js';
@@ -25,12 +25,25 @@ export async function buildImage(docker: Docker, build: ImageBuild): Promise<voi
   // The context goes to a file first, so the engine always gets a complete archive of known length.
   const contextTar = join(build.contextDir, '..', `.context-${process.pid}-${Date.now()}.tar`);
   try {
-    await archiveContext(build.contextDir, build.dockerfile, contextTar);
-    await buildFromArchive(docker, build, contextTar);
+    const labelled = labelledDockerfile(readFileSync(join(build.contextDir, build.dockerfile), 'utf8'), build.labels);
+    await archiveContext(build.contextDir, build.dockerfile, contextTar, labelled ? { name: LABELLED_DOCKERFILE, content: labelled } : undefined);
+    await buildFromArchive(docker, labelled ? { ...build, dockerfile: LABELLED_DOCKERFILE, labels: {} } : build, contextTar);
   } finally {
     rmSync(contextTar, { force: true });
     rmSync(`${contextTar}.list`, { force: true });
   }
+}
+
+/** The name, at the context's root, of the project's Dockerfile with ferry's labels appended. */
+export const LABELLED_DOCKERFILE = '.ferry-labelled.Dockerfile';
+
+/**
+ * The Dockerfile with one LABEL line for all of ferry's labels. The legacy builder turns the build API's `labels`
+ * into one step per label, and on a storage driver without copy-on-write (vfs) each step copies the whole image.
+ */
+export function labelledDockerfile(dockerfile: string, labels: Record<string, string>): string | undefined {
+  const pairs = Object.entries(labels).map(([key, value]) => `${JSON.stringify(key)}=${JSON.stringify(value)}`);
+  return pairs.length ? `${dockerfile.replace(/\n*$/, '\n')}LABEL ${pairs.join(' ')}\n` : undefined;
 }
 
 async function buildFromArchive(docker: Docker, build: ImageBuild, contextTar: string): Promise<void> {
