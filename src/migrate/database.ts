@@ -6,6 +6,10 @@ export interface MigrationRun {
   direction: Direction;
 }
 
+/** What a runner that lost the lock says: it was taken over, most likely while this runner was paused past lock_ttl. */
+export const lostLockError = (owner: LockOwner) =>
+  new Error(`this runner (${owner.host} pid ${owner.pid}) no longer holds the migration lock: it was taken over, most likely while this runner was paused past lock_ttl; the migration was not committed`);
+
 export interface RunOptions {
   timeoutMs: number;
   log: (message: string) => void;

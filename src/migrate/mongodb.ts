@@ -1,6 +1,6 @@
 import { MongoClient, MongoServerError, type ClientSession, type Collection, type Db } from 'mongodb';
 import { errorMessage } from '../util/errors.js';
-import { deadline, redactUrl, type MigrationDatabase, type MigrationRun, type RunOptions } from './database.js';
+import { deadline, lostLockError, redactUrl, type MigrationDatabase, type MigrationRun, type RunOptions } from './database.js';
 import type { ChangelogEntry, LockHolder, LockOwner, RunContext, VerifySpec } from './types.js';
 
 interface EntryDoc extends Omit<ChangelogEntry, 'name'> {
@@ -16,6 +16,7 @@ interface LockDoc {
   acquiredAt: Date;
   heartbeatAt: Date;
   expiresAt: Date;
+  fencedAt?: Date;
 }
 
 const DUPLICATE_KEY = 11000;
@@ -152,10 +153,13 @@ export class MongoMigrations implements MigrationDatabase {
     const session: ClientSession | undefined = transactional ? this.client!.startSession() : undefined;
     const timer = deadline(options.timeoutMs);
     try {
+      if (!session) await this.fence(context.owner);
       session?.startTransaction({ writeConcern: { w: 'majority' } });
       const body = run.direction === 'up' ? run.module.up : run.module.down!;
       const ctx = { kind: this.kind, client: this.client, session, signal: timer.signal, log: options.log, release: context.release, env: context.env };
       await Promise.race([Promise.resolve(body(db, ctx)), timer.expired]);
+      // A write to the lock document in the transaction: a takeover in between makes one of the two conflict.
+      if (session) await this.fence(context.owner, session);
       const durationMs = Date.now() - startedAt;
       await entries.updateOne({ _id: run.file.name }, { $set: { state: run.direction === 'up' ? 'applied' : 'rolled_back', finishedAt: new Date(), durationMs, error: null } }, { session });
       await session?.commitTransaction();
@@ -174,6 +178,12 @@ export class MongoMigrations implements MigrationDatabase {
       timer.clear();
       await session?.endSession().catch(() => undefined);
     }
+  }
+
+  /** Refuses to go on unless this runner still holds the lock (it may have been paused past lock_ttl and taken over). */
+  private async fence(owner: LockOwner, session?: ClientSession): Promise<void> {
+    const result = await (await this.lockCollection()).updateOne({ _id: 'lock', owner: owner.id }, { $currentDate: { fencedAt: true } }, { session });
+    if (result.matchedCount !== 1) throw lostLockError(owner);
   }
 
   async resolve(name: string, state: 'applied' | 'rolled_back', checksum: string | undefined, context: RunContext) {

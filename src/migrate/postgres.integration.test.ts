@@ -24,6 +24,12 @@ export async function down(db) { await db.query('DROP TABLE runs'); }
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let project: MigrateProject;
 const entry = async (name: string) => (await database.query('SELECT * FROM changelog WHERE name = $1', [name]).catch(() => []))[0];
+/** The slow migration is inside pg_sleep (its session open, its transaction uncommitted): only now is it mid-migration. */
+const untilMigrationSleeps = async () => {
+  const sleeping = async () => (await database.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'SELECT pg_sleep(%'"))[0].n > 0;
+  for (let i = 0; i < 200 && !(await sleeping()); i++) await sleep(100);
+  expect(await sleeping(), 'the slow migration never reached pg_sleep').toBe(true);
+};
 const tableExists = async (table: string) => (await database.query('SELECT to_regclass($1) AS t', [table]))[0].t !== null;
 
 describe.skipIf(!available)('migrations on PostgreSQL', () => {
@@ -83,8 +89,7 @@ describe.skipIf(!available)('migrations on PostgreSQL', () => {
   it('the lock holder killed with SIGKILL: the lock is free at once, the stale running entry blocks until resolved', async () => {
     project.migration('20260101T000000-slow.js', slowCountedRun(30));
     const runner = project.spawnFerry(['up']);
-    for (let i = 0; i < 100 && (await entry('20260101T000000-slow'))?.state !== 'running'; i++) await sleep(100);
-    await sleep(300);
+    await untilMigrationSleeps();
     runner.kill('SIGKILL');
     await new Promise((resolve) => runner.once('close', resolve));
 
@@ -107,7 +112,7 @@ describe.skipIf(!available)('migrations on PostgreSQL', () => {
   it('a lock holder that hangs with its session open: its heartbeat stops, the lock expires and is taken over', async () => {
     project.migration('20260101T000000-slow.js', slowCountedRun(30));
     const runner = project.spawnFerry(['up']);
-    for (let i = 0; i < 100 && (await entry('20260101T000000-slow'))?.state !== 'running'; i++) await sleep(100);
+    await untilMigrationSleeps();
     runner.kill('SIGSTOP');
     try {
       const second = await project.ferry(['up']);
@@ -119,6 +124,21 @@ describe.skipIf(!available)('migrations on PostgreSQL', () => {
     } finally {
       runner.kill('SIGKILL');
     }
+  });
+
+  it('a runner that lost the lock while its migration ran commits nothing of it (fenced at commit)', async () => {
+    // As if another runner took the lock over while this one was paused: the lock row names someone else at commit time.
+    project.migration('20260101T000000-taken-over.js', `
+      export async function up(db) {
+        await db.query('CREATE TABLE taken (id int)');
+        await db.query("UPDATE changelog_lock SET owner = 'another-runner'");
+      }
+      export async function down() {}`);
+    const up = await project.ferry(['up']);
+    expect(up.code).toBe(1);
+    expect(up.stderr).toMatch(/migration 20260101T000000-taken-over failed: this runner \(\S+ pid \d+\) no longer holds the migration lock: it was taken over/);
+    expect(await tableExists('taken')).toBe(false);
+    expect(await entry('20260101T000000-taken-over')).toMatchObject({ state: 'failed' });
   });
 
   it('a migration that throws half-way leaves nothing of itself, and the changelog says failed with the error', async () => {

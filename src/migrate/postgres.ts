@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { errorMessage } from '../util/errors.js';
 import { sleep } from '../util/sleep.js';
-import { MigrationTimeout, deadline, redactUrl, type MigrationDatabase, type MigrationRun, type RunOptions } from './database.js';
+import { MigrationTimeout, deadline, lostLockError, redactUrl, type MigrationDatabase, type MigrationRun, type RunOptions } from './database.js';
 import type { ChangelogEntry, LockHolder, LockOwner, RunContext, VerifySpec } from './types.js';
 
 const quote = (identifier: string) => `"${identifier.replace(/"/g, '""')}"`;
@@ -203,6 +203,7 @@ export class PostgresMigrations implements MigrationDatabase {
     const backendPid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
     const timer = deadline(options.timeoutMs);
     try {
+      if (!transactional) await this.fence(client, context.owner);
       if (transactional) {
         await client.query('BEGIN');
         // The server cancels a single statement that outlasts the timeout, even if this process hangs.
@@ -215,6 +216,8 @@ export class PostgresMigrations implements MigrationDatabase {
         const mismatches = await this.verifyWith(client, run.module.verify);
         if (mismatches.length) throw new Error(`verification failed: ${mismatches.join('; ')}`);
       }
+      // Holds the lock row until COMMIT: a runner that lost the lock commits nothing, and no takeover lands in between.
+      if (transactional) await this.fence(client, context.owner);
       const durationMs = Date.now() - startedAt;
       await client.query(`UPDATE ${this.table} SET state = $2, finished_at = now(), duration_ms = $3, error = NULL WHERE name = $1`, [
         run.file.name,
@@ -232,6 +235,12 @@ export class PostgresMigrations implements MigrationDatabase {
       timer.clear();
       await client.end().catch(() => undefined);
     }
+  }
+
+  /** Refuses to go on unless this runner still holds the lock (it may have been paused past lock_ttl and taken over). */
+  private async fence(client: pg.Client, owner: LockOwner): Promise<void> {
+    const { rowCount } = await client.query(`SELECT 1 FROM ${this.lockTable} WHERE id = 1 AND owner = $1 FOR SHARE`, [owner.id]);
+    if (rowCount !== 1) throw lostLockError(owner);
   }
 
   /** Rolls the transaction back; after a timeout, ends the backend from the lock session, so nothing of the migration can still commit. */
