@@ -92,6 +92,16 @@ describe('ferry ci', () => {
     expect(cycle.stderr).toMatch(/stages depend on each other in a cycle: x → y → x/);
   });
 
+  it('with fewer slots than ready stages, starts the one heading the longest chain first, from the last run', async () => {
+    pipeline({ quick: { run: 'true' }, slow: { run: 'sleep 1' }, after_slow: { run: 'true', needs: ['slow'] } });
+    const starts = (out: string) => [...out.matchAll(/^→ (\S+)/gm)].map((m) => m[1]);
+    const first = await ferry(['--concurrency', '1', '--no-cache']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(starts(first.stdout)).toEqual(['quick', 'slow', 'after_slow']); // no history yet: dependency order
+    const second = await ferry(['--concurrency', '1', '--no-cache']);
+    expect(starts(second.stdout)).toEqual(['slow', 'quick', 'after_slow']);
+  });
+
   it('outside git, runs every stage every time (it cannot list the inputs) and says so', async () => {
     rmSync(join(dir, '.git'), { recursive: true, force: true });
     pipeline({ a: { run: 'true' } });

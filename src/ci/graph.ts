@@ -35,3 +35,23 @@ export function selectStages(ordered: PlannedStage[], names: string[]): PlannedS
   names.forEach(add);
   return ordered.filter((s) => wanted.has(s.name));
 }
+
+/**
+ * How long the pipeline still runs from each stage's start, at least: its expected duration plus the longest
+ * chain of stages that need it. Starting the highest first (critical path first) keeps a long chain from
+ * waiting behind short stages when there are fewer slots than ready stages. Unknown durations count as 0. Pure.
+ */
+export function criticalPath(ordered: PlannedStage[], expectedMs: Map<string, number>): Map<string, number> {
+  const path = new Map<string, number>();
+  for (const stage of [...ordered].reverse()) {
+    const after = ordered.filter((s) => s.needs.includes(stage.name)).map((s) => path.get(s.name) ?? 0);
+    path.set(stage.name, (stage.skip ? 0 : expectedMs.get(stage.name) ?? 0) + Math.max(0, ...after));
+  }
+  return path;
+}
+
+/** The stages with the longest remaining path first; ties keep their dependency order (the sort is stable). */
+export function byCriticalPath(ordered: PlannedStage[], expectedMs: Map<string, number>): PlannedStage[] {
+  const path = criticalPath(ordered, expectedMs);
+  return [...ordered].sort((a, b) => path.get(b.name)! - path.get(a.name)!);
+}

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDurationMs } from '../util/duration.js';
+import { byCriticalPath } from './graph.js';
 import { fileHasher, inputKey } from './inputs.js';
 import type { PipelineStore, StageState } from './store.js';
 import type { PlannedStage } from './stages.js';
@@ -42,7 +43,8 @@ function tailOf(file: string): string {
 }
 
 /**
- * Runs the stages as a graph: every stage whose needs are green starts at once (up to `concurrency`).
+ * Runs the stages as a graph: every stage whose needs are green starts at once (up to `concurrency`; when
+ * more are ready than that, those heading the longest chain, by their last durations, go first).
  * A failure cancels the running stages and starts no more (fail_fast), or, without fail_fast, skips only
  * what depends on it. A stage whose inputs match its last green run is not run again ("cached").
  */
@@ -107,7 +109,8 @@ export async function runPipeline(request: PipelineRequest): Promise<StageResult
 
   // Each stage's key once: the inputs do not change while the pipeline decides.
   const keys = new Map(request.stages.map((s) => [s.name, inputKey(request.projectDir, request.files, s, hash)]));
-  const pending = [...request.stages];
+  // Ready stages start longest-path-first, from each stage's duration in its last run.
+  const pending = byCriticalPath(request.stages, request.store.lastDurations());
   while (pending.length > 0 || running.size > 0) {
     for (let i = 0; i < pending.length; i++) {
       const stage = pending[i];

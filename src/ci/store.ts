@@ -38,6 +38,14 @@ export class PipelineStore {
     return row;
   }
 
+  /** Each stage's duration in its last run that did the work (succeeded, not cached): what the scheduler expects. */
+  lastDurations(): Map<string, number> {
+    const rows = this.db
+      .prepare("SELECT name, duration_ms AS durationMs FROM pipeline_stages WHERE id IN (SELECT MAX(id) FROM pipeline_stages WHERE state = 'succeeded' AND cached = 0 GROUP BY name)")
+      .all() as Array<{ name: string; durationMs: number }>;
+    return new Map(rows.map((r) => [r.name, r.durationMs]));
+  }
+
   runs(limit: number): Array<{ id: number; outcome: string; wallMs: number | null; startedAt: number; stages: StageRecord[] }> {
     const runs = this.db.prepare('SELECT id, outcome, wall_ms AS wallMs, started_at AS startedAt FROM pipeline_runs ORDER BY id DESC LIMIT ?').all(limit) as Array<{ id: number; outcome: string; wallMs: number | null; startedAt: number }>;
     const stages = this.db.prepare('SELECT name, state, cached, input_key AS inputKey, duration_ms AS durationMs, log_file AS logFile, detail FROM pipeline_stages WHERE run_id = ? ORDER BY id');
