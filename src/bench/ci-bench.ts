@@ -81,11 +81,11 @@ try {
   console.log(`parallel / sequential = ${ratio(parallel.wallMs, sequential.wallMs)} (target ≤ 0.6); nothing changed / sequential = ${ratio(cached.wallMs, sequential.wallMs)} (target ≤ 0.1)`);
   console.log(`outcomes: ${parallel.outcome}, ${sequential.outcome}, ${cached.outcome}`);
   // What any schedule could reach on this machine: no faster than the longest stage, nor than the CPU work spread
-  // over every core (the sequential run's busy share of all cores; ${cpus().length} here).
+  // over every core (the sequential run's busy share of all the machine's cores).
   const longest = Math.max(...sequential.stages.map((s) => s.durationMs));
   console.log(
     `floor on this machine: longest stage ${(longest / 1000).toFixed(1)}s = ${ratio(longest, sequential.wallMs)} of sequential; ` +
-      `all cores were busy ${(sequential.busyShare * 100).toFixed(0)}% of the sequential run (${(parallel.busyShare * 100).toFixed(0)}% of the parallel one), ` +
+      `all ${cpus().length} cores were busy ${(sequential.busyShare * 100).toFixed(0)}% of the sequential run (${(parallel.busyShare * 100).toFixed(0)}% of the parallel one), ` +
       `so no schedule beats ${Math.max(longest / sequential.wallMs, sequential.busyShare).toFixed(2)}`,
   );
   // The logs go with the temp copy: print what a failed stage said before they do.

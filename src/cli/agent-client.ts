@@ -67,6 +67,7 @@ export async function agentPost<T>(agent: AgentInfo, path: string, body: unknown
 }
 
 /** POSTs and reads the NDJSON event stream, handing each event to onEvent. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- NDJSON events of several shapes; each caller reads the fields of the ones it handles
 export async function agentStream(agent: AgentInfo, path: string, body: unknown, onEvent: (event: any) => void): Promise<void> {
   const response = await fetch(`${agent.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${agent.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
   if (!response.ok) await failFromResponse(response);

@@ -80,6 +80,7 @@ export function buildProgram(): Command {
     .description('database migrations: status, up, down, verify, resolve (PostgreSQL and MongoDB)')
     .addHelpText('after', '\nmigrate status exits 0 up to date · 10 pending · 11 drift (modified, missing or out-of-order files) · 12 blocked by a failed or interrupted migration · 2 error');
   const envOption = (command: Command) => common(command).option('-e, --env <env>', 'environment whose database to use (default: the only one with a database)');
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- commander's parsed options, whose shape each command declares
   const run = (command: Command, body: (io: ReturnType<typeof consoleIo>, dir: string, options: any) => Promise<number>) =>
     command.action((...args: unknown[]) => {
       const cmd = args.at(-1) as Command;

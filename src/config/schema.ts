@@ -35,7 +35,7 @@ export const registrySchema = z
   .strictObject({
     server: z
       .string()
-      .regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._\/-]+)?$/i, 'expected a registry host, with an optional port and path, such as registry.example.com:5000/team')
+      .regex(/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._/-]+)?$/i, 'expected a registry host, with an optional port and path, such as registry.example.com:5000/team')
       .describe('Where images are pushed after the build and pulled from by every node: host[:port][/path].'),
     username: z.string().min(1).optional(),
     password_env: envVarName.optional().describe('Name of the environment variable (of the deploying shell) holding the registry password or token.'),

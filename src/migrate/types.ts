@@ -58,7 +58,9 @@ export interface MigrationContext {
 
 /** A loaded migration module. */
 export interface MigrationModule {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the driver's own handle (a pg.Client or a mongodb Db), typed by the migration file
   up: (db: any, ctx: MigrationContext) => Promise<unknown> | unknown;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as for up
   down?: (db: any, ctx: MigrationContext) => Promise<unknown> | unknown;
   verify?: VerifySpec;
   /** MongoDB: set false for a migration that cannot run in a transaction (most DDL). */

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import net from 'node:net';
-import { ResponseParser, type ResponseHead } from './response-parser.js';
+import { ResponseParser } from './response-parser.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 /** One upstream instance as the proxy sees it: where it listens, its connections, and how busy it is. */

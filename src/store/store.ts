@@ -11,6 +11,7 @@ import {
   type StepState,
 } from './records.js';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- SQLite rows, read through the intent-named queries that type them
 type Row = Record<string, any>;
 
 function toRelease(row: Row): ReleaseRecord {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a request body's JSON; the caller validates it
 export async function readJsonBody<T = any>(req: IncomingMessage, limitBytes = 1_000_000): Promise<T> {
   const chunks: Buffer[] = [];
   let size = 0;
