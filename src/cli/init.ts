@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ciWorkflow, deployWorkflow, dockerfile, DOCKERIGNORE, ferryYml, rollbackWorkflow, type InitFacts } from '../init/templates.js';
+import { ciWorkflow, deployWorkflow, dockerfile, DOCKERIGNORE, ferryYml, gitignore, rollbackWorkflow, type InitFacts } from '../init/templates.js';
 import type { Io } from './output.js';
 import { CONFIG_FILE, loadConfig } from '../config/load.js';
 import { workflowSchema } from '../config/schema.js';
@@ -28,7 +28,18 @@ export async function init(io: Io, projectDir: string, options: { force?: boolea
     ['.github/workflows/ci.yml', ciWorkflow(facts, config?.workflow ?? workflowSchema.parse({}))],
     ...(deploys ? ([['.github/workflows/deploy.yml', deployWorkflow(facts)], ['.github/workflows/rollback.yml', rollbackWorkflow(facts)]] as Array<[string, string]>) : []),
   ];
-  const done: Array<{ file: string; action: 'wrote' | 'overwrote' | 'kept' }> = [];
+  const done: Array<{ file: string; action: 'wrote' | 'overwrote' | 'kept'; note?: string }> = [];
+  // A project's own .gitignore is never replaced, not even with --force: ferry only says what it lacks.
+  if (!options.workflowsOnly) {
+    const path = join(projectDir, '.gitignore');
+    if (!existsSync(path)) {
+      writeFileSync(path, gitignore(facts));
+      done.push({ file: '.gitignore', action: 'wrote' });
+    } else {
+      const ignoresState = /^\/?\.ferry\/?\s*$/m.test(readFileSync(path, 'utf8'));
+      done.push({ file: '.gitignore', action: 'kept', note: ignoresState ? 'exists' : 'exists; add `.ferry/` to it: ferry\'s state must not be committed' });
+    }
+  }
   for (const [name, content] of files) {
     const path = join(projectDir, name);
     const exists = existsSync(path);
@@ -42,7 +53,7 @@ export async function init(io: Io, projectDir: string, options: { force?: boolea
   }
   if (io.json) io.out(JSON.stringify({ app: facts.app, files: done }, null, 2));
   else {
-    for (const d of done) io.out(`${d.action.padEnd(9)} ${d.file}${d.action === 'kept' ? ' (exists; --force replaces it)' : ''}`);
+    for (const d of done) io.out(`${d.action.padEnd(9)} ${d.file}${d.action === 'kept' ? ` (${d.note ?? 'exists; --force replaces it'})` : ''}`);
     io.out(`next: review ferry.yml, commit, then \`ferry ci\` locally; deploys run on a self-hosted runner labelled "ferry"`);
   }
   return 0;

@@ -34,6 +34,8 @@ describe('ferry init', () => {
     const result = await ferryInit();
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^wrote {5}ferry\.yml$/m);
+    expect(result.stdout).toMatch(/^wrote {5}\.gitignore$/m);
+    expect(readFileSync(join(dir, '.gitignore'), 'utf8').split('\n')).toEqual(expect.arrayContaining(['node_modules/', '.ferry/']));
     expect(readdirSync(join(dir, '.github/workflows')).sort()).toEqual(['ci.yml', 'deploy.yml', 'rollback.yml']);
     for (const name of ['ci.yml', 'deploy.yml', 'rollback.yml']) {
       expect(workflowErrors(name, readFileSync(join(dir, '.github/workflows', name), 'utf8')), name).toEqual([]);
@@ -64,6 +66,10 @@ describe('ferry init', () => {
     expect(result.stdout).toMatch(/^kept {6}Dockerfile \(exists; --force replaces it\)$/m);
     expect(readFileSync(join(dir, 'Dockerfile'), 'utf8')).toBe('FROM mine\n');
     expect((await ferryInit(['--force'])).stdout).toMatch(/^overwrote Dockerfile$/m);
+    // A project's own .gitignore is never replaced, even with --force; ferry says what it lacks.
+    writeFileSync(join(dir, '.gitignore'), 'node_modules\n');
+    expect((await ferryInit(['--force'])).stdout).toMatch(/^kept {6}\.gitignore \(exists; add `\.ferry\/` to it: ferry's state must not be committed\)$/m);
+    expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toBe('node_modules\n');
     expect(readFileSync(join(dir, 'Dockerfile'), 'utf8')).not.toBe('FROM mine\n');
   });
 

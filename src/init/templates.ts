@@ -61,6 +61,14 @@ CMD ["node", "${facts.entry}"]
 `;
 }
 
+/**
+ * What git should not see: ferry's state, and what installs and builds produce. Unignored build output would
+ * also change every `ferry ci` stage's input key, so the run after a build could reuse nothing.
+ */
+export function gitignore(facts: InitFacts): string {
+  return ['node_modules/', '.ferry/', 'coverage/', 'sarif/', ...(facts.builds ? ['dist/'] : [])].join('\n') + '\n';
+}
+
 export const DOCKERIGNORE = `.ferry
 .git
 .github
