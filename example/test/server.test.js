@@ -10,12 +10,14 @@ const SERVER = new URL('../server.js', import.meta.url).pathname;
 async function startServer() {
   const child = spawn(process.execPath, [SERVER], { env: { ...process.env, PORT: '0', HOST: '127.0.0.1', FERRY_RELEASE: 'r-test' }, stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
-  while (!/listening on 127\.0\.0\.1:(\d+)/.test(output)) {
-    const [chunk] = await Promise.race([once(child.stdout, 'data'), once(child, 'exit').then(() => { throw new Error(`server exited: ${output}`); })]);
-    if (chunk === undefined) break;
-  }
-  const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(output)[1]);
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (chunk) => {
+      output += chunk;
+      const listening = /listening on 127\.0\.0\.1:(\d+)/.exec(output);
+      if (listening) resolve(Number(listening[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`server.js exited with ${code} before it listened: ${output}`)));
+  });
   return { child, url: `http://127.0.0.1:${port}`, output: () => output };
 }
 

@@ -44,4 +44,10 @@ describe('npm start', () => {
     expect(await exited).toBe(0);
     await expect(httpGet(3000)).rejects.toThrow();
   });
+
+  it("the reference service's own tests pass (what its pipeline's test stage runs)", () => {
+    const output = execFileSync('npm', ['test', '--silent'], { cwd: join(REPO_ROOT, 'example'), encoding: 'utf8', timeout: 60_000 });
+    expect(output).toMatch(/^# pass 3$/m);
+    expect(output).toMatch(/^# fail 0$/m);
+  });
 });
