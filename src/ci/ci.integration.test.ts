@@ -102,6 +102,16 @@ describe('ferry ci', () => {
     expect(starts(second.stdout)).toEqual(['slow', 'quick', 'after_slow']);
   });
 
+  it('says which files the stages wrote that git does not ignore (they would defeat the cache)', async () => {
+    pipeline({ emits: { run: 'mkdir -p out && echo x > out/a.txt' } });
+    const first = await ferry([]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout + first.stderr).toMatch(/the stages wrote 1 file\(s\) that git does not ignore: out\/a\.txt\. They count as inputs, so the next run will find nothing cached: add them to \.gitignore\./);
+    writeFileSync(join(dir, '.gitignore'), 'out/\n');
+    const ignored = await ferry(['--no-cache']);
+    expect(ignored.stdout + ignored.stderr).not.toMatch(/does not ignore/);
+  });
+
   it('outside git, runs every stage every time (it cannot list the inputs) and says so', async () => {
     rmSync(join(dir, '.git'), { recursive: true, force: true });
     pipeline({ a: { run: 'true' } });

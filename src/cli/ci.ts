@@ -89,6 +89,7 @@ export async function ci(io: Io, projectDir: string, options: CiOptions): Promis
     say,
   });
   const wallMs = Date.now() - startedAt;
+  if (files) warnOfUnignoredOutputs(say, files, await projectFiles(projectDir));
   const failed = results.filter((r) => r.state === 'failed');
   store.finishRun(runId, failed.length ? 'failed' : 'succeeded', wallMs);
   let code: number = failed.length ? ExitCode.failedPreviousServing : ExitCode.succeeded;
@@ -110,6 +111,18 @@ export async function ci(io: Io, projectDir: string, options: CiOptions): Promis
     say(`${branch} maps to no environment in ferry.yml's branches: nothing to deploy`);
   }
   return code;
+}
+
+/**
+ * Files the stages wrote that git neither tracks nor ignores become inputs of every stage (the default inputs are
+ * every file git sees), so the next run would find nothing cached. Says which, so they can go in .gitignore.
+ */
+function warnOfUnignoredOutputs(say: (line: string) => void, before: string[], after: string[] | undefined): void {
+  const known = new Set(before);
+  const written = (after ?? []).filter((file) => !known.has(file));
+  if (written.length === 0) return;
+  const shown = written.slice(0, 5).join(', ') + (written.length > 5 ? ` and ${written.length - 5} more` : '');
+  say(`the stages wrote ${written.length} file(s) that git does not ignore: ${shown}. They count as inputs, so the next run will find nothing cached: add them to .gitignore.`);
 }
 
 function decide(projectDir: string, branch: string): BranchDecision {
