@@ -6,6 +6,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { parse } from 'yaml';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { appNameFor } from '../config/schema.js';
 import { FERRY_BIN, REPO_ROOT } from '../test-support/project.js';
 
 const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
@@ -54,7 +55,7 @@ function ci(dir: string, extra: string[]): Run & { busyShare: number } {
  */
 function dropBuiltImage(dir: string): void {
   const config = existsSync(join(dir, 'ferry.yml')) ? (parse(readFileSync(join(dir, 'ferry.yml'), 'utf8')) as { app?: string }) : {};
-  const app = config.app ?? (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string }).name ?? 'app';
+  const app = config.app ?? appNameFor((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string }).name);
   spawnSync('docker', ['image', 'rm', '-f', `${app}:ci`], { stdio: 'ignore' });
   spawnSync('docker', ['image', 'prune', '-f'], { stdio: 'ignore' });
 }

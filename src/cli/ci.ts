@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { statePaths } from '../agent/paths.js';
 import { CONFIG_FILE, loadConfig } from '../config/load.js';
-import { pipelineSchema } from '../config/schema.js';
+import { appNameFor, pipelineSchema } from '../config/schema.js';
 import { orderStages, selectStages } from '../ci/graph.js';
 import { projectFiles } from '../ci/inputs.js';
 import { runPipeline, type StageResult } from '../ci/runner.js';
@@ -35,7 +35,7 @@ function plannedStages(projectDir: string): { stages: PlannedStage[]; failFast: 
   const pipeline = config?.pipeline ?? pipelineSchema.parse({});
   if (pipeline.stages) return { stages: Object.entries(pipeline.stages).map(([name, s]) => ({ name, ...s })), failFast: pipeline.fail_fast, concurrency: pipeline.concurrency };
   const manifest = existsSync(join(projectDir, 'package.json')) ? (JSON.parse(readFileSync(join(projectDir, 'package.json'), 'utf8')) as { name?: string; scripts?: Record<string, string> }) : {};
-  const app = config?.app ?? (manifest.name ?? 'app').replace(/^@[^/]+\//, '').replace(/[^a-z0-9_.-]/gi, '-').toLowerCase();
+  const app = config?.app ?? appNameFor(manifest.name);
   const dockerfile = join(projectDir, 'Dockerfile');
   const hasDockerfile = existsSync(dockerfile);
   const dockerfileBuilds = hasDockerfile && DOCKERFILE_BUILDS.test(readFileSync(dockerfile, 'utf8'));

@@ -3,13 +3,13 @@ import { dirname, join } from 'node:path';
 import { ciWorkflow, deployWorkflow, dockerfile, DOCKERIGNORE, ferryYml, gitignore, rollbackWorkflow, type InitFacts } from '../init/templates.js';
 import type { Io } from './output.js';
 import { CONFIG_FILE, loadConfig } from '../config/load.js';
-import { workflowSchema } from '../config/schema.js';
+import { appNameFor, workflowSchema } from '../config/schema.js';
 
 /** What the project tells about itself: its name, how it starts, its Node version. */
 function factsOf(projectDir: string): InitFacts {
   const file = join(projectDir, 'package.json');
   const manifest = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { name?: string; main?: string; scripts?: Record<string, string>; engines?: { node?: string } }) : {};
-  const app = (manifest.name ?? 'app').replace(/^@[^/]+\//, '').toLowerCase().replace(/[^a-z0-9-_]/g, '-').replace(/^[^a-z0-9]+/, '') || 'app';
+  const app = appNameFor(manifest.name);
   const started = /^node\s+(\S+)/.exec(manifest.scripts?.start ?? '')?.[1];
   const nodeVersion = /(\d{2})/.exec(manifest.engines?.node ?? '')?.[1] ?? '20';
   // In ferry's own repository `npx ferry` would fetch a package of that name: run the checkout's ferry instead.

@@ -129,6 +129,11 @@ export const environmentSchema = z
     if (env.runtime === 'process' && !env.start) ctx.addIssue({ code: 'custom', path: ['start'], message: 'is required with runtime: process (the command that starts one instance)' });
   });
 
+/** The app name a package.json name gives when ferry.yml names none: what the `app` rule below accepts (scope dropped). */
+export function appNameFor(packageName: string | undefined): string {
+  return (packageName ?? 'app').replace(/^@[^/]+\//, '').toLowerCase().replace(/[^a-z0-9-_]/g, '-').replace(/^[^a-z0-9]+/, '') || 'app';
+}
+
 export const configSchema = z.strictObject({
   $schema: z.string().optional(),
   app: z.string().regex(/^[a-z0-9][a-z0-9-_]*$/, 'expected a lowercase name of letters, digits, - and _'),
