@@ -10,7 +10,10 @@ import { Store } from '../store/store.js';
 import { reconcileInterrupted, type Reconciled } from '../deploy/reconcile.js';
 import { writeJsonAtomic } from '../util/fs-atomic.js';
 import { usageError } from '../util/errors.js';
-import { statePaths } from './paths.js';
+import { statePaths } from '../state/paths.js';
+import { stateLocation } from '../state/location.js';
+import { privateDir, privateFiles } from '../state/modes.js';
+import { adoptMovedState } from '../state/relocate.js';
 import { createAgentServer } from './server.js';
 
 export interface AgentInfo {
@@ -36,8 +39,12 @@ export interface RunningAgent {
 export async function startAgent(options: { projectDir: string; port?: number; routerWatchIntervalMs?: number }): Promise<RunningAgent> {
   const projectDir = resolve(options.projectDir);
   const config = loadConfig(projectDir);
-  const paths = statePaths(projectDir);
+  const location = stateLocation(projectDir);
+  const paths = statePaths(projectDir, location.dir);
+  privateDir(paths.root);
+  adoptMovedState(paths.root);
   const logger = pino({ base: { component: 'agent', pid: process.pid } }, pino.destination({ dest: paths.agentLog, sync: true, mkdir: true }));
+  privateFiles(paths.agentLog);
   const store = new Store(openDb(paths.db));
   const { client: router, started: routerStarted } = await ensureRouter(paths.root);
   const runtimes = createRuntimes(router);
@@ -85,7 +92,7 @@ export async function startAgent(options: { projectDir: string; port?: number; r
     logger.info({ stopRouter }, 'agent stopped');
     resolveStopped();
   };
-  const server = createAgentServer({ store, router, runtimes, paths, projectDir, token, onShutdown: (stopRouter) => void close({ stopRouter }) });
+  const server = createAgentServer({ store, router, runtimes, paths, location, projectDir, token, onShutdown: (stopRouter) => void close({ stopRouter }) });
   const port = options.port ?? config.agent.port;
   const listen = (wanted: number) =>
     new Promise<void>((resolvePromise, reject) => {
@@ -108,6 +115,6 @@ export async function startAgent(options: { projectDir: string; port?: number; r
   const info: AgentInfo = { pid: process.pid, url: `http://127.0.0.1:${boundPort}`, port: boundPort, token, projectDir, routerPid: (await router.state()).pid };
   writeJsonAtomic(paths.agentInfo, info, 0o600);
   logger.info({ url: info.url, routerStarted, portInUse }, 'agent ready');
-  const warnings = portInUse ? [`port ${port} is in use; the agent listens on ${info.url} instead`] : [];
+  const warnings = [...(portInUse ? [`port ${port} is in use; the agent listens on ${info.url} instead`] : []), ...(location.note ? [location.note] : [])];
   return { info, reconciled, routerStarted, warnings, stopped, close };
 }

@@ -10,9 +10,11 @@ import { readJsonBody, sendJson } from '../util/json-http.js';
 import { environmentStatuses } from './status.js';
 import { renderStatusPage } from './status-page.js';
 import type { ReleaseRecord } from '../store/records.js';
+import type { StateLocation } from '../state/location.js';
 
 export interface AgentServerDeps extends OrchestratorDeps {
   token: string;
+  location: StateLocation;
   onShutdown: (stopRouter: boolean) => void;
 }
 
@@ -86,7 +88,7 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
         const config = loadConfig(deps.projectDir);
         const env = url.searchParams.get('env') ?? undefined;
         if (env) environmentOf(config, env);
-        return sendJson(res, 200, { app: config.app, environments: await environmentStatuses(config, deps.store, deps.router, deps.runtimes, env) });
+        return sendJson(res, 200, { app: config.app, state: { dir: deps.location.dir, source: deps.location.source, note: deps.location.note ?? null }, environments: await environmentStatuses(config, deps.store, deps.router, deps.runtimes, env) });
       }
       if (req.method === 'GET' && url.pathname === '/api/deployments') {
         const env = url.searchParams.get('env') ?? undefined;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { FERRY_BIN } from '../test-support/project.js';
+import { statePaths } from '../state/paths.js';
 
 let dir: string;
 beforeEach(() => {
@@ -43,7 +44,7 @@ describe('ferry ci', () => {
     const run1 = JSON.parse(first.stdout);
     expect(states(first.stdout)).toEqual({ a: 'succeeded', b: 'succeeded', c: 'succeeded' });
     expect(run1.wallMs).toBeLessThan(run1.stageSumMs); // a and b overlapped
-    expect(readFileSync(join(dir, '.ferry/ci', `run-${run1.runId}`, 'a.log'), 'utf8')).toBe('a-done\n');
+    expect(readFileSync(join(statePaths(dir).ciRun(run1.runId), 'a.log'), 'utf8')).toBe('a-done\n');
 
     const second = await ferry(['--json']);
     expect(states(second.stdout)).toEqual({ a: 'cached', b: 'cached', c: 'cached' });

@@ -49,7 +49,7 @@ function tailOf(file: string): string {
  * what depends on it. A stage whose inputs match its last green run is not run again ("cached").
  */
 export async function runPipeline(request: PipelineRequest): Promise<StageResult[]> {
-  mkdirSync(request.logDir, { recursive: true });
+  mkdirSync(request.logDir, { recursive: true, mode: 0o700 });
   const hash = fileHasher(request.projectDir);
   const results = new Map<string, StageResult>();
   const running = new Map<string, { child: ChildProcess; done: Promise<void> }>();
@@ -71,7 +71,7 @@ export async function runPipeline(request: PipelineRequest): Promise<StageResult
 
   const start = (stage: PlannedStage, key: string) => {
     const logFile = join(request.logDir, `${stage.name}.log`);
-    const log = createWriteStream(logFile);
+    const log = createWriteStream(logFile, { mode: 0o600 });
     const startedAt = Date.now();
     const timeoutMs = parseDurationMs(stage.timeout)!;
     request.say(`→ ${stage.name}  ${stage.run}`);

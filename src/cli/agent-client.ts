@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { statePaths } from '../agent/paths.js';
+import { statePaths } from '../state/paths.js';
 import type { AgentInfo } from '../agent/agent.js';
 import { FerryError } from '../util/errors.js';
 import { readJsonOr } from '../util/fs-atomic.js';
@@ -25,8 +25,8 @@ export async function findAgent(projectDir: string): Promise<AgentInfo | undefin
 /** Starts `ferry agent` as a detached process and waits for it to answer. */
 export async function spawnDetachedAgent(projectDir: string, startTimeoutMs = 20_000): Promise<AgentInfo> {
   const paths = statePaths(projectDir);
-  mkdirSync(paths.root, { recursive: true });
-  const out = openSync(`${paths.root}/agent.out`, 'a');
+  mkdirSync(paths.root, { recursive: true, mode: 0o700 });
+  const out = openSync(paths.agentOut, 'a', 0o600);
   const child = spawn(process.execPath, [FERRY_BIN, 'agent', '--project', projectDir], { detached: true, stdio: ['ignore', out, out], env: process.env });
   closeSync(out);
   child.unref();

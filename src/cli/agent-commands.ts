@@ -1,6 +1,6 @@
 import { loadConfig } from '../config/load.js';
 import { startAgent } from '../agent/agent.js';
-import { statePaths } from '../agent/paths.js';
+import { statePaths } from '../state/paths.js';
 import { RouterClient } from '../router/client.js';
 import { isProcessAlive, sleep } from '../util/sleep.js';
 import { agentPost, findAgent, spawnDetachedAgent } from './agent-client.js';

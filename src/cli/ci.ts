@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { statePaths } from '../agent/paths.js';
+import { statePaths } from '../state/paths.js';
 import { CONFIG_FILE, loadConfig } from '../config/load.js';
 import { appNameFor, pipelineSchema } from '../config/schema.js';
 import { orderStages, selectStages } from '../ci/graph.js';
@@ -82,7 +82,7 @@ export async function ci(io: Io, projectDir: string, options: CiOptions): Promis
     failFast: options.failFast ?? planned.failFast,
     concurrency,
     useCache: options.cache !== false && files !== undefined,
-    logDir: join(paths.root, 'ci', `run-${runId}`),
+    logDir: paths.ciRun(runId),
     env: { ...process.env, PATH: `${ferryShim(paths.root)}:${process.env.PATH ?? ''}`, FERRY_PIPELINE_RUN: String(runId) },
     store,
     runId,
@@ -97,7 +97,7 @@ export async function ci(io: Io, projectDir: string, options: CiOptions): Promis
   const branch = options.deploy ? options.branch ?? process.env.GITHUB_REF_NAME ?? (await git('rev-parse', '--abbrev-ref', 'HEAD')) ?? 'HEAD' : undefined;
   const decision = options.deploy ? decide(projectDir, branch!) : undefined;
   if (io.json) io.out(JSON.stringify({ runId, outcome: failed.length ? 'failed' : 'succeeded', exitCode: code, wallMs, stageSumMs: sumMs, stages: results, ...(decision ? { branch, decision } : {}) }, null, 2));
-  else printTable(io, results, runId, failed.map((f) => f.name), wallMs, sumMs, join(paths.root, 'ci', `run-${runId}`), code);
+  else printTable(io, results, runId, failed.map((f) => f.name), wallMs, sumMs, paths.ciRun(runId), code);
   if (!decision || failed.length) {
     if (decision) say(`not deploying: the pipeline failed`);
     return code;

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { ExitCode } from '../util/exit-codes.js';
 import { FerryError } from '../util/errors.js';
+import { takeStateNotices } from '../state/location.js';
 import { consoleIo, printError } from './output.js';
 import { runDeployment } from './deploy.js';
 import { agentStart, agentStop } from './agent-commands.js';
@@ -26,6 +27,7 @@ async function execute(options: Options, body: (io: ReturnType<typeof consoleIo>
     printError(io, error);
     code = error instanceof FerryError ? error.exitCode : ExitCode.needsPerson;
   }
+  for (const notice of takeStateNotices()) io.err(`ferry: ${notice}`);
   process.exit(code);
 }
 

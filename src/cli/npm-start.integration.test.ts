@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FERRY_BIN, REPO_ROOT, httpGet } from '../test-support/project.js';
@@ -43,6 +43,10 @@ describe('npm start', () => {
     }
     expect(await exited).toBe(0);
     await expect(httpGet(3000)).rejects.toThrow();
+    // ferry's releases (copies of the project, tests included) live outside it: the project's own test run finds its tests once.
+    expect(existsSync(join(dir, '.ferry'))).toBe(false);
+    const tests = execFileSync('npm', ['test', '--silent'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    expect(tests).toMatch(/^# pass 3$/m);
   });
 
   it("the reference service's own tests pass (what its pipeline's test stage runs)", () => {

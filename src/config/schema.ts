@@ -137,6 +137,11 @@ export function appNameFor(packageName: string | undefined): string {
 export const configSchema = z.strictObject({
   $schema: z.string().optional(),
   app: z.string().regex(/^[a-z0-9][a-z0-9-_]*$/, 'expected a lowercase name of letters, digits, - and _'),
+  state_dir: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Where ferry keeps this project's state (database, releases, backups, logs); relative paths are from the project. Default: $XDG_STATE_HOME/ferry/<app>-<hash> (~/.local/state/...), outside the project. FERRY_STATE_DIR overrides it."),
   agent: z
     .strictObject({
       port: z.number().int().min(0).max(65535).default(7070).describe('API and status page port on 127.0.0.1; 0 picks a free one.'),

@@ -21,8 +21,8 @@ describe('the build step', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toContain('building with key ***');
     expect(result.stdout + result.stderr).not.toContain(secrets.API_KEY);
-    expect(existsSync(join(project.dir, '.ferry/releases/production/r1/app/BUILT'))).toBe(true);
-    expect(readFileSync(join(project.dir, '.ferry/releases/production/r1/build.log'), 'utf8')).not.toContain(secrets.API_KEY);
+    expect(existsSync(join(project.stateDir, 'releases/production/r1/app/BUILT'))).toBe(true);
+    expect(readFileSync(join(project.stateDir, 'releases/production/r1/build.log'), 'utf8')).not.toContain(secrets.API_KEY);
   });
 
   it('halts on a failed build, shows its last lines, and keeps the previous release serving', async () => {

@@ -24,7 +24,7 @@ export async function runBuild(options: { command: string; cwd: string; env: Nod
       options.onLine(clean);
     },
   });
-  writeFileSync(options.logFile, redact(result.stdout + result.stderr, options.secrets));
+  writeFileSync(options.logFile, redact(result.stdout + result.stderr, options.secrets), { mode: 0o600 });
   if (result.exitCode === 0) return;
   const why = result.timedOut ? `timed out after ${options.timeoutMs}ms` : `exited with code ${result.exitCode}`;
   throw new FerryError({ code: 'BUILD_FAILED', message: `build \`${options.command}\` ${why}; last lines:\n${lines.slice(-LAST_LINES).join('\n')}`, hint: `Full output in ${options.logFile}` });

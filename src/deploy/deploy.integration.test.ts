@@ -84,7 +84,7 @@ describe('blue-green deploys of the process runtime', () => {
   });
 
   it('writes secrets to the release .env with mode 0600 and nowhere else', async () => {
-    const envFile = join(project.dir, '.ferry/releases/production/r2/.env');
+    const envFile = join(project.stateDir, 'releases/production/r2/.env');
     expect(statSync(envFile).mode & 0o777).toBe(0o600);
     expect(readFileSync(envFile, 'utf8')).toContain('API_KEY="key-that-must-not-leak"');
     const history = await project.ferry(['history', 'production', '--json']);

@@ -1,7 +1,7 @@
 import type { EnvironmentConfig } from '../config/schema.js';
 import type { InstanceInfo, Runtime } from '../runtime/runtime.js';
 import type { InstanceSpec } from '../router/state.js';
-import type { StatePaths } from '../agent/paths.js';
+import type { StatePaths } from '../state/paths.js';
 import { healthGate, type GateVerdict } from '../health/gate.js';
 import { probeHttp, type ProbeResult } from '../health/probe.js';
 import { parseDurationMs } from '../util/duration.js';

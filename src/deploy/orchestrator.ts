@@ -6,7 +6,7 @@ import type { RouterClient } from '../router/client.js';
 import type { InstanceSpec } from '../router/state.js';
 import type { Runtimes } from '../runtime/registry.js';
 import { buildImage } from '../runtime/docker/image-build.js';
-import type { StatePaths } from '../agent/paths.js';
+import type { StatePaths } from '../state/paths.js';
 import type { Store } from '../store/store.js';
 import type { DeploymentKind, ReleaseRecord } from '../store/records.js';
 import { describeProbe, probeHttp, type ProbeResult } from '../health/probe.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createTestProject, type TestProject } from '../test-support/project.js';
 
 let project: TestProject;
-const dirs = (path: string) => readdirSync(join(project.dir, '.ferry', path)).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
+const dirs = (path: string) => readdirSync(join(project.stateDir, path)).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
 
 beforeAll(async () => {
   project = await createTestProject();
@@ -26,7 +26,7 @@ describe('prune', () => {
     expect(dirs('releases/production')).toEqual(['r5', 'r6']);
     expect(dirs('releases/staging')).toEqual(['r1']);
     expect(dirs('backups/production')).toEqual(['d5', 'd6']);
-    expect(readdirSync(join(project.dir, '.ferry/logs/production')).every((name) => /-r[56]-/.test(name))).toBe(true);
+    expect(readdirSync(join(project.stateDir, 'logs/production')).every((name) => /-r[56]-/.test(name))).toBe(true);
     const rollback = await project.ferry(['rollback', 'production', '--json']);
     expect(rollback.code, rollback.stderr).toBe(0);
     expect(JSON.parse(rollback.stdout)).toMatchObject({ release: 'r5', outcome: 'succeeded' });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { RouterClient } from '../router/client.js';
 import type { Runtimes } from '../runtime/registry.js';
 import type { Store } from '../store/store.js';
-import type { StatePaths } from '../agent/paths.js';
+import type { StatePaths } from '../state/paths.js';
 import { planBackupPrune, planReleasePrune } from './prune-plan.js';
 import { listDirs, removeDir } from './release-files.js';
 

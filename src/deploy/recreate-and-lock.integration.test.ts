@@ -58,7 +58,7 @@ describe('the deploy lock', () => {
 
 describe('bad input changes nothing', () => {
   const snapshot = () => ({
-    releases: existsSync(join(project.dir, '.ferry/releases/production')) ? readdirSync(join(project.dir, '.ferry/releases/production')).sort() : [],
+    releases: existsSync(join(project.stateDir, 'releases/production')) ? readdirSync(join(project.stateDir, 'releases/production')).sort() : [],
   });
 
   it.each([

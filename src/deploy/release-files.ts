@@ -24,7 +24,7 @@ export function backupRelease(releaseDir: string, backupDir: string, route: unkn
   mkdirSync(backupDir, { recursive: true, mode: 0o700 });
   const copied: string[] = [];
   const layout = releaseLayout(releaseDir);
-  for (const [file, mode] of [[layout.config, 0o644], [layout.envFile, 0o600], [layout.manifest, 0o644]] as const) {
+  for (const [file, mode] of [[layout.config, 0o600], [layout.envFile, 0o600], [layout.manifest, 0o600]] as const) {
     if (!existsSync(file)) continue;
     const target = join(backupDir, file.split('/').pop()!);
     copyFileSync(file, target);

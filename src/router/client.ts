@@ -77,8 +77,8 @@ export async function ensureRouter(stateDir: string, startTimeoutMs = 10_000): P
   const client = new RouterClient(stateDir);
   if (await client.isUp()) return { client, started: false };
   const paths = routerPaths(stateDir);
-  mkdirSync(paths.dir, { recursive: true });
-  const out = openSync(`${paths.log}.stderr`, 'a');
+  mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  const out = openSync(`${paths.log}.stderr`, 'a', 0o600);
   // A larger young generation halves scavenge work on the proxy's hot path (measured with bench:router).
   const child = spawn(process.execPath, ['--max-semi-space-size=64', ROUTER_ENTRY, stateDir], { detached: true, stdio: ['ignore', out, out] });
   closeSync(out);

@@ -1,4 +1,6 @@
-import { writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import { writeFileSync, rmSync } from 'node:fs';
+import { privateDir, privateFiles } from '../state/modes.js';
+import { adoptMovedState } from '../state/relocate.js';
 import { pino } from 'pino';
 import { Router } from './router.js';
 import { createControlServer, listenOnSocket } from './control.js';
@@ -12,7 +14,9 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const paths = routerPaths(stateDir);
-  mkdirSync(paths.dir, { recursive: true });
+  privateDir(stateDir);
+  privateDir(paths.dir);
+  adoptMovedState(stateDir);
   const logger = pino({ base: { component: 'router', pid: process.pid } }, pino.destination({ dest: paths.log, sync: true, mkdir: true }));
   const router = new Router({ stateDir, log: (message, fields) => logger.info(fields ?? {}, message) });
   await router.start();
@@ -28,7 +32,8 @@ async function main(): Promise<void> {
   };
   const control = createControlServer(router, (stopInstances) => void shutdown(stopInstances));
   await listenOnSocket(control, paths.socket);
-  writeFileSync(paths.pid, String(process.pid));
+  writeFileSync(paths.pid, String(process.pid), { mode: 0o600 });
+  privateFiles(paths.log, `${paths.log}.stderr`, paths.socket);
   // A plain SIGTERM stops the router but leaves instances running, to be re-adopted.
   process.on('SIGTERM', () => void shutdown(false));
   process.on('SIGINT', () => void shutdown(false));

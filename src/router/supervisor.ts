@@ -45,8 +45,8 @@ export class Supervisor {
   constructor(readonly instances: Record<string, InstanceRecord>, private readonly options: SupervisorOptions) {}
 
   start(spec: InstanceSpec, restarts = 0): InstanceRecord {
-    mkdirSync(dirname(spec.logFile), { recursive: true });
-    const logFd = openSync(spec.logFile, 'a');
+    mkdirSync(dirname(spec.logFile), { recursive: true, mode: 0o700 });
+    const logFd = openSync(spec.logFile, 'a', 0o600);
     const child = spawn('/bin/sh', ['-c', `exec ${spec.command}`], {
       cwd: spec.cwd,
       env: { ...process.env, ...readEnvFile(spec.envFile), ...spec.vars, PORT: String(spec.port), FERRY_INSTANCE_ID: spec.id, FERRY_RELEASE: spec.release, FERRY_ENV: spec.env },

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { privateDir, privateFiles } from '../state/modes.js';
 
 /** The store's own schema migrations, applied in order; PRAGMA user_version records how many ran. */
 const MIGRATIONS: string[] = [
@@ -80,7 +80,7 @@ const MIGRATIONS: string[] = [
 export type Db = Database.Database;
 
 export function openDb(path: string): Db {
-  mkdirSync(dirname(path), { recursive: true });
+  privateDir(dirname(path));
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');
@@ -92,5 +92,6 @@ export function openDb(path: string): Db {
       db.pragma(`user_version = ${index + 1}`);
     })();
   }
+  privateFiles(path, `${path}-wal`, `${path}-shm`);
   return db;
 }

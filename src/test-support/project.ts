@@ -4,12 +4,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort } from '../util/ports.js';
+import { statePaths } from '../state/paths.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const FERRY_BIN = join(REPO_ROOT, 'bin/ferry.js');
 
 export interface TestProject {
   dir: string;
+  /** Where ferry keeps this project's state (outside the project; follows ferry.yml's app). */
+  readonly stateDir: string;
   ports: { production: number; staging: number };
   ferry: (args: string[], env?: NodeJS.ProcessEnv) => Promise<{ code: number; stdout: string; stderr: string }>;
   commit: (files: Record<string, string | null>, message: string) => string;
@@ -70,6 +73,9 @@ export async function createTestProject(): Promise<TestProject> {
     });
   return {
     dir,
+    get stateDir() {
+      return statePaths(dir).root;
+    },
     ports,
     ferry,
     writeConfig,
@@ -87,8 +93,9 @@ export async function createTestProject(): Promise<TestProject> {
     },
     async cleanup() {
       const stopped = await ferry(['agent', 'stop']);
-      if (process.env.FERRY_TEST_DEBUG) console.log('agent stop', stopped, dir);
-      if (!process.env.FERRY_TEST_DEBUG) rmSync(dir, { recursive: true, force: true });
+      const stateDir = statePaths(dir).root;
+      if (process.env.FERRY_TEST_DEBUG) console.log('agent stop', stopped, dir, stateDir);
+      if (!process.env.FERRY_TEST_DEBUG) for (const path of [dir, stateDir]) rmSync(path, { recursive: true, force: true });
     },
   };
 }
@@ -116,5 +123,5 @@ export function ferryUntil(project: TestProject, args: string[], pattern: RegExp
 }
 
 export function readAgentInfo(project: TestProject): { pid: number; routerPid: number; url: string } {
-  return JSON.parse(readFileSync(join(project.dir, '.ferry/agent.json'), 'utf8'));
+  return JSON.parse(readFileSync(statePaths(project.dir).agentInfo, 'utf8'));
 }

@@ -81,7 +81,7 @@ describe.skipIf(!swarmActive)('swarm runtime, replicas: 2', () => {
     expect(status.instances.every((i: any) => i.state === 'serving' && i.healthy && i.container.image === image)).toBe(true);
     if (registry) expect(await registry.tags(`ferry-test/${appName}`)).toEqual(['r1', 'r2', 'r3', 'r4']);
     // The node each task landed on, from the Swarm API: this one-node swarm advertises 127.0.0.1.
-    const serving = Object.values(loadRouterState(join(project.dir, '.ferry')).instances).filter((i) => i.release === 'r2');
+    const serving = Object.values(loadRouterState(project.stateDir).instances).filter((i) => i.release === 'r2');
     expect(serving.map((i) => i.host)).toEqual(['127.0.0.1', '127.0.0.1']);
     const logs = await project.ferry(['logs', 'production']);
     expect(logs.stdout).toMatch(/hello 1.0.0 \(r2\) listening on 0.0.0.0:3000/);
