@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { ferryProcessEnv } from '../runtime/base-env.js';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { statePaths } from '../state/paths.js';
@@ -22,14 +23,23 @@ export async function findAgent(projectDir: string): Promise<AgentInfo | undefin
   }
 }
 
-/** Starts `ferry agent` as a detached process and waits for it to answer. */
-export async function spawnDetachedAgent(projectDir: string, startTimeoutMs = 20_000): Promise<AgentInfo> {
+/**
+ * Starts the agent as its own process (its own process group) with a scrubbed environment: nothing of
+ * this shell reaches it but what base-env.ts lists. `inherit` shows its output here (a foreground
+ * `ferry agent`); otherwise it goes to agent.out in the state folder.
+ */
+export function spawnAgentProcess(projectDir: string, options: { port?: number; output: 'inherit' | 'file'; json?: boolean }): ChildProcess {
   const paths = statePaths(projectDir);
   mkdirSync(paths.root, { recursive: true, mode: 0o700 });
-  const out = openSync(paths.agentOut, 'a', 0o600);
-  const child = spawn(process.execPath, [FERRY_BIN, 'agent', '--project', projectDir], { detached: true, stdio: ['ignore', out, out], env: process.env });
-  closeSync(out);
-  child.unref();
+  const out = options.output === 'file' ? openSync(paths.agentOut, 'a', 0o600) : 'inherit';
+  const args = [FERRY_BIN, 'agent', '--serve', '--project', projectDir, ...(options.port !== undefined ? ['--port', String(options.port)] : []), ...(options.json ? ['--json'] : [])];
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], env: ferryProcessEnv() });
+  if (typeof out === 'number') closeSync(out);
+  return child;
+}
+
+/** Waits for a just-started agent process to answer. */
+export async function agentAnswering(projectDir: string, child: ChildProcess, startTimeoutMs = 20_000): Promise<AgentInfo> {
   const deadline = Date.now() + startTimeoutMs;
   while (Date.now() < deadline) {
     const info = await findAgent(projectDir);
@@ -37,7 +47,15 @@ export async function spawnDetachedAgent(projectDir: string, startTimeoutMs = 20
     if (child.exitCode !== null) break;
     await sleep(50);
   }
-  throw new FerryError({ code: 'AGENT_START_FAILED', message: `the agent did not start within ${startTimeoutMs}ms`, hint: `Read ${paths.root}/agent.out and ${paths.agentLog}.` });
+  const paths = statePaths(projectDir);
+  throw new FerryError({ code: 'AGENT_START_FAILED', message: child.exitCode !== null ? `the agent exited with code ${child.exitCode} before it answered` : `the agent did not answer within ${startTimeoutMs}ms`, hint: `Read ${paths.agentOut} and ${paths.agentLog}.` });
+}
+
+/** Starts `ferry agent` in the background and waits for it to answer. */
+export async function spawnDetachedAgent(projectDir: string, startTimeoutMs = 20_000): Promise<AgentInfo> {
+  const child = spawnAgentProcess(projectDir, { output: 'file' });
+  child.unref();
+  return agentAnswering(projectDir, child, startTimeoutMs);
 }
 
 export async function ensureAgent(projectDir: string, say: (message: string) => void): Promise<AgentInfo> {

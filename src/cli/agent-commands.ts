@@ -3,7 +3,7 @@ import { startAgent } from '../agent/agent.js';
 import { statePaths } from '../state/paths.js';
 import { RouterClient } from '../router/client.js';
 import { isProcessAlive, sleep } from '../util/sleep.js';
-import { agentPost, findAgent, spawnDetachedAgent } from './agent-client.js';
+import { agentAnswering, agentPost, findAgent, spawnAgentProcess } from './agent-client.js';
 import { progress, type Io } from './output.js';
 
 function describeAgent(io: Io, info: { pid: number; url: string }, projectDir: string): void {
@@ -15,7 +15,7 @@ function describeAgent(io: Io, info: { pid: number; url: string }, projectDir: s
 }
 
 /** `ferry agent [--detach]`: run the control plane, starting the data plane if it is not running. */
-export async function agentStart(io: Io, projectDir: string, options: { detach: boolean; port?: number }): Promise<number> {
+export async function agentStart(io: Io, projectDir: string, options: { detach: boolean; port?: number; serve?: boolean }): Promise<number> {
   loadConfig(projectDir);
   const running = await findAgent(projectDir);
   if (running) {
@@ -24,9 +24,12 @@ export async function agentStart(io: Io, projectDir: string, options: { detach: 
     return 0;
   }
   if (options.detach) {
-    describeAgent(io, await spawnDetachedAgent(projectDir), projectDir);
+    const child = spawnAgentProcess(projectDir, { port: options.port, output: 'file' });
+    child.unref();
+    describeAgent(io, await agentAnswering(projectDir, child), projectDir);
     return 0;
   }
+  if (!options.serve) return foregroundAgent(io, projectDir, options.port);
   const agent = await startAgent({ projectDir, port: options.port });
   for (const warning of agent.warnings) progress(io)(`warning: ${warning}`);
   describeAgent(io, agent.info, projectDir);
@@ -36,6 +39,19 @@ export async function agentStart(io: Io, projectDir: string, options: { detach: 
   process.once('SIGTERM', stop);
   await agent.stopped;
   return 0;
+}
+
+/**
+ * `ferry agent` in the foreground: the agent runs as a child with a scrubbed environment (this shell's
+ * variables stay here), its output shown here; Ctrl-C stops it (the router keeps serving).
+ */
+async function foregroundAgent(io: Io, projectDir: string, port: number | undefined): Promise<number> {
+  const child = spawnAgentProcess(projectDir, { port, output: 'inherit', json: io.json });
+  const exited = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 0 : 3))));
+  const stop = () => child.kill('SIGTERM');
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return exited;
 }
 
 /** `ferry agent stop`: stop the agent, the router and the instances. */

@@ -49,7 +49,9 @@ export function buildProgram(): Command {
   const agent = common(program.command('agent').description('run the control plane (starts the router if it is not running)'))
     .option('-d, --detach', 'run in the background')
     .addOption(new Option('--port <port>', 'API port on 127.0.0.1 (default: agent.port in ferry.yml)').argParser(Number))
-    .action((options) => execute(options, (io, dir) => agentStart(io, dir, { detach: Boolean(options.detach), port: options.port })));
+    // Internal: run the agent in this very process (ferry starts it so, with a scrubbed environment).
+    .addOption(new Option('--serve').hideHelp())
+    .action((options) => execute(options, (io, dir) => agentStart(io, dir, { detach: Boolean(options.detach), port: options.port, serve: Boolean(options.serve) })));
   common(agent.command('stop').description('stop the agent, the router and every instance')).action((_options, command: Command) =>
     execute(command.optsWithGlobals(), (io, dir) => agentStop(io, dir)),
   );

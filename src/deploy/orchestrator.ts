@@ -14,6 +14,7 @@ import { healthGate, watchWindow } from '../health/gate.js';
 import { notify, type Delivery } from '../notify/notify.js';
 import { FerryError, errorMessage } from '../util/errors.js';
 import { writeJsonAtomic } from '../util/fs-atomic.js';
+import { buildBaseEnv } from '../runtime/base-env.js';
 import { acquireDeployLock } from './lock.js';
 import { exitCodeOf, outcomeOfFailure, planSteps, type StepName } from './plan.js';
 import { pruneEnvironment } from './prune.js';
@@ -205,6 +206,10 @@ export class Deployment {
     }
   }
 
+  private declaredSecrets(): Record<string, string> {
+    return Object.fromEntries(this.envConfig.secrets.filter((name) => this.request.secrets[name] !== undefined).map((name) => [name, this.request.secrets[name]]));
+  }
+
   private async writeSecrets(): Promise<string> {
     const { store, paths } = this.deps;
     const { env, source, secrets, config } = this.request;
@@ -272,7 +277,8 @@ export class Deployment {
     await runBuild({
       command: this.envConfig.build!,
       cwd: layout.app,
-      env: { ...process.env, ...this.envConfig.env, ...this.request.secrets, FERRY_RELEASE: this.release!.id, FERRY_ENV: this.request.env },
+      // The build sees this environment's declared secrets only (not the registry password or the database URL).
+      env: { ...buildBaseEnv(), ...this.envConfig.env, ...this.declaredSecrets(), FERRY_RELEASE: this.release!.id, FERRY_ENV: this.request.env },
       timeoutMs: this.deps.buildTimeoutMs ?? 10 * 60_000,
       logFile: layout.buildLog,
       secrets: Object.values(this.request.secrets),

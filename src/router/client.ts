@@ -6,6 +6,7 @@ import { routerPaths } from './paths.js';
 import type { InstanceRecord, InstanceSpec, Route } from './state.js';
 import { sleep } from '../util/sleep.js';
 import { FerryError } from '../util/errors.js';
+import { ferryProcessEnv } from '../runtime/base-env.js';
 
 export interface RouterSnapshot {
   pid: number;
@@ -80,7 +81,7 @@ export async function ensureRouter(stateDir: string, startTimeoutMs = 10_000): P
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   const out = openSync(`${paths.log}.stderr`, 'a', 0o600);
   // A larger young generation halves scavenge work on the proxy's hot path (measured with bench:router).
-  const child = spawn(process.execPath, ['--max-semi-space-size=64', ROUTER_ENTRY, stateDir], { detached: true, stdio: ['ignore', out, out] });
+  const child = spawn(process.execPath, ['--max-semi-space-size=64', ROUTER_ENTRY, stateDir], { detached: true, stdio: ['ignore', out, out], env: ferryProcessEnv() });
   closeSync(out);
   child.unref();
   const deadline = Date.now() + startTimeoutMs;

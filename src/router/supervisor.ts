@@ -3,6 +3,7 @@ import { mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isProcessAlive, sleep } from '../util/sleep.js';
 import { readEnvFile } from './env-file.js';
+import { instanceBaseEnv } from '../runtime/base-env.js';
 import type { InstanceRecord, InstanceSpec } from './state.js';
 
 export interface SupervisorOptions {
@@ -49,7 +50,8 @@ export class Supervisor {
     const logFd = openSync(spec.logFile, 'a', 0o600);
     const child = spawn('/bin/sh', ['-c', `exec ${spec.command}`], {
       cwd: spec.cwd,
-      env: { ...process.env, ...readEnvFile(spec.envFile), ...spec.vars, PORT: String(spec.port), FERRY_INSTANCE_ID: spec.id, FERRY_RELEASE: spec.release, FERRY_ENV: spec.env },
+      // Exactly the documented base and this release's own variables: nothing of the router's (or a deploying shell's) environment.
+      env: { ...instanceBaseEnv(), ...readEnvFile(spec.envFile), ...spec.vars, PORT: String(spec.port), HOST: '127.0.0.1', FERRY_INSTANCE_ID: spec.id, FERRY_RELEASE: spec.release, FERRY_ENV: spec.env },
       detached: true,
       stdio: ['ignore', logFd, logFd],
     });
