@@ -11,7 +11,12 @@ export interface EnvironmentStatus {
   port: number;
   strategy: string;
   url: string;
+  /** The routed release, when at least one of its instances is running and answers its health check. */
   serving: { id: string; commit: string; ref: string } | null;
+  /** What the routing table names, and whether it can serve: `serving`, `starting` (instances starting again, requests held), `down` (none healthy), `none`. */
+  routed: { release: string | null; state: 'serving' | 'starting' | 'down' | 'none' };
+  /** Requests the router answered itself since it started: 504 upstream timeouts, 502 upstream errors, 503 nothing to route to. */
+  router: { upstreamTimeouts: number; upstreamErrors: number; unavailable: number };
   instances: Array<{ id: string; release: string; port: number; pid: number; state: string; restarts: number; healthy: boolean | null; health: string; container?: { id: string; image: string; health?: string } }>;
   lastDeployment: { id: number; kind: string; release: string | null; state: string; outcome: string | null; startedAt: string; finishedAt: string | null; error: string | null } | null;
   lock: { deploymentId: number; since: string } | null;
@@ -33,9 +38,13 @@ export async function environmentStatuses(config: FerryConfig, store: Store, rou
             const probe = await probeHttp(i.port, envConfig.health.path, 1000, i.host);
             // Containers also carry Docker's own health status when their image defines a HEALTHCHECK.
             const container = i.container ? { id: i.container.id.slice(0, 12), image: i.container.image, health: await runtimes.of(i).inspect(i.id).then((info) => info.health, (error) => `unknown: ${errorMessage(error)}`) } : undefined;
-            return { id: i.id, release: i.release, port: i.port, pid: i.pid, state: serving.instanceIds.includes(i.id) ? 'serving' : i.state, restarts: i.restarts, healthy: probe.ok, health: probe.ok ? `${probe.status}` : `${probe.status ?? probe.error}`, container };
+            return { id: i.id, release: i.release, port: i.port, pid: i.pid, state: serving.instanceIds.includes(i.id) && i.state === 'running' ? 'serving' : i.state, restarts: i.restarts, healthy: probe.ok, health: probe.ok ? `${probe.status}` : `${probe.status ?? probe.error}`, container };
           }),
       );
+      const routedInstances = instances.filter((i) => serving.instanceIds.includes(i.id));
+      const healthy = routedInstances.some((i) => i.healthy && snapshot.instances[i.id]?.state === 'running');
+      const starting = routedInstances.some((i) => snapshot.instances[i.id]?.state === 'starting');
+      const routedState = !serving.release ? 'none' : healthy ? 'serving' : starting ? 'starting' : 'down';
       const last = store.deployments({ env, limit: 1 })[0];
       const lock = store.lockOf(env);
       return {
@@ -43,7 +52,9 @@ export async function environmentStatuses(config: FerryConfig, store: Store, rou
         port: envConfig.port,
         strategy: envConfig.strategy,
         url: `http://127.0.0.1:${envConfig.port}`,
-        serving: release ? { id: release.id, commit: release.commit, ref: release.ref } : null,
+        serving: release && routedState === 'serving' ? { id: release.id, commit: release.commit, ref: release.ref } : null,
+        routed: { release: serving.release, state: routedState },
+        router: snapshot.counters?.[env] ?? { upstreamTimeouts: 0, upstreamErrors: 0, unavailable: 0 },
         instances,
         lastDeployment: last
           ? { id: last.id, kind: last.kind, release: last.releaseId, state: last.state, outcome: last.state === 'running' ? null : last.state, startedAt: new Date(last.startedAt).toISOString(), finishedAt: last.finishedAt ? new Date(last.finishedAt).toISOString() : null, error: last.error }

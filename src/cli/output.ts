@@ -66,7 +66,11 @@ export function describeResult(result: DeployResult): string {
 export function printStatus(io: Io, statuses: EnvironmentStatus[]): void {
   for (const s of statuses) {
     io.out(`${s.env}  ${s.url}  (${s.strategy})`);
-    io.out(`  serving: ${s.serving ? `${s.serving.id}  ${s.serving.commit.slice(0, 12)}  ${s.serving.ref}` : 'nothing'}`);
+    const routed = s.routed.release;
+    const why = s.routed.state === 'starting' ? `${routed} is starting again; requests are held until it is healthy` : `${routed} is routed, but none of its instances is healthy`;
+    io.out(`  serving: ${s.serving ? `${s.serving.id}  ${s.serving.commit.slice(0, 12)}  ${s.serving.ref}` : routed ? `nothing (${why})` : 'nothing'}`);
+    const answered = s.router.upstreamTimeouts + s.router.upstreamErrors + s.router.unavailable;
+    if (answered > 0) io.out(`  router answered itself: ${s.router.upstreamTimeouts} upstream timeouts (504), ${s.router.upstreamErrors} upstream errors (502), ${s.router.unavailable} with nothing to route to (503)`);
     for (const i of s.instances) {
       const where = i.container ? `container ${i.container.id}  ${i.container.image}${i.container.health ? `  docker health ${i.container.health}` : ''}` : `pid ${i.pid}`;
       io.out(`  instance ${i.id}  :${i.port}  ${where}  ${i.state}  ${i.healthy ? 'healthy' : `unhealthy (${i.health})`}${i.restarts ? `  restarts ${i.restarts}` : ''}`);

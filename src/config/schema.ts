@@ -24,6 +24,13 @@ export const notifySchema = z.strictObject({
   slack: z.url().optional().describe('A Slack incoming-webhook URL.'),
 });
 
+export const proxySchema = z
+  .strictObject({
+    connect_timeout: duration.default('5s').describe('An instance that does not accept the connection within this gets the request answered 504.'),
+    response_timeout: duration.default('60s').describe('An instance that sends no response head within this (after the request was sent) gets it answered 504.'),
+  })
+  .describe("The router's upstream timeouts for this environment.");
+
 const memory = z.string().regex(/^\d+(\.\d+)?[kmg]?$/i, 'expected a size such as 512m or 1g');
 
 export const resourcesSchema = z.strictObject({
@@ -116,6 +123,7 @@ export const environmentSchema = z
     registry: registrySchema.optional(),
     replicas: z.number().int().min(1).max(64).default(1),
     health: healthSchema.prefault({}),
+    proxy: proxySchema.prefault({}),
     watch: duration.default('10s'),
     drain: duration.default('30s'),
     stop_grace: duration.default('10s').describe('Time between SIGTERM and SIGKILL when an instance stops.'),

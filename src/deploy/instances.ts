@@ -1,6 +1,6 @@
 import type { EnvironmentConfig } from '../config/schema.js';
 import type { InstanceInfo, Runtime } from '../runtime/runtime.js';
-import type { InstanceSpec } from '../router/state.js';
+import type { InstanceHealth, InstanceSpec, UpstreamTimeouts } from '../router/state.js';
 import type { StatePaths } from '../state/paths.js';
 import { healthGate, type GateVerdict } from '../health/gate.js';
 import { probeHttp, type ProbeResult } from '../health/probe.js';
@@ -18,6 +18,17 @@ export const ms = (duration: string) => parseDurationMs(duration)!;
 /** Labels that let ferry tell its own images and containers from anyone else's. */
 export function releaseLabels(app: string, env: string, release: ReleaseRecord): Record<string, string> {
   return { [LABEL.app]: app, [LABEL.env]: env, [LABEL.release]: release.id, [LABEL.commit]: release.commit };
+}
+
+/** How the router checks an instance it restarts itself, from the environment's health settings. */
+export function instanceHealth(config: EnvironmentConfig): InstanceHealth {
+  const health = config.health;
+  return { path: health.path, intervalMs: ms(health.interval), timeoutMs: ms(health.timeout), healthyThreshold: health.healthy_threshold, deadlineMs: ms(health.deadline) };
+}
+
+/** The router's upstream timeouts of an environment. */
+export function upstreamTimeouts(config: EnvironmentConfig): UpstreamTimeouts {
+  return { connectMs: ms(config.proxy.connect_timeout), responseHeaderMs: ms(config.proxy.response_timeout) };
 }
 
 /** Specs for `replicas` new instances of one release, each on a fresh loopback port. */
@@ -48,6 +59,7 @@ export async function instanceSpecs(input: { app: string; env: string; release: 
       envFile: layout.envFile,
       vars: config.env,
       logFile: input.paths.instanceLog(input.env, id),
+      health: instanceHealth(config),
       runtime: config.runtime,
       docker,
     });

@@ -22,7 +22,7 @@ import { redact, runBuild } from './build.js';
 import { backupRelease, releaseLayout, writeSecretsFile } from './release-files.js';
 import { exportSource, type SourceCommit } from './source.js';
 import { servingOf, type Serving } from './serving.js';
-import { gateInstances, instanceSpecs, ms, releaseLabels } from './instances.js';
+import { gateInstances, instanceSpecs, ms, releaseLabels, upstreamTimeouts } from './instances.js';
 import { imageRef, pushImage, registryAuth } from '../runtime/docker/image-push.js';
 import { openMigrationDatabase, lockOwner } from '../migrate/open.js';
 import { migrate, MigrateError } from '../migrate/runner.js';
@@ -127,7 +127,7 @@ export class Deployment {
         steps = replanned;
         // Open the environment's port now, so that a port taken by another program stops the deploy before anything starts.
         const route = (await router.state()).routes[env];
-        if (route?.port !== this.envConfig.port) await this.setRoute(this.previous.instanceIds);
+        if (route?.port !== this.envConfig.port) await this.setRoute(this.previous.instanceIds, this.previous.release);
         return `acquired; :${this.envConfig.port} is ferry's`;
       });
       for (const name of steps.slice(1, -1)) await this.step(name, () => this.runStep(name));
@@ -350,14 +350,14 @@ export class Deployment {
     return verdicts.map((v) => `${v.instanceId}: ${v.reason} in ${v.elapsedMs}ms`).join('; ');
   }
 
-  private async setRoute(instanceIds: string[]): Promise<void> {
-    await this.deps.router.setRoute({ env: this.request.env, port: this.envConfig.port, upstreams: instanceIds });
+  private async setRoute(instanceIds: string[], release: string | null): Promise<void> {
+    await this.deps.router.setRoute({ env: this.request.env, port: this.envConfig.port, release: instanceIds.length ? release : null, upstreams: instanceIds, timeouts: upstreamTimeouts(this.envConfig) });
   }
 
   private async switchTraffic(): Promise<string> {
     this.trafficChanged = true;
     this.compensations.push({ step: 'switch', undo: () => this.switchBack() });
-    await this.setRoute(this.newSpecs.map((s) => s.id));
+    await this.setRoute(this.newSpecs.map((s) => s.id), this.release!.id);
     this.timings.healthyToSwitchMs = Date.now() - this.healthyAt;
     this.deps.store.recordEvent(this.request.env, this.deploymentId, 'switched', { from: this.previous.release, to: this.release!.id });
     return `:${this.envConfig.port} → ${this.release!.id} (${this.timings.healthyToSwitchMs}ms after healthy)`;
@@ -454,7 +454,7 @@ export class Deployment {
     const snapshot = await this.deps.router.state();
     const warm = this.previous.instanceIds.filter((id) => snapshot.instances[id]?.state === 'running');
     if (warm.length > 0) {
-      await this.setRoute(warm);
+      await this.setRoute(warm, this.previous.release);
       this.previousServing = true;
       this.progress(`switched back to ${this.previous.release} (${warm.join(', ')})`);
     } else {
@@ -469,7 +469,7 @@ export class Deployment {
     const { store } = this.deps;
     const previous = this.previous.release ? store.release(this.previous.release) : undefined;
     if (!previous || !existsSync(previous.dir)) {
-      await this.setRoute([]);
+      await this.setRoute([], null);
       this.previousServing = false;
       this.progress(previous ? `cannot restore ${previous.id}: its directory is gone` : 'no previous release to restore');
       return;
@@ -483,7 +483,7 @@ export class Deployment {
     const verdicts = await gateInstances(runtime, specs, config);
     if (verdicts.every((v) => v.healthy)) {
       for (const spec of specs) await runtime.keepRunning?.(spec.id);
-      await this.setRoute(specs.map((s) => s.id));
+      await this.setRoute(specs.map((s) => s.id), previous.id);
       this.previousServing = true;
       this.progress(`${previous.id} restored and serving`);
     } else {

@@ -33,7 +33,7 @@ export async function reconcileInterrupted(store: Store, router: RouterClient, r
       // A recreate deploy may have stopped the old release already: then nothing serves and a person must act.
       outcome = servingNow.length > 0 || !deployment.previousReleaseId ? 'halted' : 'failed';
     } else if (warmOld.length > 0 && route) {
-      await router.setRoute({ ...route, upstreams: warmOld });
+      await router.setRoute({ ...route, release: deployment.previousReleaseId, upstreams: warmOld });
       outcome = 'rolled_back';
     } else {
       const running = newIds.filter((id) => snapshot.instances[id].state === 'running');

@@ -10,7 +10,8 @@ export interface Serving {
 export function servingFrom(snapshot: RouterSnapshot, env: string): Serving {
   const route = snapshot.routes[env];
   const instanceIds = route?.upstreams ?? [];
-  const release = instanceIds.map((id) => snapshot.instances[id]?.release).find(Boolean) ?? null;
+  // The routing table names the release; tables written before it did are read from the instances.
+  const release = instanceIds.length === 0 ? null : (route?.release ?? instanceIds.map((id) => snapshot.instances[id]?.release).find(Boolean) ?? null);
   return { port: route?.port ?? null, instanceIds, release };
 }
 

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { routerPaths } from './paths.js';
-import type { InstanceRecord, InstanceSpec, Route } from './state.js';
+import type { InstanceRecord, InstanceSpec, Route, RouteCounters } from './state.js';
 import { sleep } from '../util/sleep.js';
 import { FerryError } from '../util/errors.js';
 import { ferryProcessEnv } from '../runtime/base-env.js';
@@ -11,6 +11,7 @@ import { ferryProcessEnv } from '../runtime/base-env.js';
 export interface RouterSnapshot {
   pid: number;
   routes: Record<string, Route>;
+  counters: Record<string, RouteCounters>;
   instances: Record<string, InstanceRecord & { inflight: number }>;
 }
 
@@ -53,7 +54,7 @@ export class RouterClient {
   }
 
   state = () => this.call<RouterSnapshot>('GET', '/state');
-  setRoute = (route: Route) => this.call<Route>('PUT', `/routes/${route.env}`, { port: route.port, upstreams: route.upstreams });
+  setRoute = (route: Route) => this.call<Route>('PUT', `/routes/${route.env}`, { port: route.port, release: route.release, upstreams: route.upstreams, timeouts: route.timeouts });
   startInstance = (spec: InstanceSpec) => this.call<InstanceRecord>('POST', '/instances', spec);
   registerUpstream = (spec: InstanceSpec) => this.call<InstanceRecord>('POST', '/upstreams', spec);
   stopInstance = (id: string, drainTimeoutMs: number, graceMs: number) => this.call<StopInstanceResult>('POST', `/instances/${id}/stop`, { drainTimeoutMs, graceMs });

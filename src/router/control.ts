@@ -12,7 +12,7 @@ export function createControlServer(router: Router, onShutdown: (stopInstances: 
       if (req.method === 'GET' && url.pathname === '/state') return sendJson(res, 200, router.snapshot());
       if (req.method === 'PUT' && parts[0] === 'routes' && parts[1]) {
         const body = await readJsonBody(req);
-        await router.setRoute({ env: parts[1], port: body.port, upstreams: body.upstreams });
+        await router.setRoute({ env: parts[1], port: body.port, release: body.release, upstreams: body.upstreams, timeouts: body.timeouts });
         return sendJson(res, 200, router.snapshot().routes[parts[1]]);
       }
       if (req.method === 'POST' && url.pathname === '/upstreams') {

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import net from 'node:net';
 import { ResponseParser } from './response-parser.js';
 import type { UpstreamPool } from './upstream-pool.js';
+import type { UpstreamTimeouts } from './state.js';
 
 /** One upstream instance as the proxy sees it: where it listens, its connections, and how busy it is. */
 export interface Upstream {
@@ -18,13 +19,20 @@ export interface ProxyOptions {
   upstreams: () => Upstream[];
   /** How long a request waits for an upstream when none is routed (a recreate deploy, a restart). */
   pendingTimeoutMs: number;
-  /** Resolves when the routing table changes. */
+  /** Resolves when the routing table changes (or an upstream starts or stops getting traffic). */
   routeChanged: () => Promise<void>;
+  /** This environment's upstream timeouts, read per request. */
+  timeouts: () => UpstreamTimeouts;
+  /** Counts what the proxy answered itself: 504, 502, 503. */
+  count: (outcome: 'upstreamTimeouts' | 'upstreamErrors' | 'unavailable') => void;
 }
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'x-forwarded-for', 'x-forwarded-proto']);
 const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UPSTREAM_CLOSED']);
-const MAX_ATTEMPTS = 3;
+/** Retries of a request on a stale pooled connection (it may have reached the upstream, so only bodyless ones, and few). */
+const MAX_STALE_RETRIES = 2;
+/** Between retries of a refused connection (an instance that just died, not yet seen as gone). */
+const REFUSED_RETRY_DELAY_MS = 20;
 
 function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
@@ -48,12 +56,16 @@ function requestHead(req: IncomingMessage, chunked: boolean): string {
   return head + '\r\n';
 }
 
+interface Retry {
+  deadline: number;
+  stale: number;
+}
+
 /** Builds the request handler of one environment's listener: a keep-alive reverse proxy. */
 export function createProxyHandler(options: ProxyOptions) {
   let next = 0;
 
-  async function pick(): Promise<Upstream | undefined> {
-    const deadline = Date.now() + options.pendingTimeoutMs;
+  async function pick(deadline: number): Promise<Upstream | undefined> {
     let list = options.upstreams();
     while (list.length === 0 && Date.now() < deadline) {
       await Promise.race([options.routeChanged(), new Promise((r) => setTimeout(r, Math.max(1, deadline - Date.now())))]);
@@ -64,18 +76,30 @@ export function createProxyHandler(options: ProxyOptions) {
     return list[next];
   }
 
-  function forward(req: IncomingMessage, res: ServerResponse, upstream: Upstream, attempt: number): void {
+  /**
+   * One attempt at one upstream. `retry.deadline`: until when a request that never reached an upstream
+   * (a refused connection) may wait for another; `retry.stale`: retries used on stale pooled connections.
+   */
+  function forward(req: IncomingMessage, res: ServerResponse, upstream: Upstream, retry: Retry): void {
     upstream.inflight++;
-    const withBody = attempt === 1 && hasBody(req);
+    const withBody = hasBody(req);
     const chunkedBody = withBody && req.headers['transfer-encoding'] !== undefined;
+    const timeouts = options.timeouts();
     let settled = false;
     let requestSent = !withBody;
+    let bodyStarted = false;
     let keepAlive = false;
     let batch: Buffer[] = [];
+    let timer: NodeJS.Timeout | undefined;
 
+    const arm = (ms: number, code: string) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => fail(code), ms);
+    };
     const settle = () => {
       if (settled) return false;
       settled = true;
+      clearTimeout(timer);
       upstream.inflight--;
       return true;
     };
@@ -84,14 +108,20 @@ export function createProxyHandler(options: ProxyOptions) {
       connection.exchange = undefined;
       socket.destroy();
       if (res.headersSent) return void res.destroy();
-      const retryable = RETRYABLE_CODES.has(code) && !withBody && attempt < MAX_ATTEMPTS && (!fresh || code === 'ECONNREFUSED');
-      if (retryable) return void route(req, res, attempt + 1);
-      const status = code === 'ETIMEDOUT' ? 504 : 502;
-      res.writeHead(status, { 'content-type': 'text/plain' }).end(`ferry router: upstream ${upstream.id} failed: ${code}\n`);
+      // Refused on a new connection: nothing was sent (the body is not read before the connection opens).
+      const neverSent = code === 'ECONNREFUSED' && fresh && !bodyStarted;
+      if (neverSent && Date.now() < retry.deadline) return void setTimeout(() => route(req, res, retry), REFUSED_RETRY_DELAY_MS);
+      const stale = RETRYABLE_CODES.has(code) && !fresh && !withBody && retry.stale < MAX_STALE_RETRIES;
+      if (stale) return void route(req, res, { ...retry, stale: retry.stale + 1 });
+      const timedOut = code === 'CONNECT_TIMEOUT' || code === 'RESPONSE_TIMEOUT';
+      options.count(timedOut ? 'upstreamTimeouts' : 'upstreamErrors');
+      const what = code === 'CONNECT_TIMEOUT' ? `did not accept a connection within ${timeouts.connectMs}ms` : code === 'RESPONSE_TIMEOUT' ? `sent no response head within ${timeouts.responseHeaderMs}ms` : `failed: ${code}`;
+      res.writeHead(timedOut ? 504 : 502, { 'content-type': 'text/plain' }).end(`ferry router: upstream ${upstream.id} ${what}\n`);
     };
     const parser = new ResponseParser(
       {
         onHead: (head) => {
+          clearTimeout(timer);
           keepAlive = head.keepAlive;
           res.writeHead(head.status, head.statusMessage, head.headers);
         },
@@ -142,37 +172,51 @@ export function createProxyHandler(options: ProxyOptions) {
     });
 
     socket.write(requestHead(req, chunkedBody));
-    if (!withBody) return;
-    req.on('data', (chunk: Buffer) => {
+    const awaitHead = () => arm(timeouts.responseHeaderMs, 'RESPONSE_TIMEOUT');
+    if (fresh) {
+      arm(timeouts.connectMs, 'CONNECT_TIMEOUT');
+      socket.once('connect', () => (withBody ? sendBody() : awaitHead()));
+    } else if (withBody) sendBody();
+    else awaitHead();
+
+    function sendBody(): void {
+      if (settled) return;
+      clearTimeout(timer);
+      bodyStarted = true;
+      req.on('data', (chunk: Buffer) => {
       const ok = chunkedBody ? socket.write(`${chunk.length.toString(16)}\r\n`) && socket.write(chunk) && socket.write('\r\n') : socket.write(chunk);
       if (!ok) {
         req.pause();
         socket.once('drain', () => req.resume());
       }
     });
-    req.on('end', () => {
-      if (chunkedBody) socket.write('0\r\n\r\n');
-      requestSent = true;
-    });
+      req.on('end', () => {
+        if (chunkedBody) socket.write('0\r\n\r\n');
+        requestSent = true;
+        if (!settled && !parser.headSeen) awaitHead();
+      });
+    }
   }
 
-  function route(req: IncomingMessage, res: ServerResponse, attempt: number): void {
+  function route(req: IncomingMessage, res: ServerResponse, retry: Retry): void {
     const list = options.upstreams();
     if (list.length > 0) {
       next = (next + 1) % list.length;
-      return forward(req, res, list[next], attempt);
+      return forward(req, res, list[next], retry);
     }
-    void pick().then((upstream) => {
-      if (upstream) forward(req, res, upstream, attempt);
-      else res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).end('ferry router: no release is serving this environment\n');
+    // Nothing may get traffic now (a recreate, an instance restarting): hold the request until something may.
+    void pick(retry.deadline).then((upstream) => {
+      if (upstream) return forward(req, res, upstream, retry);
+      options.count('unavailable');
+      if (!res.headersSent && !res.destroyed) res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).end('ferry router: no healthy instance is serving this environment\n');
     });
   }
 
-  const handler = (req: IncomingMessage, res: ServerResponse) => route(req, res, 1);
+  const handler = (req: IncomingMessage, res: ServerResponse) => route(req, res, { deadline: Date.now() + options.pendingTimeoutMs, stale: 0 });
 
   /** WebSocket and other upgrades: a raw byte tunnel to one upstream. */
   const upgrade = (req: IncomingMessage, socket: Socket, head: Buffer) => {
-    void pick().then((upstream) => {
+    void pick(Date.now() + options.pendingTimeoutMs).then((upstream) => {
       if (!upstream) return void socket.destroy();
       upstream.inflight++;
       const target = net.connect(upstream.port, upstream.host, () => {

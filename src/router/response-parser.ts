@@ -34,6 +34,11 @@ export class ResponseParser {
   /** noBody: the request was HEAD, so the response has no body whatever its headers say. */
   constructor(private readonly events: ParserEvents, private readonly noBody: boolean) {}
 
+  /** The response head has been parsed (the upstream answered). */
+  get headSeen(): boolean {
+    return this.state !== 'head';
+  }
+
   get done(): boolean {
     return this.state === 'done';
   }

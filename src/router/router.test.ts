@@ -66,7 +66,7 @@ describe('router', () => {
 
   it('keeps the routing table on disk', () => {
     const saved = loadRouterState(stateDir);
-    expect(saved.routes.web).toEqual({ env: 'web', port, upstreams: ['b'] });
+    expect(saved.routes.web).toEqual({ env: 'web', port, release: null, upstreams: ['b'] });
     expect(saved.instances.a.state).toBe('exited');
     expect(saved.instances.b.state).toBe('running');
   });

@@ -2,7 +2,7 @@ import http from 'node:http';
 import { createProxyHandler, type Upstream } from './proxy.js';
 import { Supervisor } from './supervisor.js';
 import { UpstreamPool } from './upstream-pool.js';
-import { loadRouterState, saveRouterState, type InstanceRecord, type InstanceSpec, type Route, type RouterState } from './state.js';
+import { DEFAULT_UPSTREAM_TIMEOUTS, loadRouterState, saveRouterState, type InstanceRecord, type InstanceSpec, type Route, type RouteCounters, type RouterState } from './state.js';
 
 export interface RouterOptions {
   stateDir: string;
@@ -27,12 +27,15 @@ export class Router {
   /** Bumped on every route change; listeners cache their upstream list per version. */
   private routeVersion = 0;
   private readonly log: NonNullable<RouterOptions['log']>;
+  /** Per environment, since this router started: requests answered 504 (upstream timeout), 502 (upstream error), 503 (nothing to route to). */
+  private readonly counters: Record<string, RouteCounters> = {};
 
   constructor(private readonly options: RouterOptions) {
     this.log = options.log ?? (() => {});
     this.state = loadRouterState(options.stateDir);
     this.supervisor = new Supervisor(this.state.instances, {
-      onChange: () => this.persist(),
+      // An instance's state decides whether it gets traffic: every change is a routing change.
+      onChange: () => this.changed(),
       isRouted: (id) => Object.values(this.state.routes).some((route) => route.upstreams.includes(id)),
       log: this.log,
     });
@@ -42,21 +45,34 @@ export class Router {
     saveRouterState(this.options.stateDir, this.state);
   }
 
-  /** Reopens every route's listener and re-adopts running instances from the state on disk. */
+  /** Persists, and lets listeners see the new upstream set (held requests wake up). */
+  private changed(): void {
+    this.persist();
+    this.routeVersion++;
+    const waiters = this.routeWaiters;
+    this.routeWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /**
+   * Re-adopts running instances from the state on disk, starts routed ones that are gone (they get traffic
+   * once healthy), and reopens every route's listener, which holds requests until then.
+   */
   async start(): Promise<void> {
-    const dead = this.supervisor.adopt();
-    if (dead.length > 0) this.log('instances found dead at start', { dead });
+    const restarting = this.supervisor.adopt();
+    if (restarting.length > 0) this.log('routed instances found gone at start; starting them again', { restarting });
     for (const route of Object.values(this.state.routes)) await this.listen(route.env, route.port);
   }
 
+  /** The upstream of a routed instance that may get traffic now (running; not starting, stopping or gone). */
   private upstream(id: string): Upstream | undefined {
     const record = this.state.instances[id];
-    if (!record) return undefined;
+    if (!record || record.state !== 'running') return undefined;
     let upstream = this.upstreams.get(id);
     const host = record.host ?? '127.0.0.1';
     if (!upstream || upstream.port !== record.port || upstream.host !== host) {
       upstream?.pool.destroy();
-      upstream = { id, host, port: record.port, inflight: 0, pool: new UpstreamPool(record.port, undefined, undefined, host) };
+      upstream = { id, host, port: record.port, inflight: 0, pool: new UpstreamPool(record.port, undefined, host) };
       this.upstreams.set(id, upstream);
     }
     return upstream;
@@ -68,6 +84,11 @@ export class Router {
     const cached: { upstreams: Upstream[]; version: number } = { upstreams: [], version: -1 };
     const proxy = createProxyHandler({
       pendingTimeoutMs: this.options.pendingTimeoutMs ?? 10_000,
+      timeouts: () => this.state.routes[env]?.timeouts ?? DEFAULT_UPSTREAM_TIMEOUTS,
+      count: (outcome) => {
+        const counters = (this.counters[env] ??= { upstreamTimeouts: 0, upstreamErrors: 0, unavailable: 0 });
+        counters[outcome]++;
+      },
       routeChanged: () => new Promise((resolve) => this.routeWaiters.push(resolve)),
       upstreams: () => {
         if (cached.version !== this.routeVersion) {
@@ -99,13 +120,16 @@ export class Router {
     const unknown = route.upstreams.filter((id) => !this.state.instances[id]);
     if (unknown.length > 0) throw new Error(`unknown instances: ${unknown.join(', ')}`);
     await this.listen(route.env, route.port);
-    this.state.routes[route.env] = { env: route.env, port: route.port, upstreams: [...route.upstreams] };
-    this.routeVersion++;
-    this.persist();
-    const waiters = this.routeWaiters;
-    this.routeWaiters = [];
-    for (const resolve of waiters) resolve();
-    this.log('route set', { ...route });
+    const previous = this.state.routes[route.env];
+    this.state.routes[route.env] = {
+      env: route.env,
+      port: route.port,
+      release: route.release !== undefined ? route.release : (previous?.release ?? null),
+      upstreams: [...route.upstreams],
+      timeouts: route.timeouts ?? previous?.timeouts,
+    };
+    this.changed();
+    this.log('route set', { ...this.state.routes[route.env] });
   }
 
   startInstance(spec: InstanceSpec) {
@@ -143,6 +167,7 @@ export class Router {
     return {
       pid: process.pid,
       routes: this.state.routes,
+      counters: this.counters,
       instances: Object.fromEntries(Object.entries(this.state.instances).map(([id, record]) => [id, { ...record, inflight: this.inflight(id) }])),
     };
   }

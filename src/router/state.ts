@@ -21,15 +21,28 @@ export interface InstanceSpec {
   docker?: { image: string; containerPort: number; memoryBytes?: number; nanoCpus?: number; labels: Record<string, string>; stopGraceMs?: number };
   /** The container (docker runtime) or the service (swarm runtime) behind the instance. */
   container?: { id: string; image: string };
+  /** How the router checks an instance it restarted itself (after a crash or at its own start) before routing to it again. */
+  health?: InstanceHealth;
 }
 
-export type InstanceState = 'running' | 'stopping' | 'exited';
+export interface InstanceHealth {
+  path: string;
+  intervalMs: number;
+  timeoutMs: number;
+  healthyThreshold: number;
+  deadlineMs: number;
+}
+
+/** `starting`: restarted by the router and not yet through its health check; only `running` instances get traffic. */
+export type InstanceState = 'starting' | 'running' | 'stopping' | 'exited';
 
 export interface InstanceRecord extends InstanceSpec {
   pid: number;
   state: InstanceState;
   startedAt: number;
   restarts: number;
+  /** Crashes in a row, each within a minute of its start: what the restart backoff counts. */
+  crashStreak?: number;
   exitCode: number | null;
   signal: string | null;
 }
@@ -37,9 +50,26 @@ export interface InstanceRecord extends InstanceSpec {
 export interface Route {
   env: string;
   port: number;
+  /** The release the upstreams belong to (null: nothing routed yet). */
+  release?: string | null;
   /** Instance ids that receive traffic, round-robin. */
   upstreams: string[];
+  /** Upstream timeouts: a connect or a response head slower than these is answered 504. */
+  timeouts?: UpstreamTimeouts;
 }
+
+export interface UpstreamTimeouts {
+  connectMs: number;
+  responseHeaderMs: number;
+}
+
+export interface RouteCounters {
+  upstreamTimeouts: number;
+  upstreamErrors: number;
+  unavailable: number;
+}
+
+export const DEFAULT_UPSTREAM_TIMEOUTS: UpstreamTimeouts = { connectMs: 5000, responseHeaderMs: 60_000 };
 
 export interface RouterState {
   routes: Record<string, Route>;

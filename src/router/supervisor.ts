@@ -4,13 +4,15 @@ import { dirname } from 'node:path';
 import { isProcessAlive, sleep } from '../util/sleep.js';
 import { readEnvFile } from './env-file.js';
 import { instanceBaseEnv } from '../runtime/base-env.js';
+import { healthGate } from '../health/gate.js';
+import { probeHttp } from '../health/probe.js';
 import type { InstanceRecord, InstanceSpec } from './state.js';
 
 export interface SupervisorOptions {
   now?: () => number;
   /** How often adopted (not our children) instances are checked for liveness. */
   pollIntervalMs?: number;
-  /** First restart delay of a crashed, routed instance; doubles up to maxRestartDelayMs. */
+  /** A routed instance that crashes is restarted at once; if it crashes again within a minute, after this delay, doubling up to maxRestartDelayMs. */
   restartDelayMs?: number;
   maxRestartDelayMs?: number;
   onChange: () => void;
@@ -45,7 +47,11 @@ export class Supervisor {
 
   constructor(readonly instances: Record<string, InstanceRecord>, private readonly options: SupervisorOptions) {}
 
-  start(spec: InstanceSpec, restarts = 0): InstanceRecord {
+  /**
+   * Starts an instance. `gate`: the router restarts it itself (a crash, or the router's own start), so it
+   * stays `starting`, receiving no traffic, until its health check passes.
+   */
+  start(spec: InstanceSpec, restarts = 0, options: { gate?: boolean } = {}): InstanceRecord {
     mkdirSync(dirname(spec.logFile), { recursive: true, mode: 0o700 });
     const logFd = openSync(spec.logFile, 'a', 0o600);
     const child = spawn('/bin/sh', ['-c', `exec ${spec.command}`], {
@@ -57,30 +63,64 @@ export class Supervisor {
     });
     closeSync(logFd);
     child.unref();
-    const record: InstanceRecord = { ...spec, pid: child.pid ?? -1, state: 'running', startedAt: (this.options.now ?? Date.now)(), restarts, exitCode: null, signal: null };
+    const gated = Boolean(options.gate && spec.health);
+    const record: InstanceRecord = { ...spec, pid: child.pid ?? -1, state: gated ? 'starting' : 'running', startedAt: (this.options.now ?? Date.now)(), restarts, exitCode: null, signal: null };
     this.instances[spec.id] = record;
     this.children.set(spec.id, child);
     child.once('exit', (code, signal) => this.exited(spec.id, code, signal));
     child.once('error', () => this.exited(spec.id, null, null));
     this.options.onChange();
+    if (gated) void this.gate(spec.id, record.pid);
     return record;
   }
 
-  /** Re-adopts instances a previous router started; returns the ids found dead. */
+  /** Health-checks an instance the router restarted; healthy → `running` (routed again), else killed (and restarted with backoff). */
+  private async gate(id: string, pid: number): Promise<void> {
+    const record = this.instances[id];
+    const health = record.health!;
+    const current = () => {
+      const now = this.instances[id];
+      return now && now.pid === pid && now.state === 'starting' ? now : undefined;
+    };
+    const verdict = await healthGate({
+      probe: () => probeHttp(record.port, health.path, health.timeoutMs, record.host),
+      intervalMs: health.intervalMs,
+      healthyThreshold: health.healthyThreshold,
+      deadlineMs: health.deadlineMs,
+      isGone: async () => (current() ? undefined : 'no longer starting'),
+    });
+    const now = current();
+    if (!now) return;
+    if (verdict.healthy) {
+      now.state = 'running';
+      this.options.log('restarted instance is healthy', { id, pid, ms: verdict.elapsedMs });
+      this.options.onChange();
+    } else {
+      this.options.log('restarted instance failed its health check; killing it', { id, pid, reason: verdict.reason });
+      signalGroup(pid, 'SIGKILL');
+    }
+  }
+
+  /**
+   * Re-adopts instances a previous router started. Routed instances that are gone (ferry was stopped, a
+   * crash, a reboot) start again at once and are routed again once healthy. Returns the ids found gone.
+   */
   adopt(): string[] {
-    const dead: string[] = [];
+    const gone: string[] = [];
     for (const record of Object.values(this.instances)) {
-      if (record.state === 'exited' || !isSupervised(record)) continue;
-      if (!isOurInstance(record.pid, record.id)) {
-        record.state = 'exited';
-        dead.push(record.id);
+      if (!isSupervised(record)) continue;
+      if (record.state !== 'exited' && isOurInstance(record.pid, record.id)) {
+        if (record.state === 'starting') void this.gate(record.id, record.pid);
+        continue;
       }
+      record.state = 'exited';
+      gone.push(record.id);
     }
     this.poller = setInterval(() => this.pollAdopted(), this.options.pollIntervalMs ?? 500);
     this.poller.unref();
     this.options.onChange();
-    for (const id of dead) this.restartIfRouted(id);
-    return dead;
+    for (const id of gone) this.restartIfRouted(id);
+    return gone.filter((id) => this.options.isRouted(id));
   }
 
   private pollAdopted(): void {
@@ -109,12 +149,14 @@ export class Supervisor {
   private restartIfRouted(id: string): void {
     const record = this.instances[id];
     if (!record || !this.options.isRouted(id)) return;
-    const base = this.options.restartDelayMs ?? 1000;
-    const delayMs = Math.min(base * 2 ** record.restarts, this.options.maxRestartDelayMs ?? 30_000);
+    // A crash after a healthy minute restarts at once; a crash loop backs off.
+    const now = (this.options.now ?? Date.now)();
+    const recentCrashes = now - record.startedAt < 60_000 ? (record.crashStreak ?? 0) : 0;
+    const delayMs = recentCrashes === 0 ? 0 : Math.min((this.options.restartDelayMs ?? 500) * 2 ** (recentCrashes - 1), this.options.maxRestartDelayMs ?? 30_000);
     this.options.log('restarting routed instance', { id, delayMs, restarts: record.restarts + 1 });
     setTimeout(() => {
       const current = this.instances[id];
-      if (current && current.state === 'exited' && this.options.isRouted(id)) this.start(current, current.restarts + 1);
+      if (current && current.state === 'exited' && this.options.isRouted(id)) this.start({ ...current, crashStreak: recentCrashes + 1 } as InstanceSpec, current.restarts + 1, { gate: true });
     }, delayMs).unref();
   }
 

@@ -19,9 +19,9 @@ export class UpstreamConnection {
       pool.forget(this);
       this.exchange?.onClose();
     });
+    // Idle pooled connections close; an exchange's own timeouts (connect, response head) are the proxy's.
     socket.setTimeout(pool.idleTimeoutMs, () => {
       if (!this.exchange) socket.destroy();
-      else if (Date.now() - this.exchange.startedAt > pool.upstreamTimeoutMs) this.exchange.onError('ETIMEDOUT');
     });
   }
 }
@@ -37,7 +37,6 @@ export class UpstreamPool {
   constructor(
     readonly port: number,
     readonly idleTimeoutMs = 4000,
-    readonly upstreamTimeoutMs = 60_000,
     private readonly host = '127.0.0.1',
   ) {}
 

@@ -9,7 +9,7 @@ export interface InstanceInfo {
   /** Where it listens when not on 127.0.0.1 (a Swarm task on another node). */
   host?: string;
   pid?: number;
-  state: 'running' | 'stopping' | 'exited' | 'missing';
+  state: 'starting' | 'running' | 'stopping' | 'exited' | 'missing';
   exitCode: number | null;
   signal: string | null;
   /** docker runtime: the container's own health status when its image defines a HEALTHCHECK. */
