@@ -92,7 +92,7 @@ export async function startAgent(options: { projectDir: string; port?: number; r
     logger.info({ stopRouter }, 'agent stopped');
     resolveStopped();
   };
-  const server = createAgentServer({ store, router, runtimes, paths, location, projectDir, token, onShutdown: (stopRouter) => void close({ stopRouter }) });
+  const server = createAgentServer({ store, router, runtimes, paths, location, allowedHosts: config.agent.allowed_hosts, projectDir, token, onShutdown: (stopRouter) => void close({ stopRouter }) });
   const port = options.port ?? config.agent.port;
   const listen = (wanted: number) =>
     new Promise<void>((resolvePromise, reject) => {

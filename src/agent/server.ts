@@ -1,5 +1,4 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
 import { environmentOf, loadConfig } from '../config/load.js';
 import { Deployment, type OrchestratorDeps } from '../deploy/orchestrator.js';
 import { resolveCommit } from '../deploy/source.js';
@@ -8,6 +7,7 @@ import type { DeployEvent } from '../deploy/events.js';
 import { FerryError, usageError } from '../util/errors.js';
 import { readJsonBody, sendJson } from '../util/json-http.js';
 import { environmentStatuses } from './status.js';
+import { checkHost, checkToken } from './request-guard.js';
 import { renderStatusPage } from './status-page.js';
 import type { ReleaseRecord } from '../store/records.js';
 import type { StateLocation } from '../state/location.js';
@@ -15,18 +15,22 @@ import type { StateLocation } from '../state/location.js';
 export interface AgentServerDeps extends OrchestratorDeps {
   token: string;
   location: StateLocation;
+  /** Host names besides loopback the API answers to (agent.allowed_hosts). */
+  allowedHosts: readonly string[];
   onShutdown: (stopRouter: boolean) => void;
 }
 
-function authorized(req: IncomingMessage, token: string): boolean {
-  const given = Buffer.from((req.headers.authorization ?? '').replace(/^Bearer /, ''));
-  const wanted = Buffer.from(token);
-  return given.length === wanted.length && timingSafeEqual(given, wanted);
+/** A whole-number query parameter (1 to 10000); anything else is the caller's mistake (400), not ours. */
+function countParam(url: URL, name: string, fallback: number): number {
+  const value = url.searchParams.get(name);
+  if (value === null) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 10_000) throw usageError('USAGE', `${name} must be a whole number from 1 to 10000 (found "${value}")`);
+  return Number(value);
 }
 
 function sendError(res: ServerResponse, error: unknown): void {
   const ferryError = error instanceof FerryError ? error : new FerryError({ code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) });
-  sendJson(res, ferryError.exitCode === 2 ? 400 : 500, { error: ferryError.toJSON() });
+  sendJson(res, ferryError.httpStatus, { error: ferryError.toJSON() });
 }
 
 /** Streams a deployment's events as NDJSON; the deployment goes on if the client disconnects. */
@@ -77,13 +81,14 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
   return http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://agent');
     try {
+      checkHost(req, deps.allowedHosts);
       if (req.method === 'GET' && url.pathname === '/') {
         const config = loadConfig(deps.projectDir);
         const html = renderStatusPage(config.app, await environmentStatuses(config, deps.store, deps.router, deps.runtimes));
         return void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
       }
       if (req.method === 'GET' && url.pathname === '/api/health') return sendJson(res, 200, { ok: true, pid: process.pid });
-      if (!authorized(req, deps.token)) return sendJson(res, 401, { error: { code: 'UNAUTHORIZED', message: 'missing or wrong bearer token', hint: 'The token is in .ferry/agent.json.' } });
+      checkToken(req, deps.token, deps.paths.agentInfo);
       if (req.method === 'GET' && url.pathname === '/api/status') {
         const config = loadConfig(deps.projectDir);
         const env = url.searchParams.get('env') ?? undefined;
@@ -93,12 +98,13 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
       if (req.method === 'GET' && url.pathname === '/api/deployments') {
         const env = url.searchParams.get('env') ?? undefined;
         if (env) environmentOf(loadConfig(deps.projectDir), env);
-        return sendJson(res, 200, { deployments: deps.store.deployments({ env, limit: Number(url.searchParams.get('limit') ?? 20) }) });
+        return sendJson(res, 200, { deployments: deps.store.deployments({ env, limit: countParam(url, 'limit', 20) }) });
       }
       const match = /^\/api\/deployments\/(\d+)$/.exec(url.pathname);
       if (req.method === 'GET' && match) {
         const deployment = deps.store.deployment(Number(match[1]));
-        return deployment ? sendJson(res, 200, deployment) : sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `no deployment ${match[1]}` } });
+        if (!deployment) throw new FerryError({ code: 'NOT_FOUND', message: `no deployment ${match[1]}` });
+        return sendJson(res, 200, deployment);
       }
       if (req.method === 'POST' && url.pathname === '/api/deployments') return await startDeployment(req, res, 'deploy');
       if (req.method === 'POST' && url.pathname === '/api/rollbacks') return await startDeployment(req, res, 'rollback');
@@ -108,7 +114,7 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
         sendJson(res, 200, { stopping: true });
         return deps.onShutdown(body.stopRouter !== false);
       }
-      sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `no route ${req.method} ${url.pathname}` } });
+      throw new FerryError({ code: 'NOT_FOUND', message: `no route ${req.method} ${url.pathname}` });
     } catch (error) {
       if (res.headersSent) return void res.end();
       sendError(res, error);
@@ -121,7 +127,7 @@ async function logsOf(deps: AgentServerDeps, url: URL) {
   if (!env) throw usageError('USAGE', 'env is required');
   environmentOf(loadConfig(deps.projectDir), env);
   const wanted = url.searchParams.get('release') ?? (await servingOf(deps.router, env)).release;
-  const lines = Number(url.searchParams.get('lines') ?? 100);
+  const lines = countParam(url, 'lines', 100);
   const snapshot = await deps.router.state();
   const instances = Object.values(snapshot.instances).filter((i) => i.env === env && (!wanted || i.release === wanted));
   return {

@@ -18,5 +18,5 @@ export function renderStatusPage(app: string, statuses: EnvironmentStatus[]): st
     .join('\n');
   return `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>ferry · ${escape(app)}</title>
 <style>body{font:14px system-ui,sans-serif;margin:2em;max-width:60em}table{border-collapse:collapse}td,th{padding:.2em .8em;border-bottom:1px solid #ddd;text-align:left}</style></head>
-<body><h1>ferry · ${escape(app)}</h1>${sections}<p>API: <code>/api/status</code>, <code>/api/deployments</code> (bearer token in .ferry/agent.json)</p></body></html>`;
+<body><h1>ferry · ${escape(app)}</h1>${sections}<p>API: <code>/api/status</code>, <code>/api/deployments</code> (bearer token in agent.json in the state folder, which <code>ferry status</code> names)</p></body></html>`;
 }

@@ -4,7 +4,8 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { statePaths } from '../state/paths.js';
 import type { AgentInfo } from '../agent/agent.js';
-import { FerryError } from '../util/errors.js';
+import { FerryError, type ErrorCode } from '../util/errors.js';
+import type { ExitCode } from '../util/exit-codes.js';
 import { readJsonOr } from '../util/fs-atomic.js';
 import { isProcessAlive, sleep } from '../util/sleep.js';
 
@@ -67,9 +68,10 @@ export async function ensureAgent(projectDir: string, say: (message: string) => 
 }
 
 async function failFromResponse(response: Response): Promise<never> {
-  const body = (await response.json().catch(() => ({}))) as { error?: { code: string; message: string; hint?: string; details?: string[]; exitCode?: number } };
+  const body = (await response.json().catch(() => ({}))) as { error?: { code: ErrorCode; message: string; hint?: string; details?: string[]; exitCode?: ExitCode } };
   const error = body.error ?? { code: 'AGENT_ERROR', message: `agent answered HTTP ${response.status}` };
-  throw new FerryError({ code: error.code, message: error.message, hint: error.hint, details: error.details, exitCode: response.status === 400 ? 2 : 3 });
+  // The agent's exit code crosses the HTTP hop as it is.
+  throw new FerryError({ code: error.code, message: error.message, hint: error.hint, details: error.details, remoteExitCode: error.exitCode });
 }
 
 export async function agentGet<T>(agent: AgentInfo, path: string): Promise<T> {

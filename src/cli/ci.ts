@@ -59,7 +59,7 @@ export async function ci(io: Io, projectDir: string, options: CiOptions): Promis
   try {
     stages = selectStages(orderStages(planned.stages), options.stage ?? []);
   } catch (error) {
-    throw new FerryError({ code: 'PIPELINE_INVALID', exitCode: ExitCode.usage, message: errorMessage(error) });
+    throw new FerryError({ code: 'PIPELINE_INVALID', message: errorMessage(error) });
   }
   const paths = statePaths(projectDir);
   const store = new PipelineStore(openDb(paths.db));
@@ -130,7 +130,7 @@ function decide(projectDir: string, branch: string): BranchDecision {
   try {
     return branchDecision(branch, config.branches, Object.keys(config.environments));
   } catch (error) {
-    throw new FerryError({ code: 'BRANCH_POLICY', exitCode: ExitCode.usage, message: errorMessage(error) });
+    throw new FerryError({ code: 'BRANCH_POLICY', message: errorMessage(error) });
   }
 }
 

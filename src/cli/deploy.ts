@@ -1,7 +1,6 @@
 import { environmentOf, loadConfig } from '../config/load.js';
 import type { DeployEvent, DeployResult } from '../deploy/events.js';
 import { FerryError } from '../util/errors.js';
-import { ExitCode } from '../util/exit-codes.js';
 import { agentStream, ensureAgent } from './agent-client.js';
 import { describeResult, printDeployEvent, progress, type Io } from './output.js';
 
@@ -18,7 +17,7 @@ export async function runDeployment(io: Io, options: { projectDir: string; env: 
   const secrets = collectSecrets(env);
   const missing = options.kind === 'deploy' ? env.secrets.filter((name) => secrets[name] === undefined) : [];
   if (missing.length) {
-    throw new FerryError({ code: 'SECRET_MISSING', exitCode: ExitCode.usage, message: `secrets of ${options.env} are not set in this shell: ${missing.join(', ')}`, hint: `export ${missing[0]}=... and deploy again; values go to the release's .env (0600) only.` });
+    throw new FerryError({ code: 'SECRET_MISSING', message: `secrets of ${options.env} are not set in this shell: ${missing.join(', ')}`, hint: `export ${missing[0]}=... and deploy again; values go to the release's .env (0600) only.` });
   }
   const say = progress(io);
   const agent = await ensureAgent(options.projectDir, say);

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ExitCode } from '../util/exit-codes.js';
 import { FerryError } from '../util/errors.js';
 import { takeStateNotices } from '../state/location.js';
@@ -31,6 +31,17 @@ async function execute(options: Options, body: (io: ReturnType<typeof consoleIo>
   process.exit(code);
 }
 
+/** Option values that must be whole numbers: anything else is a usage error (exit 2), never a NaN passed on. */
+function positiveInteger(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`expected a whole number of at least 1 (found "${value}")`);
+  return Number(value);
+}
+
+function portNumber(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new InvalidArgumentError(`expected a port from 0 to 65535 (found "${value}")`);
+  return Number(value);
+}
+
 function common(command: Command): Command {
   return command.option('-p, --project <dir>', 'project directory holding ferry.yml (default: current directory)').option('--json', 'machine-readable output on stdout');
 }
@@ -48,7 +59,7 @@ export function buildProgram(): Command {
 
   const agent = common(program.command('agent').description('run the control plane (starts the router if it is not running)'))
     .option('-d, --detach', 'run in the background')
-    .addOption(new Option('--port <port>', 'API port on 127.0.0.1 (default: agent.port in ferry.yml)').argParser(Number))
+    .addOption(new Option('--port <port>', 'API port on 127.0.0.1 (default: agent.port in ferry.yml)').argParser(portNumber))
     // Internal: run the agent in this very process (ferry starts it so, with a scrubbed environment).
     .addOption(new Option('--serve').hideHelp())
     .action((options) => execute(options, (io, dir) => agentStart(io, dir, { detach: Boolean(options.detach), port: options.port, serve: Boolean(options.serve) })));
@@ -71,12 +82,12 @@ export function buildProgram(): Command {
   common(program.command('status [env]').description('serving release, instances and health, last deployment')).action((env, options) => execute(options, (io, dir) => status(io, dir, env)));
 
   common(program.command('history [env]').description('deployments with their steps, timings and outcome'))
-    .addOption(new Option('-n, --limit <count>', 'how many deployments').default(20).argParser(Number))
+    .addOption(new Option('-n, --limit <count>', 'how many deployments').default(20).argParser(positiveInteger))
     .action((env, options) => execute(options, (io, dir) => history(io, dir, env, options.limit)));
 
   common(program.command('logs <env>').description('instance output (the serving release unless --release)'))
     .option('--release <id>', 'release whose instances to show')
-    .addOption(new Option('-n, --lines <count>', 'lines per instance').default(100).argParser(Number))
+    .addOption(new Option('-n, --lines <count>', 'lines per instance').default(100).argParser(positiveInteger))
     .action((env, options) => execute(options, (io, dir) => logs(io, dir, env, options.release, options.lines)));
 
   const migrate = program
@@ -110,7 +121,7 @@ export function buildProgram(): Command {
       .option('--applied', 'it completed (by hand, or it did before the runner died)')
       .option('--rolled-back', 'nothing of it remains'),
     (io, dir, o) => {
-      if (Boolean(o.applied) === Boolean(o.rolledBack)) throw new FerryError({ code: 'USAGE', exitCode: ExitCode.usage, message: 'say exactly one of --applied or --rolled-back' });
+      if (Boolean(o.applied) === Boolean(o.rolledBack)) throw new FerryError({ code: 'USAGE', message: 'say exactly one of --applied or --rolled-back' });
       return migrateResolve(io, dir, o.args[0], o.applied ? 'applied' : 'rolled_back', o.env);
     },
   );
@@ -138,7 +149,7 @@ export function buildProgram(): Command {
     .option('--no-fail-fast', 'on a failure, keep running what does not depend on it')
     .option('--deploy', "after a green pipeline, deploy to the environment ferry.yml's branches map this branch to")
     .option('--branch <name>', 'the branch for --deploy (default: GITHUB_REF_NAME, else git)')
-    .addOption(new Option('-j, --concurrency <n>', 'stages at once (default: pipeline.concurrency, else the CPU count)').argParser(Number))
+    .addOption(new Option('-j, --concurrency <n>', 'stages at once (default: pipeline.concurrency, else the CPU count)').argParser(positiveInteger))
     .action((options) => execute(options, (io, dir) => ci(io, dir, { stage: options.stage, cache: options.cache, concurrency: options.concurrency, failFast: options.failFast === false ? false : undefined, deploy: options.deploy, branch: options.branch })));
 
   common(program.command('up').description('start ferry and deploy every environment, in the foreground (what `npm start` runs)')).action((options) =>

@@ -26,7 +26,7 @@ interface Target {
 function target(projectDir: string, env: string | undefined): Target {
   const config = loadConfig(projectDir);
   const withDatabase = Object.entries(config.environments).filter(([, e]) => e.database);
-  const usage = (message: string, hint?: string) => new FerryError({ code: 'MIGRATE_TARGET', exitCode: ExitCode.usage, message, hint });
+  const usage = (message: string, hint?: string) => new FerryError({ code: 'MIGRATE_TARGET', message, hint });
   if (withDatabase.length === 0) throw usage('no environment in ferry.yml has a database', 'Add `database: { kind: postgres, url_secret: DATABASE_URL }` to an environment.');
   let name = env;
   if (!name) {
@@ -42,7 +42,7 @@ function target(projectDir: string, env: string | undefined): Target {
 function open(t: Target): MigrationDatabase {
   const url = process.env[t.database.url_secret];
   if (!url) {
-    throw new FerryError({ code: 'SECRET_MISSING', exitCode: ExitCode.usage, message: `${t.database.url_secret} is not set in this shell: it holds the ${t.database.kind} URL of ${t.env}`, hint: `export ${t.database.url_secret}=${t.database.kind === 'postgres' ? 'postgres://user:password@host:5432/db' : 'mongodb://host:27017/db'}` });
+    throw new FerryError({ code: 'SECRET_MISSING', message: `${t.database.url_secret} is not set in this shell: it holds the ${t.database.kind} URL of ${t.env}`, hint: `export ${t.database.url_secret}=${t.database.kind === 'postgres' ? 'postgres://user:password@host:5432/db' : 'mongodb://host:27017/db'}` });
   }
   return openMigrationDatabase(t.database, url, t.config.migrations.changelog);
 }
@@ -55,7 +55,7 @@ async function withDatabase<T>(t: Target, body: (db: MigrationDatabase) => Promi
     return await body(db);
   } catch (error) {
     if (error instanceof FerryError) throw error;
-    throw new FerryError({ code: 'DATABASE_ERROR', exitCode: ExitCode.usage, message: `${t.database.kind} at ${db.address}: ${(error as Error).message}`, hint: 'Check that the database is up and the URL and credentials are right.', cause: error });
+    throw new FerryError({ code: 'DATABASE_ERROR', message: `${t.database.kind} at ${db.address}: ${(error as Error).message}`, hint: 'Check that the database is up and the URL and credentials are right.', cause: error });
   } finally {
     await db.close();
   }
@@ -67,11 +67,11 @@ export async function migrateCreate(io: Io, projectDir: string, name: string, en
   try {
     fileName = migrationFileName(name);
   } catch (error) {
-    throw new FerryError({ code: 'MIGRATE_NAME', exitCode: ExitCode.usage, message: (error as Error).message });
+    throw new FerryError({ code: 'MIGRATE_NAME', message: (error as Error).message });
   }
   mkdirSync(t.dir, { recursive: true });
   const path = join(t.dir, fileName);
-  if (existsSync(path)) throw new FerryError({ code: 'MIGRATE_EXISTS', exitCode: ExitCode.usage, message: `${path} already exists` });
+  if (existsSync(path)) throw new FerryError({ code: 'MIGRATE_EXISTS', message: `${path} already exists` });
   writeFileSync(path, migrationTemplate(t.database.kind));
   if (io.json) io.out(JSON.stringify({ path, name: fileName.replace(/\.ts$/, ''), kind: t.database.kind }, null, 2));
   else io.out(`wrote ${relative(process.cwd(), path) || path} (${t.database.kind})`);

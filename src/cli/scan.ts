@@ -26,8 +26,8 @@ const VERSION = '0.1.0';
 export async function scan(io: Io, projectDir: string, options: ScanOptions): Promise<number> {
   const config = existsSync(join(projectDir, CONFIG_FILE)) ? loadConfig(projectDir).scan : scanSchema.parse({});
   const failOn = (options.failOn ?? config.fail_on) as Severity;
-  if (!SEVERITIES.includes(failOn)) throw new FerryError({ code: 'USAGE', exitCode: ExitCode.usage, message: `--fail-on ${options.failOn}: expected one of ${SEVERITIES.join(', ')}` });
-  if (!hasLockfile(projectDir)) throw new FerryError({ code: 'SCAN_NO_LOCKFILE', exitCode: ExitCode.usage, message: `no package-lock.json in ${projectDir}`, hint: 'Run `npm install` to create it: the scan reads the exact dependency tree from it.' });
+  if (!SEVERITIES.includes(failOn)) throw new FerryError({ code: 'USAGE', message: `--fail-on ${options.failOn}: expected one of ${SEVERITIES.join(', ')}` });
+  if (!hasLockfile(projectDir)) throw new FerryError({ code: 'SCAN_NO_LOCKFILE', message: `no package-lock.json in ${projectDir}`, hint: 'Run `npm install` to create it: the scan reads the exact dependency tree from it.' });
   const say = progress(io);
   // File options are paths as the user typed them: relative to the current directory, like any command's.
   const path = (file?: string) => (file ? resolve(file) : undefined);
@@ -37,7 +37,7 @@ export async function scan(io: Io, projectDir: string, options: ScanOptions): Pr
   const sbomComponents = options.sbom ? writeSbom(projectDir, options.sbom) : undefined;
   const uploads: Array<{ file: string; id?: string }> = [];
   if (options.upload) {
-    if (!sarifFiles.length) throw new FerryError({ code: 'USAGE', exitCode: ExitCode.usage, message: '--upload needs --sarif <dir>' });
+    if (!sarifFiles.length) throw new FerryError({ code: 'USAGE', message: '--upload needs --sarif <dir>' });
     const target = await uploadTarget(projectDir);
     for (const [i, file] of sarifFiles.entries()) uploads.push({ file, ...(await uploadSarif(target, file, `ferry ${reports[i].tool}`)) });
   }

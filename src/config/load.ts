@@ -1,10 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { MAX_CONFIG_BYTES, MAX_YAML_ALIASES } from './limits.js';
 import { join, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { configSchema, type FerryConfig } from './schema.js';
 import { FerryError } from '../util/errors.js';
-import { ExitCode } from '../util/exit-codes.js';
 
 export const CONFIG_FILE = 'ferry.yml';
 
@@ -17,7 +17,6 @@ export interface ConfigProblem {
 export function configError(file: string, problems: ConfigProblem[]): FerryError {
   return new FerryError({
     code: 'CONFIG_INVALID',
-    exitCode: ExitCode.usage,
     message: `${file} is invalid (${problems.length} problem${problems.length === 1 ? '' : 's'}); nothing was started or changed`,
     details: problems.map((p) => `${file}: ${p.path || '(root)'}: ${p.message}${p.found === undefined ? '' : ` (found ${p.found})`}`),
     hint: 'Fix the fields above; the JSON Schema in schema/ferry.schema.json gives editors completion and checks.',
@@ -78,7 +77,13 @@ export function parseConfig(text: string, file = CONFIG_FILE): FerryConfig {
   if (document.errors.length > 0) {
     throw configError(file, document.errors.map((e) => ({ path: '', message: `YAML syntax: ${e.message.split('\n')[0]}` })));
   }
-  const raw: unknown = document.toJS();
+  let raw: unknown;
+  try {
+    raw = document.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+  } catch (error) {
+    // yaml refuses a document whose aliases expand past the limit (an alias bomb) here.
+    throw configError(file, [{ path: '', message: `YAML: ${(error as Error).message} (at most ${MAX_YAML_ALIASES} alias uses)` }]);
+  }
   const result = configSchema.safeParse(raw ?? {});
   const problems = [...(result.success ? [] : problemsFrom(result.error.issues, raw)), ...crossFieldProblems(raw)];
   if (problems.length > 0 || !result.success) throw configError(file, problems);
@@ -90,10 +95,16 @@ export function loadConfig(projectDir: string): FerryConfig {
   if (!existsSync(file)) {
     throw new FerryError({
       code: 'CONFIG_MISSING',
-      exitCode: ExitCode.usage,
       message: `no ${CONFIG_FILE} in ${resolve(projectDir)}`,
       hint: `Run ferry from your project's root, or pass --project <dir>. The README's "Configuration" section shows a complete ${CONFIG_FILE}.`,
     });
+  }
+  const stat = statSync(file);
+  if (!stat.isFile()) {
+    throw new FerryError({ code: 'CONFIG_NOT_A_FILE', message: `${file} is not a file (it is a ${stat.isDirectory() ? 'folder' : 'special file'})`, hint: `Remove it and write ferry.yml as a file (\`ferry init\` writes one).` });
+  }
+  if (stat.size > MAX_CONFIG_BYTES) {
+    throw new FerryError({ code: 'CONFIG_TOO_LARGE', message: `${file} is ${stat.size} bytes; ferry.yml may be at most ${MAX_CONFIG_BYTES} bytes`, hint: 'ferry.yml holds settings only: a page or two. Check that the right file is there.' });
   }
   return parseConfig(readFileSync(file, 'utf8'), file);
 }
@@ -103,7 +114,6 @@ export function environmentOf(config: FerryConfig, name: string) {
   if (!env) {
     throw new FerryError({
       code: 'UNKNOWN_ENVIRONMENT',
-      exitCode: ExitCode.usage,
       message: `unknown environment "${name}"`,
       hint: `Environments in ferry.yml: ${Object.keys(config.environments).join(', ')}.`,
     });

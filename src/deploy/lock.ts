@@ -1,7 +1,6 @@
 import type { Store } from '../store/store.js';
 import { isProcessAlive, sleep } from '../util/sleep.js';
 import { FerryError } from '../util/errors.js';
-import { ExitCode } from '../util/exit-codes.js';
 
 export interface LockOptions {
   waitTimeoutMs: number;
@@ -26,7 +25,6 @@ export async function acquireDeployLock(store: Store, env: string, deploymentId:
     if (Date.now() - startedAt > options.waitTimeoutMs) {
       throw new FerryError({
         code: 'LOCK_TIMEOUT',
-        exitCode: ExitCode.failedPreviousServing,
         message: `the ${env} lock is still held by deployment ${holder.deployment_id} after ${Math.round(options.waitTimeoutMs / 1000)}s; nothing was changed`,
         hint: `Watch it with \`ferry status ${env}\`, then deploy again.`,
       });

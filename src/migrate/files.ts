@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { tsImport } from 'tsx/esm/api';
 import { FerryError, errorMessage } from '../util/errors.js';
-import { ExitCode } from '../util/exit-codes.js';
 import type { MigrationFile, MigrationModule } from './types.js';
 
 const MIGRATION_FILE = /\.(ts|mts|js|mjs)$/;
@@ -27,7 +26,7 @@ export function listMigrationFiles(dir: string): MigrationFile[] {
   const seen = new Map<string, string>();
   for (const file of files) {
     const other = seen.get(file.name);
-    if (other) throw new FerryError({ code: 'MIGRATION_DUPLICATE', exitCode: ExitCode.usage, message: `two files are migration ${file.name}: ${other} and ${file.path}`, hint: 'Keep one of them.' });
+    if (other) throw new FerryError({ code: 'MIGRATION_DUPLICATE', message: `two files are migration ${file.name}: ${other} and ${file.path}`, hint: 'Keep one of them.' });
     seen.set(file.name, file.path);
   }
   return files;
@@ -40,11 +39,11 @@ export async function loadMigration(file: MigrationFile): Promise<MigrationModul
     // tsImport loads the file afresh (its own module namespace), so an edited file is never served from a cache.
     loaded = (await tsImport(`${pathToFileURL(file.path).href}?checksum=${file.checksum}`, import.meta.url)) as Record<string, unknown>;
   } catch (error) {
-    throw new FerryError({ code: 'MIGRATION_LOAD_FAILED', exitCode: ExitCode.usage, message: `cannot load migration ${file.path}: ${errorMessage(error)}`, hint: 'Fix the file; nothing was run.' });
+    throw new FerryError({ code: 'MIGRATION_LOAD_FAILED', message: `cannot load migration ${file.path}: ${errorMessage(error)}`, hint: 'Fix the file; nothing was run.' });
   }
   const module = (typeof loaded.up === 'function' ? loaded : (loaded.default as Record<string, unknown> | undefined) ?? loaded) as unknown as MigrationModule;
   if (typeof module.up !== 'function') {
-    throw new FerryError({ code: 'MIGRATION_INVALID', exitCode: ExitCode.usage, message: `migration ${file.path} exports no up(db, ctx) function`, hint: 'Export `async function up(db, ctx)` and `async function down(db, ctx)`.' });
+    throw new FerryError({ code: 'MIGRATION_INVALID', message: `migration ${file.path} exports no up(db, ctx) function`, hint: 'Export `async function up(db, ctx)` and `async function down(db, ctx)`.' });
   }
   return module;
 }

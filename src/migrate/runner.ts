@@ -1,6 +1,5 @@
 import type { MigrationsConfig } from '../config/schema.js';
 import { FerryError, errorMessage } from '../util/errors.js';
-import { ExitCode } from '../util/exit-codes.js';
 import { parseDurationMs } from '../util/duration.js';
 import { sleep } from '../util/sleep.js';
 import type { MigrationDatabase, MigrationRun } from './database.js';
@@ -47,10 +46,10 @@ const describeHolder = (h: LockHolder) => `${h.host} pid ${h.pid} (since ${h.acq
 /** Drift and blocking entries stop everything before anything runs. */
 export function assertRunnable(status: MigrationStatus): void {
   if (status.drift.length) {
-    throw new MigrateError({ code: 'MIGRATIONS_DRIFT', exitCode: ExitCode.migrationsDrift, message: `the migration files do not match the changelog (${status.drift.length} problem${status.drift.length > 1 ? 's' : ''}); nothing was run`, details: status.drift.map((d) => d.message) });
+    throw new MigrateError({ code: 'MIGRATIONS_DRIFT', message: `the migration files do not match the changelog (${status.drift.length} problem${status.drift.length > 1 ? 's' : ''}); nothing was run`, details: status.drift.map((d) => d.message) });
   }
   if (status.blocked.length) {
-    throw new MigrateError({ code: 'MIGRATIONS_BLOCKED', exitCode: ExitCode.needsPerson, message: `a migration needs a person before any other runs; nothing was run`, details: status.blocked.map((b) => b.message) });
+    throw new MigrateError({ code: 'MIGRATIONS_BLOCKED', message: `a migration needs a person before any other runs; nothing was run`, details: status.blocked.map((b) => b.message) });
   }
 }
 
@@ -68,7 +67,6 @@ async function acquireLock(db: MigrationDatabase, owner: LockOwner, config: Migr
     if (waited >= waitMs) {
       throw new MigrateError({
         code: 'MIGRATION_LOCK_TIMEOUT',
-        exitCode: ExitCode.failedPreviousServing,
         message: `waited ${Math.round(waited / 1000)}s for the migration lock of ${db.address}${attempt.holder ? `, held by ${describeHolder(attempt.holder)}` : ''}; nothing was run`,
         hint: `Another runner is migrating this database. Wait for it, or raise migrations.lock_wait (${config.lock_wait}).`,
       });
@@ -114,7 +112,7 @@ export async function migrate(db: MigrationDatabase, request: MigrateRequest): P
       const refused = result.findings.filter((f) => !f.accepted);
       if (config.strict && refused.length && !request.dryRun) {
         throw new MigrateError(
-          { code: 'MIGRATION_DESTRUCTIVE', exitCode: ExitCode.failedPreviousServing, message: `migrations.strict is on and ${refused.length} change(s) look destructive for the release still serving; nothing was run`, details: refused.map(describeFinding), hint: "Split the change expand/contract, or, for a contract step whose release no longer uses what it removes, export const destructive = '<why it is safe>' in the migration." },
+          { code: 'MIGRATION_DESTRUCTIVE', message: `migrations.strict is on and ${refused.length} change(s) look destructive for the release still serving; nothing was run`, details: refused.map(describeFinding), hint: "Split the change expand/contract, or, for a contract step whose release no longer uses what it removes, export const destructive = '<why it is safe>' in the migration." },
           result,
         );
       }
@@ -139,7 +137,6 @@ export async function migrate(db: MigrationDatabase, request: MigrateRequest): P
         throw new MigrateError(
           {
             code: 'MIGRATION_FAILED',
-            exitCode: ExitCode.failedPreviousServing,
             message: `migration ${run.file.name} failed: ${errorMessage(error)}`,
             details: [`done: ${result.done.map((d) => d.name).join(', ') || 'none'}`, `failed: ${run.file.name}`, `not run: ${result.remaining.join(', ') || 'none'}`],
             hint: `The changelog records ${run.file.name} as failed; it blocks further runs until \`ferry migrate resolve ${run.file.name} --rolled-back\` (or --applied) says what happened.`,
@@ -156,7 +153,7 @@ export async function migrate(db: MigrationDatabase, request: MigrateRequest): P
 }
 
 async function loadRuns(status: MigrationStatus, files: MigrationFile[], request: MigrateRequest): Promise<MigrationRun[]> {
-  const usage = (message: string) => new MigrateError({ code: 'MIGRATION_PLAN', exitCode: ExitCode.usage, message });
+  const usage = (message: string) => new MigrateError({ code: 'MIGRATION_PLAN', message });
   let planned: MigrationFile[];
   try {
     planned = request.direction === 'up' ? planUp(status, request.to) : planDown(status, request.to).map((name) => files.find((f) => f.name === name)!);
@@ -178,11 +175,11 @@ export async function resolveMigration(db: MigrationDatabase, request: { dir: st
   await acquireLock(db, request.context.owner, request.config, request.log);
   try {
     const entry = (await db.entries()).find((e) => e.name === request.name);
-    if (!entry) throw new MigrateError({ code: 'MIGRATION_UNKNOWN', exitCode: ExitCode.usage, message: `${request.name} has no changelog entry in ${db.address}; there is nothing to resolve` });
+    if (!entry) throw new MigrateError({ code: 'MIGRATION_UNKNOWN', message: `${request.name} has no changelog entry in ${db.address}; there is nothing to resolve` });
     const file = listMigrationFiles(request.dir).find((f) => f.name === request.name);
     const acceptsEdit = entry.state === 'applied' && request.state === 'applied' && file && file.checksum !== entry.checksum;
     if (!acceptsEdit && entry.state !== 'failed' && entry.state !== 'running') {
-      throw new MigrateError({ code: 'MIGRATION_NOT_BLOCKING', exitCode: ExitCode.usage, message: `${request.name} is ${entry.state}, not failed or interrupted; nothing to resolve`, hint: 'To undo an applied migration, run `ferry migrate down`.' });
+      throw new MigrateError({ code: 'MIGRATION_NOT_BLOCKING', message: `${request.name} is ${entry.state}, not failed or interrupted; nothing to resolve`, hint: 'To undo an applied migration, run `ferry migrate down`.' });
     }
     // Accepting an edit, or saying a migration was completed by hand, records the file as it is now.
     const checksum = request.state === 'applied' ? file?.checksum : undefined;

@@ -36,8 +36,8 @@ export function createControlServer(router: Router, onShutdown: (stopInstances: 
       }
       sendJson(res, 404, { error: `no route ${req.method} ${url.pathname}` });
     } catch (error) {
-      const err = error as Error & { status?: number; code?: string };
-      sendJson(res, err.status ?? 500, { error: err.message, code: err.code });
+      const err = error as Error & { httpStatus?: number; code?: string };
+      sendJson(res, err.httpStatus ?? 500, { error: err.message, code: err.code });
     }
   });
 }

@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { FerryError } from '../util/errors.js';
-import { ExitCode } from '../util/exit-codes.js';
 import { run } from '../util/run.js';
 
 export interface UploadTarget {
@@ -17,12 +16,12 @@ export async function uploadTarget(projectDir: string, env: NodeJS.ProcessEnv = 
   const token = env.GITHUB_TOKEN;
   const repository = env.GITHUB_REPOSITORY;
   if (!token || !repository) {
-    throw new FerryError({ code: 'UPLOAD_UNCONFIGURED', exitCode: ExitCode.usage, message: `--upload needs ${!token ? 'GITHUB_TOKEN' : 'GITHUB_REPOSITORY (owner/name)'} in the environment`, hint: 'In GitHub Actions, give the job `permissions: security-events: write` and pass `GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}`.' });
+    throw new FerryError({ code: 'UPLOAD_UNCONFIGURED', message: `--upload needs ${!token ? 'GITHUB_TOKEN' : 'GITHUB_REPOSITORY (owner/name)'} in the environment`, hint: 'In GitHub Actions, give the job `permissions: security-events: write` and pass `GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}`.' });
   }
   const git = async (...args: string[]) => (await run('git', args, { cwd: projectDir, timeoutMs: 10_000 })).stdout.trim();
   const commit = env.GITHUB_SHA ?? (await git('rev-parse', 'HEAD'));
   const ref = env.GITHUB_REF ?? `refs/heads/${await git('rev-parse', '--abbrev-ref', 'HEAD')}`;
-  if (!/^[0-9a-f]{40}$/.test(commit)) throw new FerryError({ code: 'UPLOAD_UNCONFIGURED', exitCode: ExitCode.usage, message: 'no commit to attach the results to: set GITHUB_SHA or run in a git repository' });
+  if (!/^[0-9a-f]{40}$/.test(commit)) throw new FerryError({ code: 'UPLOAD_UNCONFIGURED', message: 'no commit to attach the results to: set GITHUB_SHA or run in a git repository' });
   return { apiUrl: (env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/$/, ''), repository, token, commit, ref };
 }
 
