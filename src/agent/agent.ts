@@ -14,6 +14,8 @@ import { statePaths } from '../state/paths.js';
 import { stateLocation } from '../state/location.js';
 import { privateDir, privateFiles } from '../state/modes.js';
 import { adoptMovedState } from '../state/relocate.js';
+import { recoverFromStateFolder } from '../store/recover.js';
+import { watchDatabaseFile } from '../store/watch.js';
 import { createAgentServer } from './server.js';
 
 export interface AgentInfo {
@@ -36,7 +38,7 @@ export interface RunningAgent {
 }
 
 /** The control plane: store, router connection (starting the router if needed), reconcile, API. */
-export async function startAgent(options: { projectDir: string; port?: number; routerWatchIntervalMs?: number }): Promise<RunningAgent> {
+export async function startAgent(options: { projectDir: string; port?: number; routerWatchIntervalMs?: number; databaseCheckIntervalMs?: number }): Promise<RunningAgent> {
   const projectDir = resolve(options.projectDir);
   const config = loadConfig(projectDir);
   const location = stateLocation(projectDir);
@@ -48,6 +50,12 @@ export async function startAgent(options: { projectDir: string; port?: number; r
   const store = new Store(openDb(paths.db));
   const { client: router, started: routerStarted } = await ensureRouter(paths.root);
   const runtimes = createRuntimes(router);
+  const recovery = recoverFromStateFolder(store, paths, await router.state());
+  const notes: string[] = [];
+  if (recovery.releases.length > 0) {
+    notes.push(`ferry.db did not know ${recovery.releases.join(', ')}, whose directories are in ${paths.releases('<env>').replace('/<env>', '')}: they are known again from their manifests (the deployment history before them is gone); new ids continue from r${Number(recovery.releases[0].slice(1)) + 1}`);
+    logger.warn(recovery, 'recovered releases the database did not know');
+  }
   const reconciled = await reconcileInterrupted(store, router, runtimes);
   for (const r of reconciled) logger.warn(r, 'reconciled an interrupted deployment');
 
@@ -73,9 +81,18 @@ export async function startAgent(options: { projectDir: string; port?: number; r
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
   let closing = false;
+  // A deleted or replaced ferry.db: stop at once rather than write history nobody will read; the router keeps serving.
+  const database = watchDatabaseFile(paths.db, {
+    intervalMs: options.databaseCheckIntervalMs ?? 500,
+    onReplaced: (why) => {
+      logger.error({ why }, 'the state database is gone; the agent stops (the router keeps serving); the next ferry command starts an agent that recovers');
+      void close({ stopRouter: false });
+    },
+  });
   const close = async ({ stopRouter }: { stopRouter: boolean }) => {
     if (closing) return stopped;
     closing = true;
+    database.stop();
     watching = false;
     await watcher;
     server.close();
@@ -92,7 +109,7 @@ export async function startAgent(options: { projectDir: string; port?: number; r
     logger.info({ stopRouter }, 'agent stopped');
     resolveStopped();
   };
-  const server = createAgentServer({ store, router, runtimes, paths, location, allowedHosts: config.agent.allowed_hosts, projectDir, token, onShutdown: (stopRouter) => void close({ stopRouter }) });
+  const server = createAgentServer({ store, router, runtimes, paths, location, notes, checkDatabase: database.check, allowedHosts: config.agent.allowed_hosts, projectDir, token, onShutdown: (stopRouter) => void close({ stopRouter }) });
   const port = options.port ?? config.agent.port;
   const listen = (wanted: number) =>
     new Promise<void>((resolvePromise, reject) => {
@@ -115,6 +132,6 @@ export async function startAgent(options: { projectDir: string; port?: number; r
   const info: AgentInfo = { pid: process.pid, url: `http://127.0.0.1:${boundPort}`, port: boundPort, token, projectDir, routerPid: (await router.state()).pid };
   writeJsonAtomic(paths.agentInfo, info, 0o600);
   logger.info({ url: info.url, routerStarted, portInUse }, 'agent ready');
-  const warnings = [...(portInUse ? [`port ${port} is in use; the agent listens on ${info.url} instead`] : []), ...(location.note ? [location.note] : [])];
+  const warnings = [...(portInUse ? [`port ${port} is in use; the agent listens on ${info.url} instead`] : []), ...(location.note ? [location.note] : []), ...notes];
   return { info, reconciled, routerStarted, warnings, stopped, close };
 }

@@ -15,6 +15,10 @@ import type { StateLocation } from '../state/location.js';
 export interface AgentServerDeps extends OrchestratorDeps {
   token: string;
   location: StateLocation;
+  /** What the person should read in `ferry status` (releases recovered from disk, say). */
+  notes: string[];
+  /** Why the database file is no longer the one the agent opened, if it is not. */
+  checkDatabase: () => string | undefined;
   /** Host names besides loopback the API answers to (agent.allowed_hosts). */
   allowedHosts: readonly string[];
   onShutdown: (stopRouter: boolean) => void;
@@ -89,11 +93,13 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
       }
       if (req.method === 'GET' && url.pathname === '/api/health') return sendJson(res, 200, { ok: true, pid: process.pid });
       checkToken(req, deps.token, deps.paths.agentInfo);
+      const replaced = deps.checkDatabase();
+      if (replaced) throw new FerryError({ code: 'STATE_DATABASE_REPLACED', message: `${replaced} under the running agent; it answers nothing more and stops`, hint: 'Run the command again: a new agent starts and recovers the releases from the state folder.' });
       if (req.method === 'GET' && url.pathname === '/api/status') {
         const config = loadConfig(deps.projectDir);
         const env = url.searchParams.get('env') ?? undefined;
         if (env) environmentOf(config, env);
-        return sendJson(res, 200, { app: config.app, state: { dir: deps.location.dir, source: deps.location.source, note: deps.location.note ?? null }, environments: await environmentStatuses(config, deps.store, deps.router, deps.runtimes, env) });
+        return sendJson(res, 200, { app: config.app, state: { dir: deps.location.dir, source: deps.location.source, note: deps.location.note ?? null, notes: deps.notes }, environments: await environmentStatuses(config, deps.store, deps.router, deps.runtimes, env) });
       }
       if (req.method === 'GET' && url.pathname === '/api/deployments') {
         const env = url.searchParams.get('env') ?? undefined;

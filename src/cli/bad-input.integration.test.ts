@@ -27,7 +27,7 @@ async function withConfig(write: (file: string) => void, args: string[]) {
 }
 
 function request(options: { method?: string; path: string; host?: string; authorization?: string; body?: string | Buffer }): Promise<{ status: number; body: any }> {
-  const agent = readAgentInfo(project) as { url: string; token: string };
+  const agent = readAgentInfo(project);
   const url = new URL(agent.url);
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { host: options.host ?? `127.0.0.1:${url.port}` };
@@ -83,7 +83,7 @@ describe('bad input is a usage error: exit 2 or HTTP 4xx, with what was wrong', 
       expect([path, evil.status, evil.body.error?.code]).toEqual([path, 421, 'HOST_REFUSED']);
     }
     for (const host of ['localhost', `localhost:1`, '[::1]:7070']) expect((await request({ path: '/api/health', host })).status).toBe(200);
-    const token = (readAgentInfo(project) as { token: string }).token;
+    const token = readAgentInfo(project).token;
     const bare = await request({ path: '/api/status', authorization: token });
     expect([bare.status, bare.body.error.code]).toEqual([401, 'UNAUTHORIZED']);
     expect((await request({ path: '/api/status', authorization: `Basic ${token}` })).status).toBe(401);

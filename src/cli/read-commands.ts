@@ -12,12 +12,12 @@ async function connect(io: Io, projectDir: string, env?: string) {
 
 export async function status(io: Io, projectDir: string, env?: string): Promise<number> {
   const agent = await connect(io, projectDir, env);
-  const body = await agentGet<{ app: string; state: { dir: string; note: string | null }; environments: EnvironmentStatus[] }>(agent, `/api/status${env ? `?env=${encodeURIComponent(env)}` : ''}`);
+  const body = await agentGet<{ app: string; state: { dir: string; note: string | null; notes: string[] }; environments: EnvironmentStatus[] }>(agent, `/api/status${env ? `?env=${encodeURIComponent(env)}` : ''}`);
   if (io.json) io.out(JSON.stringify(body, null, 2));
   else {
     printStatus(io, body.environments);
     io.out(`state: ${body.state.dir}`);
-    if (body.state.note) io.out(`  note: ${body.state.note}`);
+    for (const note of [body.state.note, ...body.state.notes]) if (note) io.out(`  note: ${note}`);
   }
   return 0;
 }

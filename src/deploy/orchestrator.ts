@@ -221,6 +221,8 @@ export class Deployment {
       configJson: JSON.stringify(config.environments[env]),
     });
     store.setDeploymentRelease(this.deploymentId, this.release.id);
+    // Ids come from the database; a directory of that id means the database lost track of it. Never write into it.
+    if (existsSync(this.release.dir)) throw new FerryError({ code: 'INTERNAL', message: `release directory ${this.release.dir} already exists; refusing to reuse ${this.release.id}` });
     const values = Object.fromEntries(this.envConfig.secrets.map((name) => [name, secrets[name]]));
     writeSecretsFile(releaseLayout(this.release.dir).envFile, values);
     return `release ${this.release.id}: .env (0600) with ${this.envConfig.secrets.length ? this.envConfig.secrets.join(', ') : 'no secrets'}`;

@@ -63,6 +63,30 @@ export class Store {
     return this.release(insert())!;
   }
 
+  /** A release known again from its directory after the database lost it (see store/recover.ts). */
+  restoreRelease(input: { id: string; env: string; commit: string; ref: string; dir: string; configJson: string; state: ReleaseState; createdAt: number }): void {
+    this.db
+      .prepare(`INSERT INTO releases (id, env, commit_sha, ref, dir, config_json, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(releaseNumber(input.id), input.env, input.commit, input.ref, input.dir, input.configJson, input.state, input.createdAt);
+  }
+
+  /** Makes the next release and deployment ids larger than these (ids in use outside the database). */
+  raiseIdFloors(floors: { release: number; deployment: number }): void {
+    const raise = this.db.transaction(() => {
+      for (const [table, floor] of [['releases', floors.release], ['deployments', floors.deployment]] as const) {
+        const row = this.db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = ?`).get(table) as Row | undefined;
+        if (!row) this.db.prepare(`INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)`).run(table, floor);
+        else if (row.seq < floor) this.db.prepare(`UPDATE sqlite_sequence SET seq = ? WHERE name = ?`).run(floor, table);
+      }
+    });
+    raise();
+  }
+
+  nextDeploymentId(): number {
+    const row = this.db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'deployments'`).get() as Row | undefined;
+    return (row?.seq ?? 0) + 1;
+  }
+
   release(id: string): ReleaseRecord | undefined {
     const row = this.db.prepare(`SELECT * FROM releases WHERE id = ?`).get(releaseNumber(id)) as Row | undefined;
     return row ? toRelease(row) : undefined;

@@ -122,6 +122,6 @@ export function ferryUntil(project: TestProject, args: string[], pattern: RegExp
   return { child, matched, exited };
 }
 
-export function readAgentInfo(project: TestProject): { pid: number; routerPid: number; url: string } {
+export function readAgentInfo(project: TestProject): { pid: number; routerPid: number; url: string; token: string } {
   return JSON.parse(readFileSync(statePaths(project.dir).agentInfo, 'utf8'));
 }
