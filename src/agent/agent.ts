@@ -15,6 +15,7 @@ import { stateLocation } from '../state/location.js';
 import { privateDir, privateFiles } from '../state/modes.js';
 import { adoptMovedState } from '../state/relocate.js';
 import { recoverFromStateFolder } from '../store/recover.js';
+import { restoreServing } from '../deploy/restore-serving.js';
 import { watchDatabaseFile } from '../store/watch.js';
 import { createAgentServer } from './server.js';
 
@@ -58,6 +59,11 @@ export async function startAgent(options: { projectDir: string; port?: number; r
   }
   const reconciled = await reconcileInterrupted(store, router, runtimes);
   for (const r of reconciled) logger.warn(r, 'reconciled an interrupted deployment');
+  // Containers of a routed release that are gone come back before the API answers, so no deployment races them.
+  for (const line of await restoreServing({ store, router, runtimes, paths, projectDir }, config.app)) {
+    notes.push(line);
+    logger.warn({ line }, 'restored a serving release');
+  }
 
   // The router is a separate process; if it dies, bring it back (it re-adopts instances from its table).
   let watching = true;
@@ -98,10 +104,13 @@ export async function startAgent(options: { projectDir: string; port?: number; r
     server.close();
     server.closeAllConnections();
     if (stopRouter) {
-      // The router stops the processes it supervises; containers are the docker runtime's to stop.
+      // Each runtime stops what it runs, leaving it routed (the next start brings it back); the router stops its processes.
       const snapshot = await router.state().catch(() => undefined);
-      const containers = Object.values(snapshot?.instances ?? {}).filter((i) => (i.runtime ?? 'process') !== 'process' && i.state === 'running');
-      await Promise.all(containers.map((i) => runtimes.of(i).stop(i.id, { drainTimeoutMs: 0, graceMs: 10_000 }).catch(() => undefined)));
+      const live = Object.values(snapshot?.instances ?? {}).filter((i) => i.state !== 'exited');
+      for (const name of ['docker', 'swarm'] as const) {
+        const mine = live.filter((i) => i.runtime === name);
+        if (mine.length) await runtimes.get(name).stopAll(mine, { graceMs: 10_000 }).catch(() => undefined);
+      }
       await router.shutdown(true).catch(() => undefined);
     }
     rmSync(paths.agentInfo, { force: true });

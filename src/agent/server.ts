@@ -1,6 +1,6 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { environmentOf, loadConfig } from '../config/load.js';
-import { Deployment, type OrchestratorDeps } from '../deploy/orchestrator.js';
+import { Deployment, type OrchestratorDeps } from '../deploy/deployment.js';
 import { resolveCommit } from '../deploy/source.js';
 import { servingOf } from '../deploy/serving.js';
 import type { DeployEvent } from '../deploy/events.js';

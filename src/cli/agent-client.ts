@@ -39,8 +39,8 @@ export function spawnAgentProcess(projectDir: string, options: { port?: number; 
   return child;
 }
 
-/** Waits for a just-started agent process to answer. */
-export async function agentAnswering(projectDir: string, child: ChildProcess, startTimeoutMs = 20_000): Promise<AgentInfo> {
+/** Waits for a just-started agent to answer; it first starts again the containers of serving releases that are gone (health-gated), hence the long default. */
+export async function agentAnswering(projectDir: string, child: ChildProcess, startTimeoutMs = 120_000): Promise<AgentInfo> {
   const deadline = Date.now() + startTimeoutMs;
   while (Date.now() < deadline) {
     const info = await findAgent(projectDir);
@@ -53,7 +53,7 @@ export async function agentAnswering(projectDir: string, child: ChildProcess, st
 }
 
 /** Starts `ferry agent` in the background and waits for it to answer. */
-export async function spawnDetachedAgent(projectDir: string, startTimeoutMs = 20_000): Promise<AgentInfo> {
+export async function spawnDetachedAgent(projectDir: string, startTimeoutMs?: number): Promise<AgentInfo> {
   const child = spawnAgentProcess(projectDir, { output: 'file' });
   child.unref();
   return agentAnswering(projectDir, child, startTimeoutMs);

@@ -27,15 +27,17 @@ export function printError(io: Io, error: unknown): void {
   if (e.hint) io.err(`  hint: ${e.hint}`);
 }
 
-const MARK = { running: '→', succeeded: '✓', failed: '✗', skipped: '·' } as const;
+const MARK = { running: '→', succeeded: '✓', failed: '✗', skipped: '·', compensated: '↺' } as const;
 
 export function printDeployEvent(say: (text: string) => void, event: DeployEvent): void {
   switch (event.type) {
     case 'deployment':
       return say(`${event.kind} #${event.deploymentId} of ${event.env}: ${event.steps.join(' → ')}`);
-    case 'step':
-      if (event.state === 'running') return say(`${MARK.running} ${event.step}`);
-      return say(`${MARK[event.state]} ${event.step}${event.ms !== undefined ? ` (${formatMs(event.ms)})` : ''}${event.detail ? `  ${event.detail}` : ''}`);
+    case 'step': {
+      const name = event.phase === 'undo' ? `undo ${event.step}` : event.step;
+      if (event.state === 'running') return say(`${event.phase === 'undo' ? MARK.compensated : MARK.running} ${name}`);
+      return say(`${MARK[event.state]} ${name}${event.ms !== undefined ? ` (${formatMs(event.ms)})` : ''}${event.detail ? `  ${event.detail}` : ''}`);
+    }
     case 'progress':
       return say(`    ${event.message}`);
     case 'failure':
@@ -86,7 +88,10 @@ export function printHistory(io: Io, deployments: DeploymentRecord[]): void {
   for (const d of deployments) {
     const took = d.finishedAt ? formatMs(d.finishedAt - d.startedAt) : 'running';
     io.out(`#${d.id}  ${d.env}  ${d.kind}  ${d.releaseId ?? '-'}  ${d.state}  ${new Date(d.startedAt).toISOString()}  ${took}${d.previousReleaseId ? `  (from ${d.previousReleaseId})` : ''}`);
-    for (const s of d.steps ?? []) io.out(`    ${MARK[s.state as keyof typeof MARK] ?? s.state} ${s.name.padEnd(13)} ${s.durationMs === null ? '' : formatMs(s.durationMs).padStart(7)}  ${s.detail ?? ''}`);
+    for (const s of d.steps ?? []) {
+      const name = s.phase === 'undo' ? `undo ${s.name}` : s.name;
+      io.out(`    ${MARK[s.state as keyof typeof MARK] ?? s.state} ${name.padEnd(17)} ${s.durationMs === null ? '' : formatMs(s.durationMs).padStart(7)}  ${s.detail ?? ''}`);
+    }
     if (d.error) io.out(`    error: ${d.error}`);
   }
 }

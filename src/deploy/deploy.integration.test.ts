@@ -102,13 +102,17 @@ describe('blue-green deploys of the process runtime', () => {
     const history = JSON.parse((await project.ferry(['history', 'production', '--json'])).stdout).deployments;
     expect(history.map((d: any) => d.outcome)).toEqual(['rolled_back', 'halted', 'halted', 'succeeded', 'succeeded']);
     const rolledBack = history[0];
-    expect(rolledBack.steps.map((s: any) => [s.name, s.state])).toEqual([
-      ['lock', 'succeeded'], ['secrets', 'succeeded'], ['backup', 'succeeded'], ['checkout', 'succeeded'], ['start', 'succeeded'],
-      ['health-gate', 'succeeded'], ['switch', 'succeeded'], ['watch', 'failed'], ['notify', 'succeeded'],
+    // Each undo is recorded after the failure that caused it, newest step first.
+    expect(rolledBack.steps.map((s: any) => [s.name, s.phase, s.state])).toEqual([
+      ['lock', 'run', 'succeeded'], ['release', 'run', 'succeeded'], ['secrets', 'run', 'succeeded'], ['backup', 'run', 'succeeded'], ['start', 'run', 'succeeded'],
+      ['health-gate', 'run', 'succeeded'], ['switch', 'run', 'succeeded'], ['watch', 'run', 'failed'],
+      ['switch', 'undo', 'compensated'], ['start', 'undo', 'compensated'], ['notify', 'run', 'succeeded'],
     ]);
+    expect(rolledBack.steps.find((s: any) => s.phase === 'undo' && s.name === 'switch').detail).toMatch(/^switched back to r2 \(production-r2-d\d+-1\)$/);
     expect(rolledBack.steps.every((s: any) => typeof s.durationMs === 'number')).toBe(true);
     const human = await project.ferry(['history', 'production']);
     expect(human.stdout).toMatch(/#\d+\s+production\s+deploy\s+r5\s+rolled_back/);
+    expect(human.stdout).toMatch(/✗ watch .*turned unhealthy after the switch[\s\S]*↺ undo switch\s+\S+\s+switched back to r2[\s\S]*↺ undo start\s+\S+\s+stopped production-r5/);
   });
 
   it('sent a signed notification for every outcome to the local receiver', () => {

@@ -4,7 +4,7 @@ import type { DeploymentState } from '../store/records.js';
 /** What a running deployment reports, streamed to the CLI as NDJSON and kept in the store. */
 export type DeployEvent =
   | { type: 'deployment'; deploymentId: number; env: string; kind: string; steps: StepName[] }
-  | { type: 'step'; step: StepName; state: 'running' | 'succeeded' | 'failed' | 'skipped'; ms?: number; detail?: string }
+  | { type: 'step'; step: StepName; phase: 'run' | 'undo'; state: 'running' | 'succeeded' | 'failed' | 'compensated'; ms?: number; detail?: string }
   | { type: 'progress'; step: StepName; message: string }
   | { type: 'failure'; step: StepName; message: string; hint?: string; instance?: string; logs: string[]; probes: string[] }
   | { type: 'result'; result: DeployResult };

@@ -1,5 +1,5 @@
 import type { EnvironmentConfig } from '../config/schema.js';
-import type { InstanceInfo, Runtime } from '../runtime/runtime.js';
+import type { InstanceInfo, ReleaseTarget, Runtime } from '../runtime/runtime.js';
 import type { InstanceHealth, InstanceSpec, UpstreamTimeouts } from '../router/state.js';
 import type { StatePaths } from '../state/paths.js';
 import { healthGate, type GateVerdict } from '../health/gate.js';
@@ -8,17 +8,10 @@ import { parseDurationMs } from '../util/duration.js';
 import { freePort } from '../util/ports.js';
 import { releaseLayout } from './release-files.js';
 import type { ReleaseRecord } from '../store/records.js';
-import { LABEL } from '../runtime/docker/docker-runtime.js';
-import { parseMemoryBytes } from '../runtime/docker/log-stream.js';
-import { imageRef } from '../runtime/docker/image-push.js';
+import type { RouterClient } from '../router/client.js';
+import type { Runtimes } from '../runtime/registry.js';
 
 export const ms = (duration: string) => parseDurationMs(duration)!;
-
-
-/** Labels that let ferry tell its own images and containers from anyone else's. */
-export function releaseLabels(app: string, env: string, release: ReleaseRecord): Record<string, string> {
-  return { [LABEL.app]: app, [LABEL.env]: env, [LABEL.release]: release.id, [LABEL.commit]: release.commit };
-}
 
 /** How the router checks an instance it restarts itself, from the environment's health settings. */
 export function instanceHealth(config: EnvironmentConfig): InstanceHealth {
@@ -31,24 +24,13 @@ export function upstreamTimeouts(config: EnvironmentConfig): UpstreamTimeouts {
   return { connectMs: ms(config.proxy.connect_timeout), responseHeaderMs: ms(config.proxy.response_timeout) };
 }
 
-/** Specs for `replicas` new instances of one release, each on a fresh loopback port. */
-export async function instanceSpecs(input: { app: string; env: string; release: ReleaseRecord; deploymentId: number; config: EnvironmentConfig; paths: StatePaths }): Promise<InstanceSpec[]> {
+/** Specs for `replicas` new instances of one release, each on a fresh loopback port; `tag` tells them from earlier instances (d<deployment>). */
+export async function instanceSpecs(input: { env: string; release: ReleaseRecord; tag: string; config: EnvironmentConfig; paths: StatePaths }): Promise<InstanceSpec[]> {
   const { config, release } = input;
   const layout = releaseLayout(release.dir);
-  const docker =
-    config.runtime !== 'process'
-      ? {
-          image: imageRef(input.app, release.id, config.registry),
-          containerPort: config.container_port,
-          memoryBytes: parseMemoryBytes(config.resources.memory),
-          nanoCpus: config.resources.cpus ? Math.round(config.resources.cpus * 1e9) : undefined,
-          labels: releaseLabels(input.app, input.env, release),
-          stopGraceMs: parseDurationMs(config.stop_grace),
-        }
-      : undefined;
   const specs: InstanceSpec[] = [];
   for (let index = 1; index <= config.replicas; index++) {
-    const id = `${input.env}-${release.id}-d${input.deploymentId}-${index}`;
+    const id = `${input.env}-${release.id}-${input.tag}-${index}`;
     specs.push({
       id,
       env: input.env,
@@ -59,12 +41,16 @@ export async function instanceSpecs(input: { app: string; env: string; release: 
       envFile: layout.envFile,
       vars: config.env,
       logFile: input.paths.instanceLog(input.env, id),
-      health: instanceHealth(config),
       runtime: config.runtime,
-      docker,
+      health: instanceHealth(config),
     });
   }
   return specs;
+}
+
+/** Starts the instances of a release; each spec learns where it listens. */
+export async function startInstances(runtime: Runtime, specs: InstanceSpec[], target: ReleaseTarget): Promise<void> {
+  for (const spec of specs) spec.host = (await runtime.start(spec, target)).host;
 }
 
 /** Why an instance ferry did not stop may have exited, from its exit code (128 + signal number). */
@@ -98,6 +84,18 @@ export async function gateInstances(runtime: Runtime, specs: InstanceSpec[], con
         },
       });
       return { ...verdict, instanceId: spec.id };
+    }),
+  );
+}
+
+/** Drains and stops instances at once, each by the runtime that runs it; says how each went. */
+export async function stopInstances(deps: { router: RouterClient; runtimes: Runtimes }, ids: string[], config: EnvironmentConfig, onProgress?: (message: string) => void): Promise<string[]> {
+  const graceMs = ms(config.stop_grace);
+  const snapshot = await deps.router.state();
+  return Promise.all(
+    ids.map(async (id) => {
+      const result = await deps.runtimes.of(snapshot.instances[id] ?? {}).stop(id, { drainTimeoutMs: ms(config.drain), graceMs, onProgress });
+      return `${id} drained in ${result.drainMs}ms, stopped in ${result.stopMs}ms${result.killed ? ' (SIGKILL after grace)' : ''}`;
     }),
   );
 }

@@ -6,13 +6,13 @@ import { parseDurationMs } from '../util/duration.js';
 describe('planSteps', () => {
   it('plans the blue-green production flow in the documented order', () => {
     expect(planSteps('blue-green', 'deploy', { hasBuild: true, hasPrevious: true })).toEqual([
-      'lock', 'secrets', 'backup', 'checkout', 'build', 'start', 'health-gate', 'switch', 'watch', 'drain', 'final-health', 'prune', 'notify',
+      'lock', 'release', 'secrets', 'backup', 'build', 'start', 'health-gate', 'switch', 'watch', 'drain', 'final-health', 'prune', 'notify',
     ]);
   });
 
   it('has nothing to drain on a first deploy and no build without a build command', () => {
     expect(planSteps('blue-green', 'deploy', { hasBuild: false, hasPrevious: false })).toEqual([
-      'lock', 'secrets', 'backup', 'checkout', 'start', 'health-gate', 'switch', 'watch', 'final-health', 'prune', 'notify',
+      'lock', 'release', 'secrets', 'backup', 'start', 'health-gate', 'switch', 'watch', 'final-health', 'prune', 'notify',
     ]);
   });
 

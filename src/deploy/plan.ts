@@ -3,9 +3,9 @@ import type { DeploymentKind } from '../store/records.js';
 /** Named steps of a deployment, in the order they run. Planning is pure: no I/O here. */
 export type StepName =
   | 'lock'
+  | 'release'
   | 'secrets'
   | 'backup'
-  | 'checkout'
   | 'build'
   | 'migrate'
   | 'stop-old'
@@ -27,7 +27,7 @@ export type Strategy = 'blue-green' | 'recreate';
  */
 export function planSteps(strategy: Strategy, kind: DeploymentKind, options: { hasBuild: boolean; hasPrevious: boolean; hasMigrations?: boolean }): StepName[] {
   const prepare: StepName[] =
-    kind === 'deploy' ? ['secrets', 'backup', 'checkout', ...(options.hasBuild ? (['build'] as const) : []), ...(options.hasMigrations ? (['migrate'] as const) : [])] : ['backup'];
+    kind === 'deploy' ? ['release', 'secrets', 'backup', ...(options.hasBuild ? (['build'] as const) : []), ...(options.hasMigrations ? (['migrate'] as const) : [])] : ['backup'];
   if (strategy === 'recreate') {
     return ['lock', ...prepare, ...(options.hasPrevious ? (['stop-old'] as const) : []), 'start', 'health-gate', 'switch', 'final-health', 'prune', 'notify'];
   }

@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { EnvironmentConfig } from '../config/schema.js';
 import type { RouterClient } from '../router/client.js';
 import type { Runtimes } from '../runtime/registry.js';
 import type { Store } from '../store/store.js';
@@ -7,17 +8,16 @@ import type { StatePaths } from '../state/paths.js';
 import { planBackupPrune, planReleasePrune } from './prune-plan.js';
 import { listDirs, removeDir } from './release-files.js';
 
-/** Deletes one environment's releases, their stopped instances and logs, and backups beyond `retain`; never what `keep` names. */
+/** Deletes one environment's releases (their stopped instances, logs and images) and backups beyond `retain`; never what `keep` names. */
 export async function pruneEnvironment(
   deps: { store: Store; paths: StatePaths; router: RouterClient; runtimes: Runtimes },
-  env: string,
-  retain: number,
+  target: { app: string; env: string; config: EnvironmentConfig },
   keep: Set<string>,
-  removeImage?: (releaseId: string) => Promise<void>,
 ): Promise<string> {
   const { store, paths, router, runtimes } = deps;
+  const { env, config } = target;
   const live = store.releasesOf(env).filter((r) => r.state !== 'pruned');
-  const doomed = planReleasePrune(live.map((r) => r.id), retain, keep);
+  const doomed = planReleasePrune(live.map((r) => r.id), config.retain, keep);
   const snapshot = await router.state();
   for (const id of doomed) {
     for (const instance of Object.values(snapshot.instances)) {
@@ -25,11 +25,11 @@ export async function pruneEnvironment(
       await runtimes.of(instance).remove(instance.id);
       rmSync(instance.logFile, { force: true });
     }
-    await removeImage?.(id);
+    await runtimes.get(config.runtime).removeRelease(target.app, id, config);
     removeDir(paths.release(env, id));
     store.setReleaseState(id, 'pruned');
   }
-  const backups = planBackupPrune(listDirs(paths.backups(env)), retain);
+  const backups = planBackupPrune(listDirs(paths.backups(env)), config.retain);
   for (const name of backups) removeDir(join(paths.backups(env), name));
-  return `removed ${doomed.length} release(s)${doomed.length ? ` (${doomed.join(', ')})` : ''} and ${backups.length} backup(s); kept ${retain}`;
+  return `removed ${doomed.length} release(s)${doomed.length ? ` (${doomed.join(', ')})` : ''} and ${backups.length} backup(s); kept ${config.retain}`;
 }

@@ -23,7 +23,8 @@ export async function reconcileInterrupted(store: Store, router: RouterClient, r
     const route = snapshot.routes[deployment.env];
     const isNew = (id: string) => id.includes(`-d${deployment.id}-`);
     const newIds = Object.keys(snapshot.instances).filter((id) => isNew(id) && snapshot.instances[id].env === deployment.env);
-    const routedToNew = (route?.upstreams ?? []).some(isNew);
+    // The routing table names the release it routes to; tables from before it did are read from the instance ids.
+    const routedToNew = route?.release != null && deployment.releaseId ? route.release === deployment.releaseId && (route.upstreams ?? []).some(isNew) : (route?.upstreams ?? []).some(isNew);
     const warmOld = Object.values(snapshot.instances)
       .filter((i) => i.env === deployment.env && !isNew(i.id) && i.state === 'running' && i.release === deployment.previousReleaseId)
       .map((i) => i.id);

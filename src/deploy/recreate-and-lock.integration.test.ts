@@ -25,7 +25,7 @@ describe('recreate (staging)', () => {
     const bad = await project.ferry(['deploy', 'staging', '--json']);
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.stdout)).toMatchObject({ outcome: 'rolled_back', failedStep: 'health-gate', serving: 'r2' });
-    expect(bad.stderr).toMatch(/restoring r2[\s\S]*r2 restored and serving/);
+    expect(bad.stderr).toMatch(/restoring r2[\s\S]*↺ undo stop-old .*r2 started again \(staging-r2-d3-1\) and serving/);
     expect(await stagingRelease()).toBe('r2');
     project.commit({ 'fault.json': null }, 'fixed');
   });

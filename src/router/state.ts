@@ -17,8 +17,6 @@ export interface InstanceSpec {
   logFile: string;
   /** Who runs it: the router supervises 'process' instances; 'docker' and 'swarm' ones it only routes to. */
   runtime?: 'process' | 'docker' | 'swarm';
-  /** docker runtime: what to run, and (once started) the container behind the instance. */
-  docker?: { image: string; containerPort: number; memoryBytes?: number; nanoCpus?: number; labels: Record<string, string>; stopGraceMs?: number };
   /** The container (docker runtime) or the service (swarm runtime) behind the instance. */
   container?: { id: string; image: string };
   /** How the router checks an instance it restarted itself (after a crash or at its own start) before routing to it again. */

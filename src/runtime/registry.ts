@@ -1,18 +1,17 @@
 import Docker from 'dockerode';
 import type { RouterClient } from '../router/client.js';
-import { ProcessRuntime } from './process-runtime.js';
+import { ProcessRuntime } from './process/process-runtime.js';
 import { DockerRuntime } from './docker/docker-runtime.js';
 import { SwarmRuntime } from './swarm/swarm-runtime.js';
-import type { Runtime } from './runtime.js';
+import type { Runtime, RuntimeName } from './runtime.js';
 
-export type RuntimeName = 'process' | 'docker' | 'swarm';
+export type { RuntimeName } from './runtime.js';
 
 /** The runtimes of one agent; the Docker client is made on first use, so the process runtime never needs Docker. */
 export interface Runtimes {
   get(name: RuntimeName): Runtime;
   /** The runtime that runs an instance record (router records say which; absent means process). */
   of(record: { runtime?: RuntimeName }): Runtime;
-  docker(): Docker;
 }
 
 export function createRuntimes(router: RouterClient, dockerOptions?: Docker.DockerOptions): Runtimes {
@@ -26,5 +25,5 @@ export function createRuntimes(router: RouterClient, dockerOptions?: Docker.Dock
     if (name === 'swarm') return (swarmRuntime ??= new SwarmRuntime(docker(), router));
     return processRuntime;
   };
-  return { get, of: (record) => get(record.runtime ?? 'process'), docker };
+  return { get, of: (record) => get(record.runtime ?? 'process') };
 }

@@ -1,5 +1,8 @@
-import type { InstanceSpec } from '../router/state.js';
-import type { RegistryAuth } from './docker/image-push.js';
+import type { EnvironmentConfig } from '../config/schema.js';
+import type { InstanceRecord, InstanceSpec } from '../router/state.js';
+import type { ReleaseRecord } from '../store/records.js';
+
+export type RuntimeName = 'process' | 'docker' | 'swarm';
 
 export interface InstanceInfo {
   id: string;
@@ -18,6 +21,29 @@ export interface InstanceInfo {
   oomKilled?: boolean;
 }
 
+/** One release of one environment, as a runtime prepares and runs it. */
+export interface ReleaseTarget {
+  app: string;
+  env: string;
+  release: ReleaseRecord;
+  /** The environment's settings this release was made with (its snapshot on a rollback). */
+  config: EnvironmentConfig;
+  /** The deployment's secrets; a runtime reads only what it needs (the registry password). */
+  secrets: Record<string, string>;
+}
+
+export interface PrepareOptions {
+  /** The release's files (git archive of the commit). */
+  appDir: string;
+  buildLog: string;
+  /** The build command's environment (process runtime): the base, `env:` and the declared secrets. */
+  buildEnv: Record<string, string>;
+  /** `ferry promote`: the release of another environment whose artifact this one reuses instead of building. */
+  reuse?: ReleaseRecord;
+  timeoutMs: number;
+  onLine: (line: string) => void;
+}
+
 export interface StopOptions {
   /** How long in-flight requests may take to finish before the stop signal. */
   drainTimeoutMs: number;
@@ -27,20 +53,28 @@ export interface StopOptions {
   onProgress?: (message: string) => void;
 }
 
-export interface StartOptions {
-  /** swarm runtime: credentials the nodes use to pull the image (sent with the service, never stored by ferry). */
-  registryAuth?: RegistryAuth;
-}
-
-/** What the orchestrator needs from any runtime (process today; docker and swarm plug in here). */
+/**
+ * Everything that differs between running a release as processes, containers or Swarm services. The
+ * deploy flow, the agent and the router know this interface only; nothing outside src/runtime/ imports a
+ * runtime's internals.
+ */
 export interface Runtime {
-  readonly name: string;
-  start(spec: InstanceSpec, options?: StartOptions): Promise<InstanceInfo>;
+  readonly name: RuntimeName;
+  /** Whether prepare() has work for this environment (the plan shows a build step only then). */
+  needsPrepare(config: EnvironmentConfig): boolean;
+  /** Makes a release runnable: its build command (process), or its image built or reused, and pushed (docker, swarm). Says what it did. */
+  prepare(target: ReleaseTarget, options: PrepareOptions): Promise<string>;
+  start(spec: InstanceSpec, target: ReleaseTarget): Promise<InstanceInfo>;
+  /** Drains (the router stops routing to it and waits for its requests), then stops and keeps what is left for logs. */
   stop(id: string, options: StopOptions): Promise<{ killed: boolean; drainMs: number; stopMs: number }>;
+  /** `ferry agent stop`: stops these instances where they run but leaves them routed, so the next start brings the serving release back. */
+  stopAll(instances: InstanceRecord[], options: { graceMs: number }): Promise<void>;
   inspect(id: string): Promise<InstanceInfo>;
   logs(id: string, lines: number): Promise<string[]>;
   /** After the health gate: from now on the engine restarts the instance when it dies or the engine restarts (docker). */
   keepRunning?(id: string): Promise<void>;
   /** Removes what is left of a stopped instance. */
   remove(id: string): Promise<void>;
+  /** Removes what a pruned release left in the runtime (its images). */
+  removeRelease(app: string, releaseId: string, config: EnvironmentConfig): Promise<void>;
 }

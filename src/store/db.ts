@@ -75,6 +75,8 @@ const MIGRATIONS: string[] = [
      detail TEXT
    );
    CREATE INDEX pipeline_stages_cache ON pipeline_stages(name, input_key, state);`,
+  // A step's undo (compensation) is a row of its own, after the failure that caused it.
+  `ALTER TABLE steps ADD COLUMN phase TEXT NOT NULL DEFAULT 'run';`,
 ];
 
 export type Db = Database.Database;

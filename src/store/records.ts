@@ -16,6 +16,8 @@ export interface ReleaseRecord {
 
 export interface StepRecord {
   name: string;
+  /** `run`: the step itself; `undo`: its compensation after a later step failed (state `compensated` when it worked). */
+  phase: 'run' | 'undo';
   state: StepState;
   startedAt: number;
   finishedAt: number | null;

@@ -39,6 +39,7 @@ function toDeployment(row: Row): DeploymentRecord {
 function toStep(row: Row): StepRecord {
   return {
     name: row.name,
+    phase: row.phase,
     state: row.state,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
@@ -150,11 +151,11 @@ export class Store {
   }
 
   /** Persists a step as running before it runs; returns the row id to finish it with. */
-  startStep(deploymentId: number, name: string): number {
+  startStep(deploymentId: number, name: string, phase: 'run' | 'undo' = 'run'): number {
     const run = this.db.transaction(() => {
-      this.db.prepare(`UPDATE deployments SET current_step = ? WHERE id = ?`).run(name, deploymentId);
+      this.db.prepare(`UPDATE deployments SET current_step = ? WHERE id = ?`).run(phase === 'run' ? name : `undo ${name}`, deploymentId);
       return Number(
-        this.db.prepare(`INSERT INTO steps (deployment_id, name, state, started_at) VALUES (?, ?, 'running', ?)`).run(deploymentId, name, this.now())
+        this.db.prepare(`INSERT INTO steps (deployment_id, name, phase, state, started_at) VALUES (?, ?, ?, 'running', ?)`).run(deploymentId, name, phase, this.now())
           .lastInsertRowid,
       );
     });

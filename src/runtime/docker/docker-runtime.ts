@@ -1,18 +1,33 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
+import type { EnvironmentConfig } from '../../config/schema.js';
 import type { RouterClient } from '../../router/client.js';
-import type { InstanceSpec } from '../../router/state.js';
+import type { InstanceRecord, InstanceSpec } from '../../router/state.js';
 import { readEnvFile } from '../../router/env-file.js';
-import type { InstanceInfo, Runtime, StopOptions } from '../runtime.js';
-import { logLines } from './log-stream.js';
+import { parseDurationMs } from '../../util/duration.js';
+import type { InstanceInfo, PrepareOptions, ReleaseTarget, Runtime, StopOptions } from '../runtime.js';
+import { logLines, parseMemoryBytes } from './log-stream.js';
 import { engineUnreachableError, isEngineUnreachable, withEngine } from './engine.js';
-
-export const LABEL = { app: 'ferry.app', env: 'ferry.env', release: 'ferry.release', commit: 'ferry.commit', instance: 'ferry.instance' } as const;
+import { imageRef } from './image-push.js';
+import { LABEL, prepareReleaseImage, releaseLabels, removeReleaseImage } from './release-image.js';
 
 /** The environment of a container or Swarm task: the release's .env, the plain variables, and ferry's own. */
 export function containerEnv(spec: InstanceSpec, containerPort: number): string[] {
   const env = { ...readEnvFile(spec.envFile), ...spec.vars, PORT: String(containerPort), HOST: '0.0.0.0', FERRY_INSTANCE_ID: spec.id, FERRY_RELEASE: spec.release, FERRY_ENV: spec.env };
   return Object.entries(env).map(([key, value]) => `${key}=${value}`);
+}
+
+/** What a container (or Swarm task) of a release runs: its image, port, limits and labels, from the environment's settings. */
+export function containerSettings(target: ReleaseTarget) {
+  const config = target.config;
+  return {
+    image: imageRef(target.app, target.release.id, config.registry),
+    containerPort: config.container_port,
+    memoryBytes: parseMemoryBytes(config.resources.memory),
+    nanoCpus: config.resources.cpus ? Math.round(config.resources.cpus * 1e9) : undefined,
+    labels: releaseLabels(target),
+    stopGraceMs: parseDurationMs(config.stop_grace) ?? 10_000,
+  };
 }
 
 /** Container names are global to an engine: the app and a random suffix keep two projects (or two state dirs) apart. */
@@ -30,17 +45,23 @@ export class DockerRuntime implements Runtime {
   readonly name = 'docker';
   constructor(private readonly docker: Docker, private readonly router: RouterClient, private readonly engineWaitTimeoutMs = 60_000) {}
 
-  async start(spec: InstanceSpec): Promise<InstanceInfo> {
+  needsPrepare(): boolean {
+    return true;
+  }
+
+  prepare(target: ReleaseTarget, options: PrepareOptions): Promise<string> {
+    return prepareReleaseImage(this.docker, target, options);
+  }
+
+  async start(spec: InstanceSpec, target: ReleaseTarget): Promise<InstanceInfo> {
     try {
-      return await this.create(spec);
+      return await this.create(spec, containerSettings(target));
     } catch (error) {
       throw isEngineUnreachable(error) ? engineUnreachableError(this.docker, `starting ${spec.id}`, error) : error;
     }
   }
 
-  private async create(spec: InstanceSpec): Promise<InstanceInfo> {
-    const docker = spec.docker;
-    if (!docker) throw new Error(`instance ${spec.id} has no image to run`);
+  private async create(spec: InstanceSpec, docker: ReturnType<typeof containerSettings>): Promise<InstanceInfo> {
     const containerPort = `${docker.containerPort}/tcp`;
     const container = await this.docker.createContainer({
       name: containerName(docker.labels[LABEL.app] ?? 'app', spec.id),
@@ -86,6 +107,22 @@ export class DockerRuntime implements Runtime {
       return container.inspect().then((info) => info.State, (error) => (statusOf(error) === 404 ? undefined : Promise.reject(error)));
     }, wait);
     return { killed: state?.ExitCode === 137, drainMs: drained.drainMs, stopMs: Date.now() - startedAt };
+  }
+
+  /** Stops the containers (restart policy `no` first, so an engine restart does not bring them back) and leaves them routed. */
+  async stopAll(instances: InstanceRecord[], options: { graceMs: number }): Promise<void> {
+    await Promise.all(
+      instances.map(async (instance) => {
+        if (!instance.container) return;
+        const container = this.docker.getContainer(instance.container.id);
+        await container.update({ RestartPolicy: { Name: 'no' } }).catch(() => undefined);
+        await container.stop({ t: Math.ceil(options.graceMs / 1000) }).catch(() => undefined);
+      }),
+    );
+  }
+
+  removeRelease(app: string, releaseId: string, config: EnvironmentConfig): Promise<void> {
+    return removeReleaseImage(this.docker, app, releaseId, config);
   }
 
   async keepRunning(id: string): Promise<void> {

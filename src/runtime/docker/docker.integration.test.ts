@@ -94,4 +94,15 @@ describe.skipIf(!available)('docker runtime', () => {
     expect(result.stderr).toMatch(/nope\/Dockerfile does not exist in the release/);
     expect((await serving()).release).toBe('r2');
   });
+
+  it('after `ferry agent stop`, the next ferry command starts the serving release again (health-gated) before it answers', async () => {
+    expect((await project.ferry(['agent', 'stop'])).code).toBe(0);
+    const running = await docker.listContainers({ filters: { label: [`ferry.app=${appName}`] } });
+    expect(running).toEqual([]);
+    const status = await project.ferry(['status', 'production', '--json']);
+    const production = JSON.parse(status.stdout).environments[0];
+    expect(production.serving.id).toBe('r2');
+    expect(JSON.parse(status.stdout).state.notes.join('\n')).toMatch(/production: r2 was routed with no instance running; started it again/);
+    expect((await serving()).release).toBe('r2');
+  });
 });

@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { RouterClient } from '../../router/client.js';
-import type { InstanceSpec } from '../../router/state.js';
+import type { EnvironmentConfig } from '../../config/schema.js';
+import type { InstanceRecord, InstanceSpec } from '../../router/state.js';
 import { FerryError } from '../../util/errors.js';
 import { sleep } from '../../util/sleep.js';
-import type { InstanceInfo, Runtime, StartOptions, StopOptions } from '../runtime.js';
-import { LABEL, containerEnv } from '../docker/docker-runtime.js';
+import type { InstanceInfo, PrepareOptions, ReleaseTarget, Runtime, StopOptions } from '../runtime.js';
+import { containerEnv, containerSettings } from '../docker/docker-runtime.js';
+import { registryAuth } from '../docker/image-push.js';
+import { LABEL, prepareReleaseImage, removeReleaseImage } from '../docker/release-image.js';
 import { logLines } from '../docker/log-stream.js';
 
 /** A node's address as the other nodes reach it; managers may report 0.0.0.0 there and the real one in ManagerStatus. */
@@ -34,13 +37,31 @@ export class SwarmRuntime implements Runtime {
   readonly name = 'swarm';
   constructor(private readonly docker: Docker, private readonly router: RouterClient, private readonly placementTimeoutMs = 30_000) {}
 
-  async start(spec: InstanceSpec, options: StartOptions = {}): Promise<InstanceInfo> {
-    const image = spec.docker;
-    if (!image) throw new Error(`instance ${spec.id} has no image to run`);
+  needsPrepare(): boolean {
+    return true;
+  }
+
+  prepare(target: ReleaseTarget, options: PrepareOptions): Promise<string> {
+    return prepareReleaseImage(this.docker, target, options);
+  }
+
+  /** Removes the services (Swarm stops their tasks); the instances stay routed, and the next start brings the release back. */
+  async stopAll(instances: InstanceRecord[]): Promise<void> {
+    await Promise.all(instances.map((instance) => (instance.container ? this.docker.getService(instance.container.id).remove().catch(() => undefined) : undefined)));
+  }
+
+  removeRelease(app: string, releaseId: string, config: EnvironmentConfig): Promise<void> {
+    return removeReleaseImage(this.docker, app, releaseId, config);
+  }
+
+  async start(spec: InstanceSpec, target: ReleaseTarget): Promise<InstanceInfo> {
+    const image = containerSettings(target);
+    // Credentials the nodes pull the image with: sent with the service, never stored by ferry.
+    const auth = registryAuth(target.config.registry, target.secrets);
     const labels = { ...image.labels, [LABEL.instance]: spec.id };
     let service: { id: string };
     try {
-      service = await this.docker.createService(options.registryAuth as Docker.AuthConfig, {
+      service = await this.docker.createService(auth as Docker.AuthConfig, {
         Name: `ferry-${image.labels[LABEL.app] ?? 'app'}-${spec.id}-${randomBytes(3).toString('hex')}`,
         Labels: labels,
         TaskTemplate: {

@@ -1,15 +1,10 @@
 import { writeFileSync } from 'node:fs';
-import { FerryError } from '../util/errors.js';
-import { run } from '../util/run.js';
+import { FerryError } from '../../util/errors.js';
+import { redact } from '../../util/redact.js';
+import { run } from '../../util/run.js';
 
 const LAST_LINES = 20;
 
-/** Replaces every secret value (4 characters or more) with ***. */
-export function redact(text: string, secrets: string[]): string {
-  let out = text;
-  for (const value of secrets) if (value.length >= 4) out = out.split(value).join('***');
-  return out;
-}
 
 /** Runs the environment's build command in the release directory; a failure carries its last lines. Secret values never reach output or the log. */
 export async function runBuild(options: { command: string; cwd: string; env: NodeJS.ProcessEnv; timeoutMs: number; logFile: string; secrets: string[]; onLine: (line: string) => void }): Promise<void> {

@@ -1,0 +1,22 @@
+import { buildBaseEnv } from '../../runtime/base-env.js';
+import { releaseTarget } from '../context.js';
+import { releaseLayout } from '../release-files.js';
+import type { Step } from '../step.js';
+
+/** The runtime makes the release runnable: the build command (process), or the image built or reused, and pushed (docker, swarm). */
+export const build: Step = {
+  name: 'build',
+  run(ctx) {
+    const layout = releaseLayout(ctx.release!.dir);
+    // The build sees this environment's declared secrets only (not the registry password or the database URL).
+    const declared = Object.fromEntries(ctx.config.secrets.filter((name) => ctx.request.secrets[name] !== undefined).map((name) => [name, ctx.request.secrets[name]]));
+    return ctx.runtime.prepare(releaseTarget(ctx), {
+      appDir: layout.app,
+      buildLog: layout.buildLog,
+      buildEnv: { ...buildBaseEnv(), ...ctx.config.env, ...declared, FERRY_RELEASE: ctx.release!.id, FERRY_ENV: ctx.request.env },
+      reuse: ctx.request.promoteFrom,
+      timeoutMs: ctx.deps.buildTimeoutMs ?? 20 * 60_000,
+      onLine: (line) => ctx.progress(line),
+    });
+  },
+};

@@ -1,0 +1,36 @@
+import { notify as send } from '../../notify/notify.js';
+import type { Step } from '../step.js';
+
+/** Webhook and Slack, retried with backoff; an unreachable notifier never fails a deploy. */
+export const notify: Step = {
+  name: 'notify',
+  async run(ctx) {
+    const target = ctx.config.notify;
+    if (!target.webhook && !target.slack) return 'no notifier configured';
+    const deliveries = await send(
+      {
+        app: ctx.request.config.app,
+        env: ctx.request.env,
+        outcome: ctx.outcome!,
+        kind: ctx.request.kind,
+        deploymentId: ctx.deploymentId,
+        release: ctx.release?.id ?? null,
+        commit: ctx.release?.commit ?? null,
+        previousRelease: ctx.previous.release,
+        failedStep: ctx.failure?.step,
+        error: ctx.failure?.message,
+        durationMs: Date.now() - ctx.deps.store.deployment(ctx.deploymentId)!.startedAt,
+        at: new Date().toISOString(),
+      },
+      {
+        webhookUrl: target.webhook,
+        // The webhook's secret came with this request from the deploying shell; the agent keeps none.
+        webhookSecret: target.webhook_secret_env ? ctx.request.secrets[target.webhook_secret_env] : undefined,
+        slackUrl: target.slack,
+        firstBackoffMs: ctx.deps.notifyBackoffMs,
+      },
+    );
+    for (const d of deliveries) if (!d.delivered) ctx.progress(`${d.target} notification not delivered after ${d.attempts} attempts: ${d.error}`);
+    return deliveries.map((d) => `${d.target} ${d.delivered ? 'delivered' : 'not delivered'} (${d.attempts} attempt${d.attempts === 1 ? '' : 's'})`).join('; ');
+  },
+};
