@@ -6,7 +6,7 @@ export default defineConfig({
     testTimeout: 90_000,
     hookTimeout: 60_000,
     // ferry's state (outside each project) goes to a per-run XDG_STATE_HOME, removed at the end.
-    globalSetup: ['src/test-support/global-setup.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
     pool: 'forks',
     maxWorkers: 2,
     // Imports its JSON schema without an import attribute, which Node 20 refuses; let vite load it.

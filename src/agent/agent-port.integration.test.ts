@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
-import { createTestProject, readAgentInfo, type TestProject } from '../test-support/project.js';
+import { createTestProject, readAgentInfo, type TestProject } from '../../test/support/project.js';
 
 let project: TestProject;
 const squatter = net.createServer();

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import { createTestProject, readAgentInfo, type TestProject } from '../test-support/project.js';
+import { createTestProject, readAgentInfo, type TestProject } from '../../test/support/project.js';
 import { INSTANCE_BASE_VARS } from '../runtime/base-env.js';
 
 let project: TestProject;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { FERRY_BIN } from '../test-support/project.js';
+import { FERRY_BIN } from '../../test/support/project.js';
 import { statePaths } from '../state/paths.js';
 
 let dir: string;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestProject, httpGet, type TestProject } from '../test-support/project.js';
+import { createTestProject, httpGet, type TestProject } from '../../test/support/project.js';
 
 let project: TestProject;
 beforeAll(async () => {

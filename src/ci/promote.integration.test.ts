@@ -1,8 +1,8 @@
 import Docker from 'dockerode';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
-import { createTestProject, httpGet, type TestProject } from '../test-support/project.js';
-import { SLIM_DOCKERFILE, dockerAvailable, ensureTestBaseImage, removeDockerLeftovers } from '../test-support/docker-base.js';
-import { registryAvailable, startRegistry } from '../test-support/registry.js';
+import { createTestProject, httpGet, type TestProject } from '../../test/support/project.js';
+import { SLIM_DOCKERFILE, dockerAvailable, ensureTestBaseImage, removeDockerLeftovers } from '../../test/support/docker-base.js';
+import { registryAvailable, startRegistry } from '../../test/support/registry.js';
 
 const projects: TestProject[] = [];
 afterAll(async () => {

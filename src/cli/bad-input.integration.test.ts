@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestProject, readAgentInfo, type TestProject } from '../test-support/project.js';
+import { createTestProject, readAgentInfo, type TestProject } from '../../test/support/project.js';
 
 let project: TestProject;
 let config: string;

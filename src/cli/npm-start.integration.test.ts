@@ -3,7 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FERRY_BIN, REPO_ROOT, httpGet } from '../test-support/project.js';
+import { FERRY_BIN, REPO_ROOT, httpGet } from '../../test/support/project.js';
 import { sleep } from '../util/sleep.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-start-'));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { configJsonSchema } from './json-schema.js';
-import { REPO_ROOT } from '../test-support/project.js';
+import { REPO_ROOT } from '../../test/support/project.js';
 
 describe('schema/ferry.schema.json', () => {
   it('is what the zod schema generates (npm run build writes it)', () => {

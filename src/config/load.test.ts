@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig } from './load.js';
 import { FerryError } from '../util/errors.js';
-import { REPO_ROOT } from '../test-support/project.js';
+import { REPO_ROOT } from '../../test/support/project.js';
 
 function problems(yaml: string): string[] {
   try {

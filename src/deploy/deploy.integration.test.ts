@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import http from 'node:http';
-import { createTestProject, httpGet, type TestProject } from '../test-support/project.js';
-import { KeepAliveLoad } from '../bench/load.js';
+import { createTestProject, httpGet, type TestProject } from '../../test/support/project.js';
+import { KeepAliveLoad } from '../../test/support/load.js';
 
 let project: TestProject;
 const received: Array<{ headers: http.IncomingHttpHeaders; body: any }> = [];

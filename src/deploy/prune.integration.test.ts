@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestProject, type TestProject } from '../test-support/project.js';
+import { createTestProject, type TestProject } from '../../test/support/project.js';
 
 let project: TestProject;
 const dirs = (path: string) => readdirSync(join(project.stateDir, path)).sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
-import { createTestProject, ferryUntil, httpGet, type TestProject } from '../test-support/project.js';
+import { createTestProject, ferryUntil, httpGet, type TestProject } from '../../test/support/project.js';
 
 let project: TestProject;
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ERROR_CODES, errorCodeTable } from './codes.js';
 import { FerryError } from '../util/errors.js';
-import { REPO_ROOT } from '../test-support/project.js';
+import { REPO_ROOT } from '../../test/support/project.js';
 
 describe('error codes', () => {
   it("the README's table is the registry's (regenerate it with `npm run docs`)", () => {

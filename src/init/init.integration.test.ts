@@ -7,8 +7,8 @@ import { NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '../config/load.js';
-import { dockerAvailable, ensureTestBaseImage } from '../test-support/docker-base.js';
-import { FERRY_BIN, REPO_ROOT } from '../test-support/project.js';
+import { dockerAvailable, ensureTestBaseImage } from '../../test/support/docker-base.js';
+import { FERRY_BIN, REPO_ROOT } from '../../test/support/project.js';
 
 /** The errors GitHub's own workflow parser finds in a workflow file; none means it parses. */
 const workflowErrors = (name: string, content: string) => parseWorkflow({ name, content }, new NoOperationTraceWriter()).context.errors.getErrors().map((e) => e.message);

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMigrateProject, type MigrateProject } from '../test-support/migrate-project.js';
+import { createMigrateProject, type MigrateProject } from '../../test/support/migrate-project.js';
 
 let project: MigrateProject | undefined;
 afterEach(() => project?.cleanup());

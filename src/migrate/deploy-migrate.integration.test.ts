@@ -1,8 +1,8 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestProject, httpGet, type TestProject } from '../test-support/project.js';
-import { createTestDatabase, postgresAvailable, POSTGRES_URL } from '../test-support/postgres.js';
-import { KeepAliveLoad } from '../bench/load.js';
+import { createTestProject, httpGet, type TestProject } from '../../test/support/project.js';
+import { createTestDatabase, postgresAvailable, POSTGRES_URL } from '../../test/support/postgres.js';
+import { KeepAliveLoad } from '../../test/support/load.js';
 
 const available = await postgresAvailable();
 if (!available) console.warn(`\n**********\n* SKIPPED: the deploy-with-migrations test needs PostgreSQL at ${POSTGRES_URL.replace(/:[^:@/]*@/, ':***@')}\n**********\n`);

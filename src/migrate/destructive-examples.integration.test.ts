@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMigrateProject, type MigrateProject } from '../test-support/migrate-project.js';
-import { REPO_ROOT } from '../test-support/project.js';
+import { createMigrateProject, type MigrateProject } from '../../test/support/migrate-project.js';
+import { REPO_ROOT } from '../../test/support/project.js';
 
 const fixtures = (kind: string) => join(REPO_ROOT, 'test/fixtures/migrations', kind);
 let project: MigrateProject | undefined;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { MongoClient, type Db } from 'mongodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createMigrateProject, type MigrateProject } from '../test-support/migrate-project.js';
+import { createMigrateProject, type MigrateProject } from '../../test/support/migrate-project.js';
 import { sleep } from '../util/sleep.js';
 
 /** No MongoDB server can be had on this machine: these run where MONGODB_URL is given (the GitHub workflow's mongo service). */

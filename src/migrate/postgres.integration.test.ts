@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, postgresAvailable, POSTGRES_URL } from '../test-support/postgres.js';
-import { createMigrateProject, type MigrateProject } from '../test-support/migrate-project.js';
+import { createTestDatabase, postgresAvailable, POSTGRES_URL } from '../../test/support/postgres.js';
+import { createMigrateProject, type MigrateProject } from '../../test/support/migrate-project.js';
 import { sleep } from '../util/sleep.js';
 
 const available = await postgresAvailable();

@@ -29,8 +29,9 @@ export interface ProxyOptions {
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'x-forwarded-for', 'x-forwarded-proto']);
 const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UPSTREAM_CLOSED']);
-/** Retries of a request on a stale pooled connection (it may have reached the upstream, so only bodyless ones, and few). */
-const MAX_STALE_RETRIES = 2;
+/** Times a bodyless request whose connection failed before any answer is sent again. */
+const MAX_REPEATS = 3;
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Between retries of a refused connection (an instance that just died, not yet seen as gone). */
 const REFUSED_RETRY_DELAY_MS = 20;
 
@@ -57,8 +58,10 @@ function requestHead(req: IncomingMessage, chunked: boolean): string {
 }
 
 interface Retry {
+  /** Until when a request may wait for an upstream (held, or retried after a refused connection). */
   deadline: number;
-  stale: number;
+  /** Times it was sent again after its connection failed before an answer. */
+  repeats: number;
 }
 
 /** Builds the request handler of one environment's listener: a keep-alive reverse proxy. */
@@ -76,10 +79,7 @@ export function createProxyHandler(options: ProxyOptions) {
     return list[next];
   }
 
-  /**
-   * One attempt at one upstream. `retry.deadline`: until when a request that never reached an upstream
-   * (a refused connection) may wait for another; `retry.stale`: retries used on stale pooled connections.
-   */
+  /** One attempt at one upstream; a failure before any answer may send the request again (see fail). */
   function forward(req: IncomingMessage, res: ServerResponse, upstream: Upstream, retry: Retry): void {
     upstream.inflight++;
     const withBody = hasBody(req);
@@ -111,8 +111,11 @@ export function createProxyHandler(options: ProxyOptions) {
       // Refused on a new connection: nothing was sent (the body is not read before the connection opens).
       const neverSent = code === 'ECONNREFUSED' && fresh && !bodyStarted;
       if (neverSent && Date.now() < retry.deadline) return void setTimeout(() => route(req, res, retry), REFUSED_RETRY_DELAY_MS);
-      const stale = RETRYABLE_CODES.has(code) && !fresh && !withBody && retry.stale < MAX_STALE_RETRIES;
-      if (stale) return void route(req, res, { ...retry, stale: retry.stale + 1 });
+      // The connection failed before any answer: a stale pooled connection (the upstream closed it), or an
+      // instance that died holding the request. A bodyless request on a stale connection, or a bodyless
+      // idempotent one anywhere, is sent again (RFC 9110 9.2.2), a bounded number of times.
+      const repeatable = RETRYABLE_CODES.has(code) && !withBody && !parser.headSeen && (!fresh || IDEMPOTENT.has(req.method ?? ''));
+      if (repeatable && retry.repeats < MAX_REPEATS && Date.now() < retry.deadline) return void setTimeout(() => route(req, res, { ...retry, repeats: retry.repeats + 1 }), fresh ? REFUSED_RETRY_DELAY_MS : 0);
       const timedOut = code === 'CONNECT_TIMEOUT' || code === 'RESPONSE_TIMEOUT';
       options.count(timedOut ? 'upstreamTimeouts' : 'upstreamErrors');
       const what = code === 'CONNECT_TIMEOUT' ? `did not accept a connection within ${timeouts.connectMs}ms` : code === 'RESPONSE_TIMEOUT' ? `sent no response head within ${timeouts.responseHeaderMs}ms` : `failed: ${code}`;
@@ -212,7 +215,7 @@ export function createProxyHandler(options: ProxyOptions) {
     });
   }
 
-  const handler = (req: IncomingMessage, res: ServerResponse) => route(req, res, { deadline: Date.now() + options.pendingTimeoutMs, stale: 0 });
+  const handler = (req: IncomingMessage, res: ServerResponse) => route(req, res, { deadline: Date.now() + options.pendingTimeoutMs, repeats: 0 });
 
   /** WebSocket and other upgrades: a raw byte tunnel to one upstream. */
   const upgrade = (req: IncomingMessage, socket: Socket, head: Buffer) => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestProject, httpGet, type TestProject } from '../test-support/project.js';
-import { KeepAliveLoad } from '../bench/load.js';
+import { createTestProject, httpGet, type TestProject } from '../../test/support/project.js';
+import { KeepAliveLoad } from '../../test/support/load.js';
 import { sleep } from '../util/sleep.js';
 
 let project: TestProject;

@@ -6,9 +6,9 @@ import { Router } from './router.js';
 import { loadRouterState, type InstanceSpec } from './state.js';
 import { freePort } from '../util/ports.js';
 import { sleep } from '../util/sleep.js';
-import { REPO_ROOT, httpGet } from '../test-support/project.js';
+import { REPO_ROOT, httpGet } from '../../test/support/project.js';
 import { probeHttp } from '../health/probe.js';
-import { KeepAliveLoad } from '../bench/load.js';
+import { KeepAliveLoad } from '../../test/support/load.js';
 
 const stateDir = mkdtempSync(join(tmpdir(), 'ferry-router-'));
 let router: Router;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../test-support/project.js';
+import { REPO_ROOT } from '../../test/support/project.js';
 import { parseDependencyCheck, parseTrivy } from './external.js';
 import { readLockfile } from './lockfile.js';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FERRY_BIN, REPO_ROOT } from '../test-support/project.js';
+import { FERRY_BIN, REPO_ROOT } from '../../test/support/project.js';
 
 const require = createRequire(import.meta.url);
 // The SARIF 2.1.0 JSON Schema as Microsoft's SARIF SDK publishes it (draft-04; the registry is the only network here).

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { createTestProject, httpGet, type TestProject } from '../test-support/project.js';
+import { createTestProject, httpGet, type TestProject } from '../../test/support/project.js';
 
 let project: TestProject;
 beforeAll(async () => {

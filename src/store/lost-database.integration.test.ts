@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestProject, httpGet, readAgentInfo, type TestProject } from '../test-support/project.js';
+import { createTestProject, httpGet, readAgentInfo, type TestProject } from '../../test/support/project.js';
 import { isProcessAlive, sleep } from '../util/sleep.js';
 
 let project: TestProject;

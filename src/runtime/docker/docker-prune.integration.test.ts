@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
-import { createTestProject, ferryUntil, httpGet, type TestProject } from '../../test-support/project.js';
-import { SLIM_DOCKERFILE, dockerAvailable, ensureTestBaseImage, removeDockerLeftovers } from '../../test-support/docker-base.js';
+import { createTestProject, ferryUntil, httpGet, type TestProject } from '../../../test/support/project.js';
+import { SLIM_DOCKERFILE, dockerAvailable, ensureTestBaseImage, removeDockerLeftovers } from '../../../test/support/docker-base.js';
 
 const docker = new Docker();
 const available = await dockerAvailable(docker);

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
-import { createTestProject, httpGet, type TestProject } from '../../test-support/project.js';
-import { dockerAvailable, ensureTestBaseImage, removeDockerLeftovers } from '../../test-support/docker-base.js';
-import { KeepAliveLoad } from '../../bench/load.js';
+import { createTestProject, httpGet, type TestProject } from '../../../test/support/project.js';
+import { dockerAvailable, ensureTestBaseImage, removeDockerLeftovers } from '../../../test/support/docker-base.js';
+import { KeepAliveLoad } from '../../../test/support/load.js';
 
 const docker = new Docker();
 const available = await dockerAvailable(docker);

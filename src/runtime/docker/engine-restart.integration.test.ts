@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestProject, ferryUntil, httpGet, type TestProject } from '../../test-support/project.js';
-import { SLIM_DOCKERFILE, ensureTestBaseImage } from '../../test-support/docker-base.js';
-import { canRunPrivateEngine, startPrivateEngine, type PrivateEngine } from '../../test-support/private-engine.js';
+import { createTestProject, ferryUntil, httpGet, type TestProject } from '../../../test/support/project.js';
+import { SLIM_DOCKERFILE, ensureTestBaseImage } from '../../../test/support/docker-base.js';
+import { canRunPrivateEngine, startPrivateEngine, type PrivateEngine } from '../../../test/support/private-engine.js';
 import { sleep } from '../../util/sleep.js';
 
 const available = canRunPrivateEngine();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestProject, httpGet, type TestProject } from '../../test-support/project.js';
+import { createTestProject, httpGet, type TestProject } from '../../../test/support/project.js';
 
 let project: TestProject;
 const secrets = { API_KEY: 'sup3r-secret-value' };

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
-import { createTestProject, httpGet, type TestProject } from '../../test-support/project.js';
-import { SLIM_DOCKERFILE, dockerAvailable, ensureTestBaseImage, removeDockerLeftovers } from '../../test-support/docker-base.js';
-import { KeepAliveLoad } from '../../bench/load.js';
-import { registryAvailable, startRegistry, type TestRegistry } from '../../test-support/registry.js';
+import { createTestProject, httpGet, type TestProject } from '../../../test/support/project.js';
+import { SLIM_DOCKERFILE, dockerAvailable, ensureTestBaseImage, removeDockerLeftovers } from '../../../test/support/docker-base.js';
+import { KeepAliveLoad } from '../../../test/support/load.js';
+import { registryAvailable, startRegistry, type TestRegistry } from '../../../test/support/registry.js';
 import { loadRouterState } from '../../router/state.js';
 
 const docker = new Docker();

@@ -3,11 +3,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureRouter } from '../router/client.js';
-import { probeHttp } from '../health/probe.js';
-import { freePort } from '../util/ports.js';
-import { isProcessAlive, sleep } from '../util/sleep.js';
-import { REPO_ROOT } from '../test-support/project.js';
+import { ensureRouter } from '../src/router/client.js';
+import { probeHttp } from '../src/health/probe.js';
+import { freePort } from '../src/util/ports.js';
+import { isProcessAlive, sleep } from '../src/util/sleep.js';
+import { REPO_ROOT } from '../test/support/project.js';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);

@@ -6,8 +6,8 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { parse } from 'yaml';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { appNameFor } from '../config/schema.js';
-import { FERRY_BIN, REPO_ROOT } from '../test-support/project.js';
+import { appNameFor } from '../src/config/schema.js';
+import { FERRY_BIN, REPO_ROOT } from '../test/support/project.js';
 
 const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
 const stages = process.argv.flatMap((a, i) => (process.argv[i - 1] === '--stage' ? [a] : []));

@@ -3,8 +3,8 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { freePort } from '../util/ports.js';
-import { statePaths } from '../state/paths.js';
+import { freePort } from '../../src/util/ports.js';
+import { statePaths } from '../../src/state/paths.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const FERRY_BIN = join(REPO_ROOT, 'bin/ferry.js');

@@ -2,8 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../util/ports.js';
-import { sleep } from '../util/sleep.js';
+import { freePort } from '../../src/util/ports.js';
+import { sleep } from '../../src/util/sleep.js';
 
 export const REGISTRY_BIN = '/usr/bin/docker-registry';
 

@@ -1,10 +1,10 @@
 // npm run bench:deploy: five deploys back to back under keep-alive load, then the agent and the router killed.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeepAliveLoad, summarize, type Sample } from './load.js';
-import { createTestProject, ferryUntil, httpGet, readAgentInfo, type TestProject } from '../test-support/project.js';
-import { sleep } from '../util/sleep.js';
-import { ensureTestBaseImage, removeDockerLeftovers } from '../test-support/docker-base.js';
+import { KeepAliveLoad, summarize, type Sample } from '../test/support/load.js';
+import { createTestProject, ferryUntil, httpGet, readAgentInfo, type TestProject } from '../test/support/project.js';
+import { sleep } from '../src/util/sleep.js';
+import { ensureTestBaseImage, removeDockerLeftovers } from '../test/support/docker-base.js';
 
 const RUNTIME = process.argv.includes('--runtime') ? process.argv[process.argv.indexOf('--runtime') + 1] : 'process';
 const BENCH_APP = `bench${RUNTIME}`;

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { sleep } from '../util/sleep.js';
+import { sleep } from '../../src/util/sleep.js';
 
 /**
  * A Docker engine of the test's own (socket, data root, bridge), so a test can stop and restart an engine
