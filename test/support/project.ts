@@ -1,12 +1,13 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort } from '../../src/util/ports.js';
 import { statePaths } from '../../src/state/paths.js';
 
-export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+/** The repository's root: two folders up from here, or three from the benchmarks' compiled copy (dist-bench/test/support). */
+export const REPO_ROOT = [resolve(import.meta.dirname, '../..'), resolve(import.meta.dirname, '../../..')].find((dir) => existsSync(join(dir, 'bin/ferry.js')))!;
 export const FERRY_BIN = join(REPO_ROOT, 'bin/ferry.js');
 
 export interface TestProject {
