@@ -35,7 +35,7 @@ export function printDeployEvent(say: (text: string) => void, event: DeployEvent
       return say(`${event.kind} #${event.deploymentId} of ${event.env}: ${event.steps.join(' → ')}`);
     case 'step': {
       const name = event.phase === 'undo' ? `undo ${event.step}` : event.step;
-      if (event.state === 'running') return say(`${event.phase === 'undo' ? MARK.compensated : MARK.running} ${name}`);
+      if (event.state === 'running') return say(`${MARK.running} ${name}`);
       return say(`${MARK[event.state]} ${name}${event.ms !== undefined ? ` (${formatMs(event.ms)})` : ''}${event.detail ? `  ${event.detail}` : ''}`);
     }
     case 'progress':
