@@ -104,7 +104,7 @@ describe('blue-green deploys of the process runtime', () => {
     const rolledBack = history[0];
     // Each undo is recorded after the failure that caused it, newest step first.
     expect(rolledBack.steps.map((s: any) => [s.name, s.phase, s.state])).toEqual([
-      ['lock', 'run', 'succeeded'], ['release', 'run', 'succeeded'], ['secrets', 'run', 'succeeded'], ['backup', 'run', 'succeeded'], ['start', 'run', 'succeeded'],
+      ['lock', 'run', 'succeeded'], ['release', 'run', 'succeeded'], ['secrets', 'run', 'succeeded'], ['backup', 'run', 'succeeded'], ['build', 'run', 'succeeded'], ['start', 'run', 'succeeded'],
       ['health-gate', 'run', 'succeeded'], ['switch', 'run', 'succeeded'], ['watch', 'run', 'failed'],
       ['switch', 'undo', 'compensated'], ['start', 'undo', 'compensated'], ['notify', 'run', 'succeeded'],
     ]);

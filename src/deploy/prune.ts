@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EnvironmentConfig } from '../config/schema.js';
 import type { RouterClient } from '../router/client.js';
@@ -31,5 +31,23 @@ export async function pruneEnvironment(
   }
   const backups = planBackupPrune(listDirs(paths.backups(env)), config.retain);
   for (const name of backups) removeDir(join(paths.backups(env), name));
-  return `removed ${doomed.length} release(s)${doomed.length ? ` (${doomed.join(', ')})` : ''} and ${backups.length} backup(s); kept ${config.retain}`;
+  const trees = pruneDependencyStore(paths);
+  return `removed ${doomed.length} release(s)${doomed.length ? ` (${doomed.join(', ')})` : ''}, ${backups.length} backup(s)${trees ? ` and ${trees} stored dependency tree(s) no release uses` : ''}; kept ${config.retain}`;
+}
+
+/** Installed dependency trees that no remaining release of any environment names (its deps.json) are removed. */
+function pruneDependencyStore(paths: StatePaths): number {
+  const used = new Set<string>();
+  for (const env of listDirs(join(paths.root, 'releases'))) {
+    for (const release of listDirs(paths.releases(env))) {
+      try {
+        used.add((JSON.parse(readFileSync(join(paths.release(env, release), 'deps.json'), 'utf8')) as { key: string }).key);
+      } catch {
+        // no dependencies installed by ferry for this release
+      }
+    }
+  }
+  const unused = listDirs(paths.deps).filter((key) => /^[0-9a-f]{16}$/.test(key) && !used.has(key));
+  for (const key of unused) removeDir(join(paths.deps, key));
+  return unused.length;
 }

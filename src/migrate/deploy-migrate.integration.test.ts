@@ -46,7 +46,7 @@ describe.skipIf(!available)('the migrate step of a deploy', () => {
     const [row] = await database.query("SELECT state, release, deployment FROM changelog WHERE name = '20260101T000000-create-orders'");
     expect(row).toEqual({ state: 'applied', release: 'r1', deployment: 1 });
     const history = JSON.parse((await project.ferry(['history', 'production', '--json'])).stdout).deployments;
-    expect(history[0].steps.map((s: any) => s.name)).toEqual(['lock', 'release', 'secrets', 'backup', 'migrate', 'start', 'health-gate', 'switch', 'watch', 'final-health', 'prune', 'notify']);
+    expect(history[0].steps.map((s: any) => s.name)).toEqual(['lock', 'release', 'secrets', 'backup', 'build', 'migrate', 'start', 'health-gate', 'switch', 'watch', 'final-health', 'prune', 'notify']);
   });
 
   it('a failing migration under load: exit 1, 0 failed requests, the old release serving, the alert sent, the halted step in history', async () => {

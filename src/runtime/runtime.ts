@@ -40,6 +40,8 @@ export interface PrepareOptions {
   buildEnv: Record<string, string>;
   /** `ferry promote`: the release of another environment whose artifact this one reuses instead of building. */
   reuse?: ReleaseRecord;
+  /** Where installed dependency trees are kept for reuse (process runtime). */
+  depsStore: string;
   timeoutMs: number;
   onLine: (line: string) => void;
 }

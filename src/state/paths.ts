@@ -16,6 +16,8 @@ export function statePaths(projectDir: string, stateDir = stateLocation(projectD
     instanceLog: (env: string, instanceId: string) => join(stateDir, 'logs', env, `${instanceId}.log`),
     logs: (env: string) => join(stateDir, 'logs', env),
     ciRun: (runId: number) => join(stateDir, 'ci', `run-${runId}`),
+    /** Installed dependency trees by key (lockfile, package manager, Node version), hard-linked into releases. */
+    deps: join(stateDir, 'deps'),
   };
 }
 

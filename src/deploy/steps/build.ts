@@ -15,6 +15,7 @@ export const build: Step = {
       buildLog: layout.buildLog,
       buildEnv: { ...buildBaseEnv(), ...ctx.config.env, ...declared, FERRY_RELEASE: ctx.release!.id, FERRY_ENV: ctx.request.env },
       reuse: ctx.request.promoteFrom,
+      depsStore: ctx.deps.paths.deps,
       timeoutMs: ctx.deps.buildTimeoutMs ?? 20 * 60_000,
       onLine: (line) => ctx.progress(line),
     });

@@ -1,9 +1,17 @@
+import { copyFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { EnvironmentConfig } from '../../config/schema.js';
 import type { RouterClient } from '../../router/client.js';
 import type { InstanceSpec } from '../../router/state.js';
+import { FerryError } from '../../util/errors.js';
+import { run } from '../../util/run.js';
 import type { InstanceInfo, PrepareOptions, ReleaseTarget, Runtime, StopOptions } from '../runtime.js';
 import { runBuild } from './build.js';
+import { installDependencies, planInstall } from './install.js';
 import { tailFile } from './tail.js';
+
+/** The file in a release directory that names the dependency tree it uses (the store keeps trees some release still names). */
+export const DEPS_FILE = 'deps.json';
 
 /** The embedded default: instances are local processes, supervised by the router so they outlive the agent. */
 export class ProcessRuntime implements Runtime {
@@ -11,21 +19,34 @@ export class ProcessRuntime implements Runtime {
   constructor(private readonly router: RouterClient) {}
 
   needsPrepare(config: EnvironmentConfig): boolean {
-    return Boolean(config.build);
+    return config.install || Boolean(config.build);
   }
 
+  /** Dependencies (installed, or reused from the store), then the build command; promote reuses the source release's prepared tree. */
   async prepare(target: ReleaseTarget, options: PrepareOptions): Promise<string> {
-    if (!target.config.build) return 'nothing to build';
-    await runBuild({
-      command: target.config.build,
-      cwd: options.appDir,
-      env: options.buildEnv,
-      timeoutMs: options.timeoutMs,
-      logFile: options.buildLog,
-      secrets: Object.values(target.secrets),
-      onLine: options.onLine,
-    });
-    return `built in ${options.appDir}`;
+    if (options.reuse) return this.reuse(options.reuse.dir, options.appDir, `${options.reuse.env}'s ${options.reuse.id}`, options.timeoutMs);
+    const said: string[] = [];
+    const { plan, reason } = planInstall(options.appDir, { install: target.config.install, build: target.config.build, start: target.config.start });
+    if (plan) {
+      said.push(await installDependencies(options.appDir, plan, { store: options.depsStore, env: options.buildEnv, timeoutMs: options.timeoutMs, onLine: options.onLine }));
+      writeFileSync(join(options.appDir, '..', DEPS_FILE), JSON.stringify({ key: plan.key, lockfile: plan.lockfile, command: plan.command }) + '\n', { mode: 0o600 });
+    } else said.push(`no install: ${reason}`);
+    if (target.config.build) {
+      await runBuild({ command: target.config.build, cwd: options.appDir, env: options.buildEnv, timeoutMs: options.timeoutMs, logFile: options.buildLog, secrets: Object.values(target.secrets), onLine: options.onLine });
+      said.push(`built with \`${target.config.build}\``);
+    }
+    return said.join('; ');
+  }
+
+  /** The same commit, installed and built already: its tree hard-linked, not rebuilt. */
+  private async reuse(fromReleaseDir: string, appDir: string, what: string, timeoutMs: number): Promise<string> {
+    const source = join(fromReleaseDir, 'app');
+    if (!existsSync(source)) throw new FerryError({ code: 'STEP_FAILED', message: `${what} has no release directory any more (${source}); cannot promote its build`, hint: 'Deploy the commit with `ferry deploy --ref <commit>` instead (it builds).' });
+    rmSync(appDir, { recursive: true, force: true });
+    const linked = await run('cp', ['-al', source, appDir], { timeoutMs });
+    if (linked.exitCode !== 0) throw new FerryError({ code: 'STEP_FAILED', message: `could not link ${what}'s release into place: ${linked.stderr.trim()}` });
+    if (existsSync(join(fromReleaseDir, DEPS_FILE))) copyFileSync(join(fromReleaseDir, DEPS_FILE), join(appDir, '..', DEPS_FILE));
+    return `${what}'s installed and built tree, hard-linked: not installed or built again`;
   }
 
   async start(spec: InstanceSpec): Promise<InstanceInfo> {
