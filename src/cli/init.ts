@@ -1,25 +1,31 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ciWorkflow, deployWorkflow, dockerfile, DOCKERIGNORE, ferryYml, gitignore, rollbackWorkflow, type InitFacts } from '../init/templates.js';
+import { readProjectFacts, type ProjectFacts } from '../init/project-facts.js';
+import { findHealthPath, type HealthFinding } from '../init/health-probe.js';
 import type { Io } from './output.js';
 import { CONFIG_FILE, loadConfig } from '../config/load.js';
-import { appNameFor, workflowSchema } from '../config/schema.js';
+import { workflowSchema } from '../config/schema.js';
 
-/** What the project tells about itself: its name, how it starts, its Node version. */
-function factsOf(projectDir: string): InitFacts {
-  const file = join(projectDir, 'package.json');
-  const manifest = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { name?: string; main?: string; scripts?: Record<string, string>; engines?: { node?: string } }) : {};
-  const app = appNameFor(manifest.name);
-  const started = /^node\s+(\S+)/.exec(manifest.scripts?.start ?? '')?.[1];
-  const nodeVersion = /(\d{2})/.exec(manifest.engines?.node ?? '')?.[1] ?? '20';
+/** What the project tells about itself (package.json, its lockfile, a trial start for the health path). */
+async function factsOf(projectDir: string, probe: boolean): Promise<{ facts: InitFacts; project: ProjectFacts; health: HealthFinding }> {
+  const project = readProjectFacts(projectDir);
   // In ferry's own repository `npx ferry` would fetch a package of that name: run the checkout's ferry instead.
-  const ferry = manifest.name === 'ferry' && existsSync(join(projectDir, 'bin/ferry.js')) ? 'node bin/ferry.js' : 'npx ferry';
-  return { app, entry: started ?? manifest.main ?? 'index.js', nodeVersion, ferry, builds: Boolean(manifest.scripts?.build) };
+  const ferry = project.manifest.name === 'ferry' && existsSync(join(projectDir, 'bin/ferry.js')) ? 'node bin/ferry.js' : 'npx ferry';
+  const health: HealthFinding = !project.start
+    ? { reason: 'no trial start: there is no start command' }
+    : !probe
+      ? { reason: 'no trial start (--no-probe)' }
+      : project.build && !existsSync(join(projectDir, 'node_modules'))
+        ? { reason: 'no trial start: the project needs its dependencies and a build first' }
+        : await findHealthPath(projectDir, project.start, { needsInstall: project.hasDependencies });
+  const facts: InitFacts = { app: project.app, start: project.start, build: project.build, healthPath: health.path ?? '/health', nodeVersion: project.nodeVersion, ferry };
+  return { facts, project, health };
 }
 
 /** `ferry init`: writes what is missing, never overwrites without --force, and says what it did with each file. */
-export async function init(io: Io, projectDir: string, options: { force?: boolean; workflowsOnly?: boolean }): Promise<number> {
-  const facts = factsOf(projectDir);
+export async function init(io: Io, projectDir: string, options: { force?: boolean; workflowsOnly?: boolean; probe?: boolean }): Promise<number> {
+  const { facts, project, health } = await factsOf(projectDir, options.probe !== false && !options.workflowsOnly);
   // An existing ferry.yml shapes the workflows: its CI services and setup, and whether there is anything to deploy.
   const config = existsSync(join(projectDir, CONFIG_FILE)) ? loadConfig(projectDir) : undefined;
   const deploys = !config || Object.keys(config.environments).length > 0;
@@ -51,10 +57,17 @@ export async function init(io: Io, projectDir: string, options: { force?: boolea
     writeFileSync(path, content);
     done.push({ file: name, action: exists ? 'overwrote' : 'wrote' });
   }
-  if (io.json) io.out(JSON.stringify({ app: facts.app, files: done }, null, 2));
+  const assumed = [...project.assumptions, { what: 'health', value: facts.healthPath, from: health.path ? health.reason : `a guess: ${health.reason}` }];
+  const edits = [
+    ...(facts.start ? [] : ['ferry.yml: add `start: <command>` to each environment: the project has no start script, main or bin']),
+    ...(health.path ? [] : [`ferry.yml: check health.path (${facts.healthPath} is a guess): set it to a path that answers 200 when the service is ready`]),
+  ];
+  if (io.json) io.out(JSON.stringify({ app: facts.app, files: done, assumed, edits }, null, 2));
   else {
     for (const d of done) io.out(`${d.action.padEnd(9)} ${d.file}${d.action === 'kept' ? ` (${d.note ?? 'exists; --force replaces it'})` : ''}`);
-    io.out(`next: review ferry.yml, commit, then \`ferry ci\` locally; deploys run on a self-hosted runner labelled "ferry"`);
+    if (!options.workflowsOnly) for (const a of assumed) io.out(`assumed  ${a.what}: ${a.value}  (${a.from})`);
+    for (const e of edits) io.out(`edit     ${e}`);
+    io.out(`next: ${edits.length ? 'make the edit above, then ' : ''}\`ferry deploy production\`; commit, then \`ferry ci\` locally`);
   }
   return 0;
 }

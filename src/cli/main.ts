@@ -141,7 +141,8 @@ export function buildProgram(): Command {
   common(program.command('init').description('write ferry.yml, a Dockerfile, .dockerignore and GitHub workflows (ci, deploy, rollback) into the project'))
     .option('-f, --force', 'replace files that exist')
     .option('--workflows', 'only the .github/workflows files')
-    .action((options) => execute(options, (io, dir) => init(io, dir, { force: options.force, workflowsOnly: options.workflows })));
+    .option('--no-probe', 'do not start the project once to find its health path')
+    .action((options) => execute(options, (io, dir) => init(io, dir, { force: options.force, workflowsOnly: options.workflows, probe: options.probe })));
 
   common(program.command('ci').description('run the pipeline: stages as a graph, in parallel, cached by their inputs'))
     .option('-s, --stage <name...>', 'only these stages (and what they need)')

@@ -3,28 +3,41 @@ import type { WorkflowConfig } from '../config/schema.js';
 
 export interface InitFacts {
   app: string;
-  /** What the container runs: the file `npm start` starts with node, else package.json's main. */
-  entry: string;
+  /** The command that starts one instance (package.json's start script, main or bin), if the project says. */
+  start?: string;
+  /** The build command, when package.json has a build script. */
+  build?: string;
+  /** The health path a trial start found, else /health. */
+  healthPath: string;
   nodeVersion: string;
   /** How workflows call ferry: `npx ferry`, or `node bin/ferry.js` in ferry's own repository. */
   ferry: string;
-  /** package.json has a build script: the Dockerfile runs it in a build stage. */
-  builds: boolean;
 }
 
 /** The branch policy `ferry init` writes: develop → staging, main → production, hotfix/* → production through main. */
 export const DEFAULT_BRANCHES = { develop: 'staging', main: 'production', 'hotfix/*': { through: 'main' } };
 
 export function ferryYml(facts: InitFacts): string {
-  const env = (port: number, strategy: string) => ({ port, strategy, runtime: 'docker', container_port: 3000, health: { path: '/health' } });
+  // The process runtime is the embedded default: dependencies are installed from the lockfile on each deploy (and reused).
+  const env = (port: number) => ({ port, strategy: 'blue-green', ...(facts.start ? { start: facts.start } : {}), ...(facts.build ? { build: facts.build } : {}), health: { path: facts.healthPath } });
+  const yaml = stringify({ app: facts.app, branches: DEFAULT_BRANCHES, environments: { production: env(3000), staging: env(3001) } });
+  const missingStart = facts.start ? '' : '# EDIT: add `start: <command that starts one instance>` to each environment (the project has no start script, main or bin).\n';
   return `# ferry's configuration (ferry's README, "Configuration"; JSON Schema in ferry's schema/ferry.schema.json).
-${stringify({ app: facts.app, branches: DEFAULT_BRANCHES, environments: { production: env(3000, 'blue-green'), staging: env(3001, 'blue-green') } })}`;
+# runtime: process (the default) runs the release directly; \`runtime: docker\` builds and runs the Dockerfile instead.
+${missingStart}${yaml}`;
+}
+
+/** The Dockerfile's CMD: `node file` in exec form; anything else through sh's exec, so signals still reach the app. */
+function dockerCmd(start: string | undefined): string {
+  const command = start ?? 'node index.js';
+  if (/^node(\s+[^\s"'\\]+)+$/.test(command)) return JSON.stringify(command.split(/\s+/)).replace(/","/g, '", "');
+  return JSON.stringify(['sh', '-c', `exec ${command}`]).replace(/","/g, '", "');
 }
 
 export function dockerfile(facts: InitFacts): string {
   // A project with a build script is built inside the image, from its sources: the image does not depend on what
   // the host built, and `ferry ci` can build it beside the checks instead of after the host's build.
-  const [firstStage, copyApp] = facts.builds
+  const [firstStage, copyApp] = facts.build
     ? [
         `FROM \${BASE_IMAGE} AS build
 WORKDIR /app
@@ -49,15 +62,15 @@ ARG BASE_IMAGE=node:${facts.nodeVersion}-bookworm-slim
 ${firstStage}
 
 FROM \${BASE_IMAGE}
-ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 PATH=/app/node_modules/.bin:$PATH
 WORKDIR /app
 ${copyApp}
 USER 1000:1000
 EXPOSE 3000
 HEALTHCHECK --interval=5s --timeout=2s --start-period=10s --retries=3 \\
-  CMD ["node", "-e", "require('http').get({host:'127.0.0.1',port:process.env.PORT,path:'/health'},r=>process.exit(r.statusCode===200?0:1)).on('error',()=>process.exit(1))"]
+  CMD ["node", "-e", "require('http').get({host:'127.0.0.1',port:process.env.PORT,path:'${facts.healthPath}'},r=>process.exit(r.statusCode>=200&&r.statusCode<300?0:1)).on('error',()=>process.exit(1))"]
 STOPSIGNAL SIGTERM
-CMD ["node", "${facts.entry}"]
+CMD ${dockerCmd(facts.start)}
 `;
 }
 
@@ -66,7 +79,7 @@ CMD ["node", "${facts.entry}"]
  * also change every `ferry ci` stage's input key, so the run after a build could reuse nothing.
  */
 export function gitignore(facts: InitFacts): string {
-  return ['node_modules/', '.ferry/', 'coverage/', 'sarif/', ...(facts.builds ? ['dist/'] : [])].join('\n') + '\n';
+  return ['node_modules/', '.ferry/', 'coverage/', 'sarif/', ...(facts.build ? ['dist/'] : [])].join('\n') + '\n';
 }
 
 export const DOCKERIGNORE = `.ferry

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { isProcessAlive, sleep } from '../util/sleep.js';
 import { readEnvFile } from './env-file.js';
 import { instanceBaseEnv } from '../runtime/base-env.js';
@@ -54,10 +54,12 @@ export class Supervisor {
   start(spec: InstanceSpec, restarts = 0, options: { gate?: boolean } = {}): InstanceRecord {
     mkdirSync(dirname(spec.logFile), { recursive: true, mode: 0o700 });
     const logFd = openSync(spec.logFile, 'a', 0o600);
+    const base = instanceBaseEnv();
     const child = spawn('/bin/sh', ['-c', `exec ${spec.command}`], {
       cwd: spec.cwd,
       // Exactly the documented base and this release's own variables: nothing of the router's (or a deploying shell's) environment.
-      env: { ...instanceBaseEnv(), ...readEnvFile(spec.envFile), ...spec.vars, PORT: String(spec.port), HOST: '127.0.0.1', FERRY_INSTANCE_ID: spec.id, FERRY_RELEASE: spec.release, FERRY_ENV: spec.env },
+      // node_modules/.bin comes first on PATH, as under `npm start`: a start command may name a dependency's bin.
+      env: { ...base, PATH: `${join(spec.cwd, 'node_modules', '.bin')}${delimiter}${base.PATH ?? ''}`, ...readEnvFile(spec.envFile), ...spec.vars, PORT: String(spec.port), HOST: '127.0.0.1', FERRY_INSTANCE_ID: spec.id, FERRY_RELEASE: spec.release, FERRY_ENV: spec.env },
       detached: true,
       stdio: ['ignore', logFd, logFd],
     });
