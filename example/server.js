@@ -1,7 +1,8 @@
 // ferry's reference service. GET / answers with its version and release; GET /health answers 200 while healthy.
 // On SIGTERM it stops accepting connections, lets in-flight requests finish, then exits 0.
 import http from 'node:http';
-import { existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 const port = Number(process.env.PORT ?? 3000);
@@ -34,6 +35,27 @@ const server = http.createServer((req, res) => {
   if (req.url === '/health') {
     const status = shuttingDown ? 503 : healthStatus();
     reply(res, status, { status: status === 200 ? 'ok' : 'unhealthy', release });
+    return;
+  }
+  // Data on disk, kept across releases by ferry (shared: for the process runtime, volumes: for containers):
+  // POST /notes appends the body to notes.txt in DATA_DIR (default ./data), GET /notes reads it back.
+  if (req.url === '/notes') {
+    const file = join(process.env.DATA_DIR ?? 'data', 'notes.txt');
+    if (req.method === 'POST') {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        try {
+          mkdirSync(dirname(file), { recursive: true });
+          appendFileSync(file, `${body}\n`);
+          reply(res, 201, { saved: body, release });
+        } catch (error) {
+          reply(res, 500, { error: error.message, release });
+        }
+      });
+      return;
+    }
+    reply(res, 200, { notes: existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [], release });
     return;
   }
   const delayMs = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('delay') ?? 0);

@@ -88,7 +88,7 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
       checkHost(req, deps.allowedHosts);
       if (req.method === 'GET' && url.pathname === '/') {
         const config = loadConfig(deps.projectDir);
-        const html = renderStatusPage(config.app, await environmentStatuses(config, deps.store, deps.router, deps.runtimes));
+        const html = renderStatusPage(config.app, await environmentStatuses(config, deps.store, deps.router, deps.runtimes, deps.paths));
         return void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
       }
       if (req.method === 'GET' && url.pathname === '/api/health') return sendJson(res, 200, { ok: true, pid: process.pid });
@@ -99,7 +99,7 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
         const config = loadConfig(deps.projectDir);
         const env = url.searchParams.get('env') ?? undefined;
         if (env) environmentOf(config, env);
-        return sendJson(res, 200, { app: config.app, state: { dir: deps.location.dir, source: deps.location.source, note: deps.location.note ?? null, notes: deps.notes }, environments: await environmentStatuses(config, deps.store, deps.router, deps.runtimes, env) });
+        return sendJson(res, 200, { app: config.app, state: { dir: deps.location.dir, source: deps.location.source, note: deps.location.note ?? null, notes: deps.notes }, environments: await environmentStatuses(config, deps.store, deps.router, deps.runtimes, deps.paths, env) });
       }
       if (req.method === 'GET' && url.pathname === '/api/deployments') {
         const env = url.searchParams.get('env') ?? undefined;

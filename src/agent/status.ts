@@ -5,6 +5,8 @@ import { probeHttp } from '../health/probe.js';
 import { servingFrom } from '../deploy/serving.js';
 import type { Runtimes } from '../runtime/registry.js';
 import { errorMessage } from '../util/errors.js';
+import { mountsOf } from '../runtime/mounts.js';
+import type { StatePaths } from '../state/paths.js';
 
 export interface EnvironmentStatus {
   env: string;
@@ -17,13 +19,15 @@ export interface EnvironmentStatus {
   routed: { release: string | null; state: 'serving' | 'starting' | 'down' | 'none' };
   /** Requests the router answered itself since it started: 504 upstream timeouts, 502 upstream errors, 503 nothing to route to. */
   router: { upstreamTimeouts: number; upstreamErrors: number; unavailable: number };
+  /** Where the environment's data lives across releases: shared folders (process) or volumes and bind mounts (docker, swarm). */
+  data: string[];
   instances: Array<{ id: string; release: string; port: number; pid: number; state: string; restarts: number; healthy: boolean | null; health: string; container?: { id: string; image: string; health?: string } }>;
   lastDeployment: { id: number; kind: string; release: string | null; state: string; outcome: string | null; startedAt: string; finishedAt: string | null; error: string | null } | null;
   lock: { deploymentId: number; since: string } | null;
 }
 
 /** Per environment: what serves (from the router), its instances with a live probe, the last deployment, the lock. */
-export async function environmentStatuses(config: FerryConfig, store: Store, router: RouterClient, runtimes: Runtimes, only?: string): Promise<EnvironmentStatus[]> {
+export async function environmentStatuses(config: FerryConfig, store: Store, router: RouterClient, runtimes: Runtimes, paths: StatePaths, only?: string): Promise<EnvironmentStatus[]> {
   const snapshot = await router.state();
   const names = Object.keys(config.environments).filter((name) => !only || name === only);
   return Promise.all(
@@ -54,6 +58,7 @@ export async function environmentStatuses(config: FerryConfig, store: Store, rou
         url: `http://127.0.0.1:${envConfig.port}`,
         serving: release && routedState === 'serving' ? { id: release.id, commit: release.commit, ref: release.ref } : null,
         routed: { release: serving.release, state: routedState },
+        data: envConfig.runtime === 'process' ? envConfig.shared.map((dir) => `shared ${dir} → ${paths.shared(env)}/${dir}`) : mountsOf(envConfig.volumes, config.app, env).map((m) => `${m.type} ${m.source} → ${m.target}${m.readOnly ? ' (read-only)' : ''}`),
         router: snapshot.counters?.[env] ?? { upstreamTimeouts: 0, upstreamErrors: 0, unavailable: 0 },
         instances,
         lastDeployment: last

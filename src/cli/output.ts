@@ -77,6 +77,7 @@ export function printStatus(io: Io, statuses: EnvironmentStatus[]): void {
       const where = i.container ? `container ${i.container.id}  ${i.container.image}${i.container.health ? `  docker health ${i.container.health}` : ''}` : `pid ${i.pid}`;
       io.out(`  instance ${i.id}  :${i.port}  ${where}  ${i.state}  ${i.healthy ? 'healthy' : `unhealthy (${i.health})`}${i.restarts ? `  restarts ${i.restarts}` : ''}`);
     }
+    for (const line of s.data) io.out(`  data: ${line}`);
     const d = s.lastDeployment;
     io.out(`  last deployment: ${d ? `#${d.id} ${d.kind} ${d.release ?? ''} ${d.state} at ${d.startedAt}${d.error ? ` (${d.error})` : ''}` : 'none'}`);
     if (s.lock) io.out(`  locked by deployment #${s.lock.deploymentId} since ${s.lock.since}`);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDurationMs } from '../util/duration.js';
+import { VOLUME_PATTERN } from '../runtime/mounts.js';
 
 const duration = z
   .string()
@@ -121,6 +122,14 @@ export const environmentSchema = z
     build_args: z.record(z.string(), z.string()).default({}).describe('docker runtime: --build-arg values.'),
     container_port: port.default(3000).describe('docker runtime: the port the app listens on inside the container (it gets PORT and HOST=0.0.0.0).'),
     resources: resourcesSchema.prefault({}),
+    volumes: z
+      .array(z.string().regex(VOLUME_PATTERN, 'expected name:/path or /host/path:/path, with an optional :ro'))
+      .default([])
+      .describe('docker and swarm: named volumes (name:/path; the engine volume is <app>-<env>-<name>) and bind mounts (/host/path:/path[:ro]) of each container. Data in them survives deploys and rollbacks.'),
+    shared: z
+      .array(z.string().regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9_.@/-]+$/, 'expected a folder relative to the app, such as storage or public/uploads'))
+      .default([])
+      .describe("process runtime: folders of the app kept outside the releases (in the state folder's shared/<env>/) and linked into each release, so data written there survives deploys and rollbacks."),
     registry: registrySchema.optional(),
     replicas: z.number().int().min(1).max(64).default(1),
     health: healthSchema.prefault({}),

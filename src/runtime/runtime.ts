@@ -42,6 +42,8 @@ export interface PrepareOptions {
   reuse?: ReleaseRecord;
   /** Where installed dependency trees are kept for reuse (process runtime). */
   depsStore: string;
+  /** Where this environment's `shared:` folders live (process runtime). */
+  sharedDir: string;
   timeoutMs: number;
   onLine: (line: string) => void;
 }

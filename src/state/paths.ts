@@ -18,6 +18,8 @@ export function statePaths(projectDir: string, stateDir = stateLocation(projectD
     ciRun: (runId: number) => join(stateDir, 'ci', `run-${runId}`),
     /** Installed dependency trees by key (lockfile, package manager, Node version), hard-linked into releases. */
     deps: join(stateDir, 'deps'),
+    /** An environment's `shared:` folders, linked into each of its releases (process runtime). */
+    shared: (env: string) => join(stateDir, 'shared', env),
   };
 }
 

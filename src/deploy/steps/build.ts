@@ -16,6 +16,7 @@ export const build: Step = {
       buildEnv: { ...buildBaseEnv(), ...ctx.config.env, ...declared, FERRY_RELEASE: ctx.release!.id, FERRY_ENV: ctx.request.env },
       reuse: ctx.request.promoteFrom,
       depsStore: ctx.deps.paths.deps,
+      sharedDir: ctx.deps.paths.shared(ctx.request.env),
       timeoutMs: ctx.deps.buildTimeoutMs ?? 20 * 60_000,
       onLine: (line) => ctx.progress(line),
     });

@@ -10,6 +10,7 @@ import { logLines, parseMemoryBytes } from './log-stream.js';
 import { engineUnreachableError, isEngineUnreachable, withEngine } from './engine.js';
 import { imageRef } from './image-push.js';
 import { LABEL, prepareReleaseImage, releaseLabels, removeReleaseImage } from './release-image.js';
+import { mountsOf } from '../mounts.js';
 
 /** The environment of a container or Swarm task: the release's .env, the plain variables, and ferry's own. */
 export function containerEnv(spec: InstanceSpec, containerPort: number): string[] {
@@ -27,6 +28,7 @@ export function containerSettings(target: ReleaseTarget) {
     nanoCpus: config.resources.cpus ? Math.round(config.resources.cpus * 1e9) : undefined,
     labels: releaseLabels(target),
     stopGraceMs: parseDurationMs(config.stop_grace) ?? 10_000,
+    mounts: mountsOf(config.volumes, target.app, target.env),
   };
 }
 
@@ -76,6 +78,7 @@ export class DockerRuntime implements Runtime {
         // No restarts while unproven: a crash in the health gate is a verdict. keepRunning() changes it once healthy.
         RestartPolicy: { Name: 'no' },
         Init: true,
+        Mounts: docker.mounts.map((m) => ({ Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.readOnly })),
       },
     });
     await container.start();

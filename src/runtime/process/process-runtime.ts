@@ -8,6 +8,7 @@ import { run } from '../../util/run.js';
 import type { InstanceInfo, PrepareOptions, ReleaseTarget, Runtime, StopOptions } from '../runtime.js';
 import { runBuild } from './build.js';
 import { installDependencies, planInstall } from './install.js';
+import { linkSharedDirs } from './shared-dirs.js';
 import { tailFile } from './tail.js';
 
 /** The file in a release directory that names the dependency tree it uses (the store keeps trees some release still names). */
@@ -19,12 +20,19 @@ export class ProcessRuntime implements Runtime {
   constructor(private readonly router: RouterClient) {}
 
   needsPrepare(config: EnvironmentConfig): boolean {
-    return config.install || Boolean(config.build);
+    return config.install || Boolean(config.build) || config.shared.length > 0;
   }
 
   /** Dependencies (installed, or reused from the store), then the build command; promote reuses the source release's prepared tree. */
   async prepare(target: ReleaseTarget, options: PrepareOptions): Promise<string> {
-    if (options.reuse) return this.reuse(options.reuse.dir, options.appDir, `${options.reuse.env}'s ${options.reuse.id}`, options.timeoutMs);
+    const said: string[] = [];
+    if (options.reuse) said.push(await this.reuse(options.reuse.dir, options.appDir, `${options.reuse.env}'s ${options.reuse.id}`, options.timeoutMs));
+    else said.push(...(await this.installAndBuild(target, options)));
+    if (target.config.shared.length) said.push(`shared: ${linkSharedDirs(options.appDir, options.sharedDir, target.config.shared).join(', ')}`);
+    return said.join('; ');
+  }
+
+  private async installAndBuild(target: ReleaseTarget, options: PrepareOptions): Promise<string[]> {
     const said: string[] = [];
     const { plan, reason } = planInstall(options.appDir, { install: target.config.install, build: target.config.build, start: target.config.start });
     if (plan) {
@@ -35,7 +43,7 @@ export class ProcessRuntime implements Runtime {
       await runBuild({ command: target.config.build, cwd: options.appDir, env: options.buildEnv, timeoutMs: options.timeoutMs, logFile: options.buildLog, secrets: Object.values(target.secrets), onLine: options.onLine });
       said.push(`built with \`${target.config.build}\``);
     }
-    return said.join('; ');
+    return said;
   }
 
   /** The same commit, installed and built already: its tree hard-linked, not rebuilt. */

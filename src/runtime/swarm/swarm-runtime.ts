@@ -71,6 +71,7 @@ export class SwarmRuntime implements Runtime {
             Labels: labels,
             StopGracePeriod: (image.stopGraceMs ?? 10_000) * 1e6,
             Init: true,
+            Mounts: image.mounts.map((m) => ({ Type: m.type, Source: m.source, Target: m.target, ReadOnly: m.readOnly })),
           },
           Resources: { Limits: { MemoryBytes: image.memoryBytes, NanoCPUs: image.nanoCpus } },
           RestartPolicy: { Condition: 'on-failure', Delay: 1e9, MaxAttempts: 3 },
