@@ -42,8 +42,9 @@ export async function init(io: Io, projectDir: string, options: { force?: boolea
       writeFileSync(path, gitignore(facts));
       done.push({ file: '.gitignore', action: 'wrote' });
     } else {
-      const ignoresState = /^\/?\.ferry\/?\s*$/m.test(readFileSync(path, 'utf8'));
-      done.push({ file: '.gitignore', action: 'kept', note: ignoresState ? 'exists' : 'exists; add `.ferry/` to it: ferry\'s state must not be committed' });
+      // ferry's state lives outside the project; what git must not see here is the installed dependencies.
+      const ignoresDeps = /^\/?node_modules\/?\s*$/m.test(readFileSync(path, 'utf8'));
+      done.push({ file: '.gitignore', action: 'kept', note: ignoresDeps ? 'exists' : 'exists; add `node_modules/` to it: installed dependencies must not be committed' });
     }
   }
   for (const [name, content] of files) {

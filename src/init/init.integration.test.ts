@@ -67,9 +67,9 @@ describe('ferry init', () => {
     expect(readFileSync(join(dir, 'Dockerfile'), 'utf8')).toBe('FROM mine\n');
     expect((await ferryInit(['--force'])).stdout).toMatch(/^overwrote Dockerfile$/m);
     // A project's own .gitignore is never replaced, even with --force; ferry says what it lacks.
-    writeFileSync(join(dir, '.gitignore'), 'node_modules\n');
-    expect((await ferryInit(['--force'])).stdout).toMatch(/^kept {6}\.gitignore \(exists; add `\.ferry\/` to it: ferry's state must not be committed\)$/m);
-    expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toBe('node_modules\n');
+    writeFileSync(join(dir, '.gitignore'), 'dist\n');
+    expect((await ferryInit(['--force'])).stdout).toMatch(/^kept {6}\.gitignore \(exists; add `node_modules\/` to it: installed dependencies must not be committed\)$/m);
+    expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toBe('dist\n');
     expect(readFileSync(join(dir, 'Dockerfile'), 'utf8')).not.toBe('FROM mine\n');
   });
 
