@@ -16,7 +16,9 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function pipeline(stages: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+/** These synthetic stages stand in for checks: each counts as a test stage unless it says otherwise (see the no-tests case). */
+function pipeline(stages: Record<string, Record<string, unknown>>, extra: Record<string, unknown> = {}) {
+  stages = Object.fromEntries(Object.entries(stages).map(([name, stage]) => [name, { tests: true, ...stage }]));
   writeFileSync(join(dir, 'ferry.yml'), stringify({ app: 'pipe', pipeline: { stages, ...extra }, environments: { production: { port: 3997, start: 'true' } } }));
 }
 
@@ -132,5 +134,25 @@ describe('ferry ci', () => {
     const stages = JSON.parse(result.stdout).stages;
     expect(stages.map((s: any) => [s.name, s.state])).toEqual([['lint', 'skipped'], ['typecheck', 'skipped'], ['test', 'succeeded'], ['build', 'succeeded']]);
     expect(stages[0].detail).toBe('package.json has no "lint" script');
+  });
+
+  it('a run that tested nothing and a scan that could not scan are UNCHECKED: exit 13, stored so, never cached', async () => {
+    // The project has no test script (so `test` is skipped), and its audit cannot reach the advisory database
+    // (the recorded npm error stands in for the registry's 405 here).
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'pipe', version: '1.0.0', scripts: { build: 'echo built' } }));
+    writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'pipe', lockfileVersion: 3, packages: { '': { name: 'pipe' } } }));
+    writeFileSync(join(dir, 'audit-405.json'), JSON.stringify({ error: { code: 'E405', summary: '405 Method Not Allowed - POST https://registry.npmjs.org/-/npm/v1/security/advisories/bulk' } }));
+    writeFileSync(join(dir, 'ferry.yml'), stringify({ app: 'pipe', pipeline: { stages: { audit: { run: 'ferry scan --tool npm-audit --audit-report audit-405.json' }, build: { run: 'npm run build' } } }, environments: { production: { port: 3997, start: 'true' } } }));
+    const first = await ferry([]);
+    expect(first.code, first.stdout + first.stderr).toBe(13);
+    expect(first.stdout).toMatch(/^audit\s+unchecked\s+.*not scanned/m);
+    expect(first.stdout).toMatch(/pipeline run #\d+ UNCHECKED: nothing failed, but audit: .*not scanned.*; nothing tested: the pipeline has no test stage .*\(exit 13\)/);
+    const second = JSON.parse((await ferry(['--json'])).stdout);
+    expect(second).toMatchObject({ outcome: 'unchecked', exitCode: 13 });
+    expect(states(JSON.stringify(second))).toEqual({ audit: 'unchecked', build: 'cached' });
+    // --deploy deploys nothing on such a run, and says what to set to allow it.
+    const deploy = await ferry(['--deploy', '--branch', 'main']);
+    expect(deploy.code).toBe(13);
+    expect(deploy.stdout + deploy.stderr).toMatch(/not deploying: the pipeline checked less than it must .* set pipeline\.deploy_unchecked in ferry\.yml to the reason/);
   });
 });

@@ -5,7 +5,7 @@ let project: TestProject;
 beforeAll(async () => {
   project = await createTestProject();
   project.writeConfig((config) => {
-    config.pipeline = { stages: { check: { run: 'test -f server.js' } } };
+    config.pipeline = { stages: { test: { run: 'test -f server.js' } } };
   });
   project.commit({}, 'pipeline');
 });

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDurationMs } from '../util/duration.js';
+import { ExitCode } from '../util/exit-codes.js';
 import { byCriticalPath } from './graph.js';
 import { fileHasher, inputKey } from './inputs.js';
 import type { PipelineStore, StageState } from './store.js';
@@ -58,14 +59,14 @@ export async function runPipeline(request: PipelineRequest): Promise<StageResult
   const finish = (result: StageResult) => {
     results.set(result.name, result);
     request.store.recordStage(request.runId, result);
-    const mark = { succeeded: '✓', cached: '✓', failed: '✗', cancelled: '⊘', skipped: '·' }[result.state];
-    request.say(`${mark} ${result.name} ${result.state}${result.state === 'succeeded' || result.state === 'failed' ? ` (${(result.durationMs / 1000).toFixed(1)}s)` : ''}${result.detail ? `: ${result.detail.split('\n')[0]}` : ''}`);
+    const mark = { succeeded: '✓', cached: '✓', failed: '✗', cancelled: '⊘', skipped: '·', unchecked: '?' }[result.state];
+    request.say(`${mark} ${result.name} ${result.state}${result.state === 'succeeded' || result.state === 'failed' || result.state === 'unchecked' ? ` (${(result.durationMs / 1000).toFixed(1)}s)` : ''}${result.detail ? `: ${result.detail.split('\n')[0]}` : ''}`);
     if (result.state === 'failed' && result.detail?.includes('\n')) request.say(result.detail.split('\n').slice(1).map((l) => `    | ${l}`).join('\n'));
   };
   // Absent tools (no lint script) do not hold back what comes after; failures do.
   const satisfied = (name: string) => {
     const r = results.get(name);
-    return r !== undefined && (r.state === 'succeeded' || r.state === 'cached' || (r.state === 'skipped' && !r.detail?.startsWith('needs ')));
+    return r !== undefined && (r.state === 'succeeded' || r.state === 'cached' || r.state === 'unchecked' || (r.state === 'skipped' && !r.detail?.startsWith('needs ')));
   };
   const blockedBy = (stage: PlannedStage) => stage.needs.find((n) => results.has(n) && !satisfied(n));
 
@@ -91,6 +92,8 @@ export async function runPipeline(request: PipelineRequest): Promise<StageResult
           const durationMs = Date.now() - startedAt;
           const base = { name: stage.name, cached: false, durationMs, logFile, inputKey: key };
           if (code === 0) finish({ ...base, state: 'succeeded', detail: null });
+          // Exit 13 (ferry scan when a tool could not scan): nothing failed, nothing was checked either. Shown, stored, never cached.
+          else if (code === ExitCode.nothingChecked && !timedOut) finish({ ...base, state: 'unchecked', detail: tailOf(logFile).split('\n').filter((l) => /not scanned|nothing/i.test(l)).pop() ?? `exit ${code}: checked nothing` });
           else if (stopping && !timedOut) finish({ ...base, state: 'cancelled', detail: `stopped: ${stopping} failed (fail_fast)` });
           else {
             const why = timedOut ? `timed out after ${stage.timeout}` : code !== null ? `exit ${code}` : `killed by ${signal}`;

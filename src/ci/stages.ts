@@ -31,7 +31,7 @@ export function defaultStages(facts: ProjectFacts): PlannedStage[] {
   return [
     stage('lint', 'npm run lint', [], has('lint') ? undefined : 'package.json has no "lint" script'),
     stage('typecheck', has('typecheck') ? 'npm run typecheck' : 'npx tsc --noEmit', [], has('typecheck') || facts.hasTsconfig ? undefined : 'no "typecheck" script and no tsconfig.json'),
-    stage('audit', 'ferry scan --tool npm-audit --tool dependency-check'),
+    stage('audit', 'ferry scan --tool npm-audit'),
     stage('licenses', 'ferry scan --tool licenses'),
     stage('test', 'npm test', [], has('test') ? undefined : 'package.json has no "test" script'),
     stage('coverage', 'npm run coverage', [], has('coverage') ? undefined : 'package.json has no "coverage" script'),

@@ -1,6 +1,7 @@
 import type { Db } from '../store/db.js';
 
-export type StageState = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'cached';
+/** `unchecked`: the stage ran and failed nothing, but checked nothing either (its command exited 13: a scan that could not scan). Never cached. */
+export type StageState = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'cached' | 'unchecked';
 
 export interface StageRecord {
   name: string;
@@ -20,7 +21,7 @@ export class PipelineStore {
     return Number(this.db.prepare("INSERT INTO pipeline_runs (commit_sha, branch, outcome, started_at) VALUES (?, ?, 'running', ?)").run(commit, branch, this.now()).lastInsertRowid);
   }
 
-  finishRun(id: number, outcome: 'succeeded' | 'failed', wallMs: number): void {
+  finishRun(id: number, outcome: 'succeeded' | 'failed' | 'unchecked', wallMs: number): void {
     this.db.prepare('UPDATE pipeline_runs SET outcome = ?, finished_at = ?, wall_ms = ? WHERE id = ?').run(outcome, this.now(), wallMs, id);
   }
 

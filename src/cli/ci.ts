@@ -11,6 +11,7 @@ import { branchDecision, type BranchDecision } from '../ci/branches.js';
 import { runDeployment } from './deploy.js';
 import { defaultStages, DOCKERFILE_BUILDS, type PlannedStage } from '../ci/stages.js';
 import { PipelineStore } from '../ci/store.js';
+import { isTestStage, pipelineOutcome, type PipelineOutcome } from '../ci/outcome.js';
 import { openDb } from '../store/db.js';
 import { FerryError, errorMessage } from '../util/errors.js';
 import { ExitCode } from '../util/exit-codes.js';
@@ -90,17 +91,26 @@ export async function ci(io: Io, projectDir: string, options: CiOptions): Promis
   });
   const wallMs = Date.now() - startedAt;
   if (files) warnOfUnignoredOutputs(say, files, await projectFiles(projectDir));
-  const failed = results.filter((r) => r.state === 'failed');
-  store.finishRun(runId, failed.length ? 'failed' : 'succeeded', wallMs);
-  let code: number = failed.length ? ExitCode.failedPreviousServing : ExitCode.succeeded;
+  const verdict = pipelineOutcome(results, { wholePipeline: !options.stage?.length, isTest: (name) => isTestStage(stages.find((s) => s.name === name) ?? { name }) });
+  store.finishRun(runId, verdict.outcome, wallMs);
+  let code: number = { succeeded: ExitCode.succeeded, failed: ExitCode.failedPreviousServing, unchecked: ExitCode.nothingChecked }[verdict.outcome];
   const sumMs = results.reduce((sum, r) => sum + r.durationMs, 0);
   const branch = options.deploy ? options.branch ?? process.env.GITHUB_REF_NAME ?? (await git('rev-parse', '--abbrev-ref', 'HEAD')) ?? 'HEAD' : undefined;
   const decision = options.deploy ? decide(projectDir, branch!) : undefined;
-  if (io.json) io.out(JSON.stringify({ runId, outcome: failed.length ? 'failed' : 'succeeded', exitCode: code, wallMs, stageSumMs: sumMs, stages: results, ...(decision ? { branch, decision } : {}) }, null, 2));
-  else printTable(io, results, runId, failed.map((f) => f.name), wallMs, sumMs, paths.ciRun(runId), code);
-  if (!decision || failed.length) {
-    if (decision) say(`not deploying: the pipeline failed`);
+  if (io.json) io.out(JSON.stringify({ runId, outcome: verdict.outcome, exitCode: code, gaps: verdict.gaps, wallMs, stageSumMs: sumMs, stages: results, ...(decision ? { branch, decision } : {}) }, null, 2));
+  else printTable(io, results, runId, verdict, wallMs, sumMs, paths.ciRun(runId), code);
+  if (!decision) return code;
+  if (verdict.outcome === 'failed') {
+    say('not deploying: the pipeline failed');
     return code;
+  }
+  const allowed = loadConfig(projectDir).pipeline.deploy_unchecked;
+  if (verdict.outcome === 'unchecked' && decision.action === 'deploy') {
+    if (!allowed) {
+      say(`not deploying: the pipeline checked less than it must (${verdict.gaps.join('; ')}). To deploy such runs anyway, set pipeline.deploy_unchecked in ferry.yml to the reason.`);
+      return code;
+    }
+    say(`deploying although the pipeline checked less than it must (${verdict.gaps.join('; ')}): pipeline.deploy_unchecked says "${allowed}"`);
   }
   if (decision.action === 'deploy') {
     say(`${branch} → ${decision.env} (branches: "${decision.rule}"): deploying`);
@@ -134,9 +144,10 @@ function decide(projectDir: string, branch: string): BranchDecision {
   }
 }
 
-function printTable(io: Io, results: StageResult[], runId: number, failed: string[], wallMs: number, sumMs: number, logDir: string, code: number): void {
+function printTable(io: Io, results: StageResult[], runId: number, verdict: PipelineOutcome, wallMs: number, sumMs: number, logDir: string, code: number): void {
   const width = Math.max(5, ...results.map((r) => r.name.length));
   io.out(`\n${'stage'.padEnd(width)}  ${'result'.padEnd(10)}  ${'duration'.padStart(9)}  cached`);
-  for (const r of results) io.out(`${r.name.padEnd(width)}  ${r.state.padEnd(10)}  ${`${(r.durationMs / 1000).toFixed(1)}s`.padStart(9)}  ${r.cached ? 'yes' : 'no'}${r.state === 'skipped' || r.state === 'cancelled' ? `  (${r.detail})` : ''}`);
-  io.out(`\npipeline run #${runId} ${failed.length ? `failed at ${failed.join(', ')}` : 'succeeded'} in ${(wallMs / 1000).toFixed(1)}s wall (stages took ${(sumMs / 1000).toFixed(1)}s together); logs in ${logDir} (exit ${code})`);
+  for (const r of results) io.out(`${r.name.padEnd(width)}  ${r.state.padEnd(10)}  ${`${(r.durationMs / 1000).toFixed(1)}s`.padStart(9)}  ${r.cached ? 'yes' : 'no'}${r.state === 'skipped' || r.state === 'cancelled' || r.state === 'unchecked' ? `  (${r.detail})` : ''}`);
+  const ended = verdict.outcome === 'failed' ? `failed at ${verdict.failed.join(', ')}` : verdict.outcome === 'unchecked' ? `UNCHECKED: nothing failed, but ${verdict.gaps.join('; ')}` : 'succeeded';
+  io.out(`\npipeline run #${runId} ${ended} in ${(wallMs / 1000).toFixed(1)}s wall (stages took ${(sumMs / 1000).toFixed(1)}s together); logs in ${logDir} (exit ${code})`);
 }

@@ -41,7 +41,8 @@ export async function scan(io: Io, projectDir: string, options: ScanOptions): Pr
     const target = await uploadTarget(projectDir);
     for (const [i, file] of sarifFiles.entries()) uploads.push({ file, ...(await uploadSarif(target, file, `ferry ${reports[i].tool}`)) });
   }
-  const code = outcome.failing > 0 ? ExitCode.failedPreviousServing : ExitCode.succeeded;
+  // A tool that could not scan is not a clean result: exit 13 unless a finding already fails the scan.
+  const code = outcome.failing > 0 ? ExitCode.failedPreviousServing : reports.some((r) => !r.scanned) ? ExitCode.nothingChecked : ExitCode.succeeded;
   if (io.json) {
     io.out(JSON.stringify({ exitCode: code, failOn, failing: outcome.failing, tools: reports.map((r) => ({ tool: r.tool, scanned: r.scanned, reason: r.reason, counts: outcome.counts[r.tool], findings: r.findings })), sarif: sarifFiles, sbom: options.sbom ?? null, uploads }, null, 2));
     return code;

@@ -73,6 +73,7 @@ export const stageSchema = z.strictObject({
   needs: z.array(z.string()).default([]).describe('Stages that must succeed first.'),
   inputs: z.array(z.string()).optional().describe('Globs of the files whose content decides whether a green result can be reused (default: every file git knows, tracked or not ignored).'),
   timeout: duration.default('30m'),
+  tests: z.boolean().optional().describe('This stage runs the tests (default: a stage named test, test-*, or coverage). A whole run in which no such stage succeeded tested nothing: exit 13, and `--deploy` deploys nothing unless pipeline.deploy_unchecked says why.'),
 });
 
 export const pipelineSchema = z
@@ -80,6 +81,7 @@ export const pipelineSchema = z
     fail_fast: z.boolean().default(true).describe('On the first failure, cancel the running stages and start no more.'),
     concurrency: z.number().int().min(1).optional().describe('Stages run at once (default: the CPU count).'),
     stages: z.record(z.string().regex(/^[a-z0-9][a-z0-9-_]*$/, 'expected a lowercase stage name'), stageSchema).optional().describe('Replaces the default stages when given.'),
+    deploy_unchecked: z.string().min(1).optional().describe('`ferry ci --deploy` deploys a run that tested nothing, or whose scan could not scan, only when this says why that is acceptable.'),
   })
   .prefault({});
 

@@ -12,5 +12,7 @@ export const ExitCode = {
   migrationsDrift: 11,
   /** `ferry migrate status`: a failed or interrupted migration blocks further runs until `ferry migrate resolve`. */
   migrationsBlocked: 12,
+  /** `ferry scan`, `ferry ci`: nothing failed, but something was not checked (a scanner that could not scan, a pipeline that tested nothing). */
+  nothingChecked: 13,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
