@@ -7,6 +7,8 @@ export interface ProjectFacts {
   /** The Dockerfile builds the app itself (a `RUN npm run build` stage), so the image need not wait for the host's build. */
   dockerfileBuilds: boolean;
   app: string;
+  /** trivy is on PATH here: without it the image scan is skipped (and says so) rather than run to say "not scanned". */
+  hasTrivy?: boolean;
 }
 
 /** What ferry runs for a Node project when ferry.yml names no stages. */
@@ -38,6 +40,6 @@ export function defaultStages(facts: ProjectFacts): PlannedStage[] {
     stage('build', 'npm run build', ['lint', 'typecheck', 'test'], has('build') ? undefined : 'package.json has no "build" script'),
     // BASE_IMAGE from the environment reaches Dockerfiles that take it as a build argument (ferry init's do).
     stage('image', `docker build \${BASE_IMAGE:+--build-arg BASE_IMAGE=$BASE_IMAGE} -t ${image} .`, facts.dockerfileBuilds ? [] : ['build'], facts.hasDockerfile ? undefined : 'no Dockerfile'),
-    stage('image-scan', `ferry scan --tool trivy --image ${image}`, ['image'], facts.hasDockerfile ? undefined : 'no Dockerfile'),
+    stage('image-scan', `ferry scan --tool trivy --image ${image}`, ['image'], !facts.hasDockerfile ? 'no Dockerfile' : facts.hasTrivy === false ? 'trivy is not installed here: the image is not scanned' : undefined),
   ];
 }

@@ -40,7 +40,8 @@ function plannedStages(projectDir: string): { stages: PlannedStage[]; failFast: 
   const dockerfile = join(projectDir, 'Dockerfile');
   const hasDockerfile = existsSync(dockerfile);
   const dockerfileBuilds = hasDockerfile && DOCKERFILE_BUILDS.test(readFileSync(dockerfile, 'utf8'));
-  const facts = { scripts: manifest.scripts ?? {}, hasTsconfig: existsSync(join(projectDir, 'tsconfig.json')), hasDockerfile, dockerfileBuilds, app };
+  const hasTrivy = (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(join(dir, 'trivy')));
+  const facts = { scripts: manifest.scripts ?? {}, hasTsconfig: existsSync(join(projectDir, 'tsconfig.json')), hasDockerfile, dockerfileBuilds, app, hasTrivy };
   return { stages: defaultStages(facts), failFast: pipeline.fail_fast, concurrency: pipeline.concurrency };
 }
 

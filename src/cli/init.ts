@@ -59,10 +59,12 @@ export async function init(io: Io, projectDir: string, options: { force?: boolea
     done.push({ file: name, action: exists ? 'overwrote' : 'wrote' });
   }
   const assumed = [...project.assumptions, { what: 'health', value: facts.healthPath, from: health.path ? health.reason : `a guess: ${health.reason}` }];
-  const edits = [
-    ...(facts.start ? [] : ['ferry.yml: add `start: <command>` to each environment: the project has no start script, main or bin']),
-    ...(health.path ? [] : [`ferry.yml: check health.path (${facts.healthPath} is a guess): set it to a path that answers 200 when the service is ready`]),
-  ];
+  const edits = options.workflowsOnly
+    ? []
+    : [
+        ...(facts.start ? [] : ['ferry.yml: add `start: <command>` to each environment: the project has no start script, main or bin']),
+        ...(health.path ? [] : [`ferry.yml: check health.path (${facts.healthPath} is a guess): set it to a path that answers 200 when the service is ready`]),
+      ];
   if (io.json) io.out(JSON.stringify({ app: facts.app, files: done, assumed, edits }, null, 2));
   else {
     for (const d of done) io.out(`${d.action.padEnd(9)} ${d.file}${d.action === 'kept' ? ` (${d.note ?? 'exists; --force replaces it'})` : ''}`);

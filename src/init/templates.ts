@@ -162,7 +162,7 @@ ${setupSteps(facts)}${setup}      - name: Pipeline (ferry ci)
         run: ${facts.ferry} ci
       - name: Security scan as SARIF
         if: always()
-        run: ${facts.ferry} scan --sarif sarif --sbom sbom.cdx.json --fail-on critical
+        run: ${facts.ferry} scan --tool npm-audit --tool licenses --sarif sarif --sbom sbom.cdx.json --fail-on critical
       - name: Upload SARIF to the Security tab
         if: always()
         uses: github/codeql-action/upload-sarif@v3

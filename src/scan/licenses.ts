@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import parse from 'spdx-expression-parse';
 import satisfies from 'spdx-satisfies';
 import { errorMessage } from '../util/errors.js';
-import { LOCKFILE, type LockedPackage } from './lockfile.js';
+import { LOCKFILE, lockfileListsPackages, type LockedPackage } from './lockfile.js';
 import type { Finding, Rule, ToolReport } from './types.js';
 
 export interface LicensePolicy {
@@ -56,7 +56,11 @@ function licenseOf(projectDir: string, pkg: LockedPackage): string | undefined {
 
 /** Evaluates every installed dependency's SPDX expression against the allow-list (OR needs one side, AND both). */
 export function checkLicenses(projectDir: string, packages: LockedPackage[], policy: LicensePolicy): ToolReport {
-  if (packages.length === 0) return { tool: 'licenses', scanned: false, reason: `no ${LOCKFILE} with packages in ${projectDir}`, rules: [], findings: [] };
+  if (packages.length === 0) {
+    // A lockfile that lists packages and lists none: there is nothing to check, and that is a complete check.
+    if (lockfileListsPackages(projectDir)) return { tool: 'licenses', scanned: true, reason: 'no dependencies', rules: [], findings: [] };
+    return { tool: 'licenses', scanned: false, reason: `no ${LOCKFILE} with packages in ${projectDir}`, rules: [], findings: [] };
+  }
   const findings: Finding[] = [];
   const used = new Set<keyof typeof RULES>();
   for (const pkg of packages) {

@@ -39,6 +39,15 @@ export function readLockfile(projectDir: string): LockedPackage[] {
     }));
 }
 
+/** A v2/v3 package-lock.json records every package (none: the project has no dependencies); a v1 one or none cannot tell. */
+export function lockfileListsPackages(projectDir: string): boolean {
+  try {
+    return typeof (JSON.parse(readFileSync(join(projectDir, LOCKFILE), 'utf8')) as { packages?: unknown }).packages === 'object';
+  } catch {
+    return false;
+  }
+}
+
 /** The line of a package's top-most entry, for findings about a package by name. */
 export function lineOf(packages: LockedPackage[], name: string): number {
   const matches = packages.filter((p) => p.name === name).sort((a, b) => a.path.length - b.path.length);
