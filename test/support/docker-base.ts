@@ -3,6 +3,7 @@ import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from '
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Docker from 'dockerode';
+import { createTestProject, type TestProject } from './project.js';
 
 /** No registry can be reached here: tests build their base image from the host's own Node runtime, once. */
 export const TEST_BASE_IMAGE = 'ferry-test/node-base:20-v5';
@@ -61,4 +62,22 @@ export async function removeDockerLeftovers(app: string, docker = new Docker()):
   for (const service of await docker.listServices({ filters: { label: [label] } }).catch(() => [])) await docker.getService(service.ID).remove().catch(() => undefined);
   for (const c of await docker.listContainers({ all: true, filters: { label: [label] } })) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
   for (const image of await docker.listImages({ filters: { label: [label] } })) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
+}
+
+/**
+ * A copy of example/ whose production runs on the docker runtime, built on the offline test base image,
+ * under a unique app name; `production` adds or overrides that environment's settings.
+ */
+export async function dockerTestProject(app: string, production: Record<string, unknown> = {}, docker = new Docker()): Promise<TestProject> {
+  const base = await ensureTestBaseImage(docker);
+  const project = await createTestProject();
+  project.writeConfig((config) => {
+    config.app = app;
+    const env = config.environments.production;
+    delete env.start;
+    Object.assign(env, { runtime: 'docker', build_args: { BASE_IMAGE: base }, ...production });
+    env.health.deadline = '12s';
+  });
+  project.commit({}, 'docker runtime');
+  return project;
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
-import { createTestProject, httpGet, type TestProject } from '../../../test/support/project.js';
-import { dockerAvailable, ensureTestBaseImage, removeDockerLeftovers } from '../../../test/support/docker-base.js';
+import { httpGet, type TestProject } from '../../../test/support/project.js';
+import { dockerAvailable, dockerTestProject, removeDockerLeftovers } from '../../../test/support/docker-base.js';
 import { KeepAliveLoad } from '../../../test/support/load.js';
 
 const docker = new Docker();
@@ -15,16 +15,7 @@ const appName = `t${Date.now().toString(36)}`;
 
 describe.skipIf(!available)('docker runtime', () => {
   beforeAll(async () => {
-    const base = await ensureTestBaseImage(docker);
-    project = await createTestProject();
-    project.writeConfig((config) => {
-      config.app = appName;
-      const production = config.environments.production;
-      delete production.start;
-      Object.assign(production, { runtime: 'docker', build_args: { BASE_IMAGE: base }, resources: { memory: '256m' } });
-      production.health.deadline = '12s';
-    });
-    project.commit({}, 'docker runtime');
+    project = await dockerTestProject(appName, { resources: { memory: '256m' } }, docker);
   }, 120_000);
   afterAll(async () => {
     await project?.cleanup();

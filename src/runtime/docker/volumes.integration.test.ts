@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
-import { createTestProject, type TestProject } from '../../../test/support/project.js';
-import { dockerAvailable, ensureTestBaseImage, removeDockerLeftovers } from '../../../test/support/docker-base.js';
+import type { TestProject } from '../../../test/support/project.js';
+import { dockerAvailable, dockerTestProject, removeDockerLeftovers } from '../../../test/support/docker-base.js';
 
 const docker = new Docker();
 const available = await dockerAvailable(docker);
@@ -12,16 +12,7 @@ const appName = `v${Date.now().toString(36)}`;
 
 describe.skipIf(!available)('docker volumes', () => {
   beforeAll(async () => {
-    const base = await ensureTestBaseImage(docker);
-    project = await createTestProject();
-    project.writeConfig((config) => {
-      config.app = appName;
-      const production = config.environments.production;
-      delete production.start;
-      Object.assign(production, { runtime: 'docker', build_args: { BASE_IMAGE: base }, volumes: ['notes:/app/data'] });
-      production.health.deadline = '12s';
-    });
-    project.commit({}, 'docker with a volume');
+    project = await dockerTestProject(appName, { volumes: ['notes:/app/data'] }, docker);
   }, 120_000);
   afterAll(async () => {
     await project?.cleanup();
