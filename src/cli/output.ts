@@ -36,7 +36,9 @@ export function printDeployEvent(say: (text: string) => void, event: DeployEvent
     case 'step': {
       const name = event.phase === 'undo' ? `undo ${event.step}` : event.step;
       if (event.state === 'running') return say(`${MARK.running} ${name}`);
-      return say(`${MARK[event.state]} ${name}${event.ms !== undefined ? ` (${formatMs(event.ms)})` : ''}${event.detail ? `  ${event.detail}` : ''}`);
+      // A failed step's message comes once, in the failure report that follows (with its hint, logs and probes).
+      const detail = event.state === 'failed' && event.phase === 'run' ? undefined : event.detail;
+      return say(`${MARK[event.state]} ${name}${event.ms !== undefined ? ` (${formatMs(event.ms)})` : ''}${detail ? `  ${detail}` : ''}`);
     }
     case 'progress':
       return say(`    ${event.message}`);

@@ -104,7 +104,7 @@ export const scanSchema = z
     fail_on: z.enum(['info', 'low', 'moderate', 'high', 'critical']).default('high').describe('`ferry scan` exits 1 when a finding is at least this severe.'),
     licenses: z
       .strictObject({
-        allow: z.array(z.string().min(1)).default(['MIT', 'Apache-2.0', 'ISC', 'BSD-2-Clause', 'BSD-3-Clause', '0BSD', 'BlueOak-1.0.0', 'CC0-1.0', 'Unlicense']).describe('SPDX licence ids a dependency may be used under.'),
+        allow: z.array(z.string().min(1)).default(['MIT', 'MIT-0', 'Apache-2.0', 'ISC', 'BSD-2-Clause', 'BSD-3-Clause', '0BSD', 'BlueOak-1.0.0', 'CC0-1.0', 'CC-BY-3.0', 'CC-BY-4.0', 'Unlicense', 'Python-2.0', 'Zlib', 'WTFPL']).describe('SPDX licence ids a dependency may be used under.'),
         exceptions: z.record(z.string(), z.string()).default({}).describe('Packages accepted whatever their licence, each with the reason.'),
         include_dev: z.boolean().default(false).describe('Check devDependencies too (they are not shipped).'),
       })
