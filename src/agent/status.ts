@@ -14,7 +14,7 @@ export interface EnvironmentStatus {
   strategy: string;
   url: string;
   /** The routed release, when at least one of its instances is running and answers its health check. */
-  serving: { id: string; commit: string; ref: string } | null;
+  serving: { id: string; commit: string; ref: string; branch: string | null; subject: string | null } | null;
   /** What the routing table names, and whether it can serve: `serving`, `starting` (instances starting again, requests held), `down` (none healthy), `none`. */
   routed: { release: string | null; state: 'serving' | 'starting' | 'down' | 'none' };
   /** Requests the router answered itself since it started: 504 upstream timeouts, 502 upstream errors, 503 nothing to route to. */
@@ -56,7 +56,7 @@ export async function environmentStatuses(config: FerryConfig, store: Store, rou
         port: envConfig.port,
         strategy: envConfig.strategy,
         url: `http://127.0.0.1:${envConfig.port}`,
-        serving: release && routedState === 'serving' ? { id: release.id, commit: release.commit, ref: release.ref } : null,
+        serving: release && routedState === 'serving' ? { id: release.id, commit: release.commit, ref: release.ref, branch: release.branch, subject: release.subject } : null,
         routed: { release: serving.release, state: routedState },
         data: envConfig.runtime === 'process' ? envConfig.shared.map((dir) => `shared ${dir} → ${paths.shared(env)}/${dir}`) : mountsOf(envConfig.volumes, config.app, env).map((m) => `${m.type} ${m.source} → ${m.target}${m.readOnly ? ' (read-only)' : ''}`),
         router: snapshot.counters?.[env] ?? { upstreamTimeouts: 0, upstreamErrors: 0, unavailable: 0 },

@@ -72,7 +72,8 @@ export function printStatus(io: Io, statuses: EnvironmentStatus[]): void {
     io.out(`${s.env}  ${s.url}  (${s.strategy})`);
     const routed = s.routed.release;
     const why = s.routed.state === 'starting' ? `${routed} is starting again; requests are held until it is healthy` : `${routed} is routed, but none of its instances is healthy`;
-    io.out(`  serving: ${s.serving ? `${s.serving.id}  ${s.serving.commit.slice(0, 12)}  ${s.serving.ref}` : routed ? `nothing (${why})` : 'nothing'}`);
+    const what = s.serving && `${s.serving.id}  ${s.serving.commit.slice(0, 12)}  ${s.serving.branch ?? s.serving.ref}${s.serving.subject ? `  "${s.serving.subject}"` : ''}`;
+    io.out(`  serving: ${what ?? (routed ? `nothing (${why})` : 'nothing')}`);
     const answered = s.router.upstreamTimeouts + s.router.upstreamErrors + s.router.unavailable;
     if (answered > 0) io.out(`  router answered itself: ${s.router.upstreamTimeouts} upstream timeouts (504), ${s.router.upstreamErrors} upstream errors (502), ${s.router.unavailable} with nothing to route to (503)`);
     for (const i of s.instances) {
@@ -90,7 +91,8 @@ export function printHistory(io: Io, deployments: DeploymentRecord[]): void {
   if (deployments.length === 0) return io.out('no deployments yet');
   for (const d of deployments) {
     const took = d.finishedAt ? formatMs(d.finishedAt - d.startedAt) : 'running';
-    io.out(`#${d.id}  ${d.env}  ${d.kind}  ${d.releaseId ?? '-'}  ${d.state}  ${new Date(d.startedAt).toISOString()}  ${took}${d.previousReleaseId ? `  (from ${d.previousReleaseId})` : ''}`);
+    const commit = d.release ? `  ${d.release.commit.slice(0, 8)}${d.release.branch ? ` ${d.release.branch}` : ''}${d.release.subject ? ` "${d.release.subject}"` : ''}` : '';
+    io.out(`#${d.id}  ${d.env}  ${d.kind}  ${d.releaseId ?? '-'}  ${d.state}  ${new Date(d.startedAt).toISOString()}  ${took}${d.previousReleaseId ? `  (from ${d.previousReleaseId})` : ''}${commit}`);
     for (const s of d.steps ?? []) {
       const name = s.phase === 'undo' ? `undo ${s.name}` : s.name;
       io.out(`    ${MARK[s.state as keyof typeof MARK] ?? s.state} ${name.padEnd(17)} ${s.durationMs === null ? '' : formatMs(s.durationMs).padStart(7)}  ${s.detail ?? ''}`);

@@ -95,7 +95,8 @@ describe('blue-green deploys of the process runtime', () => {
   it('shows status and history with steps, timings and outcomes', async () => {
     const status = JSON.parse((await project.ferry(['status', 'production', '--json'])).stdout);
     const production = status.environments[0];
-    expect(production.serving).toMatchObject({ id: 'r2', ref: 'HEAD', commit: expect.stringMatching(/^[0-9a-f]{40}$/) });
+    expect(production.serving).toMatchObject({ id: 'r2', ref: 'HEAD', branch: 'main', subject: expect.any(String), commit: expect.stringMatching(/^[0-9a-f]{40}$/) });
+    expect((await project.ferry(['status', 'production'])).stdout).toMatch(/serving: r2 {2}[0-9a-f]{12} {2}main {2}"[^"]+"/);
     expect(production.lastDeployment).toMatchObject({ outcome: 'rolled_back' });
     expect(production.instances).toEqual([expect.objectContaining({ release: 'r2', state: 'serving', healthy: true })]);
     expect(production.lastDeployment).toMatchObject({ state: 'rolled_back' });
@@ -111,7 +112,7 @@ describe('blue-green deploys of the process runtime', () => {
     expect(rolledBack.steps.find((s: any) => s.phase === 'undo' && s.name === 'switch').detail).toMatch(/^switched back to r2 \(production-r2-d\d+-1\)$/);
     expect(rolledBack.steps.every((s: any) => typeof s.durationMs === 'number')).toBe(true);
     const human = await project.ferry(['history', 'production']);
-    expect(human.stdout).toMatch(/#\d+\s+production\s+deploy\s+r5\s+rolled_back/);
+    expect(human.stdout).toMatch(/#\d+\s+production\s+deploy\s+r5\s+rolled_back .* [0-9a-f]{8} main "[^"]+"$/m);
     expect(human.stdout).toMatch(/✗ watch .*turned unhealthy after the switch[\s\S]*↺ undo switch\s+\S+\s+switched back to r2[\s\S]*↺ undo start\s+\S+\s+stopped production-r5/);
   });
 

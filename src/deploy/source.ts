@@ -11,6 +11,10 @@ export interface SourceCommit {
   ref: string;
   /** False when the project is not in a git repository and the working tree is deployed as it is. */
   fromGit: boolean;
+  /** The branch the ref names (HEAD: the branch checked out), null when detached or a tag or commit. */
+  branch?: string | null;
+  /** The commit's subject line. */
+  subject?: string;
   dirty: boolean;
 }
 
@@ -38,7 +42,12 @@ export async function resolveCommit(projectDir: string, ref: string | undefined)
     throw usageError('UNKNOWN_REF', `git ref ${JSON.stringify(wanted)} does not name a commit in ${projectDir}`, 'Check `git log --oneline` or `git branch -a`; fetch first if the commit lives on a remote.');
   }
   const status = await git(projectDir, ['status', '--porcelain', '--', '.']);
-  return { commit: resolved.stdout.trim(), ref: wanted, fromGit: true, dirty: status.stdout.trim().length > 0 };
+  const commit = resolved.stdout.trim();
+  // wanted is revision syntax without a leading dash (SAFE_REF): it cannot be read as an option.
+  const branchOf = await git(projectDir, ['rev-parse', '--abbrev-ref', wanted]);
+  const branch = branchOf.exitCode === 0 && branchOf.stdout.trim() !== 'HEAD' && !/^[0-9a-f]{40}$/.test(branchOf.stdout.trim()) ? branchOf.stdout.trim() : null;
+  const subject = (await git(projectDir, ['log', '-1', '--format=%s', commit])).stdout.trim();
+  return { commit, ref: wanted, fromGit: true, dirty: status.stdout.trim().length > 0, branch, subject };
 }
 
 /** Writes the project's files at that commit into targetDir, through `git archive` (no checkout, no shell). */

@@ -77,6 +77,9 @@ const MIGRATIONS: string[] = [
    CREATE INDEX pipeline_stages_cache ON pipeline_stages(name, input_key, state);`,
   // A step's undo (compensation) is a row of its own, after the failure that caused it.
   `ALTER TABLE steps ADD COLUMN phase TEXT NOT NULL DEFAULT 'run';`,
+  // What a person recognises a release by: its branch and its commit's subject.
+  `ALTER TABLE releases ADD COLUMN branch TEXT;
+   ALTER TABLE releases ADD COLUMN subject TEXT;`,
 ];
 
 export type Db = Database.Database;

@@ -9,6 +9,8 @@ export interface ReleaseRecord {
   env: string;
   commit: string;
   ref: string;
+  branch: string | null;
+  subject: string | null;
   dir: string;
   state: ReleaseState;
   createdAt: number;
@@ -30,6 +32,8 @@ export interface DeploymentRecord {
   env: string;
   kind: DeploymentKind;
   releaseId: string | null;
+  /** The release's commit, branch and subject, when it has a release. */
+  release?: { commit: string; branch: string | null; subject: string | null };
   previousReleaseId: string | null;
   state: DeploymentState;
   /** The state once finished; null while running. */

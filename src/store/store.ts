@@ -15,7 +15,7 @@ import {
 type Row = Record<string, any>;
 
 function toRelease(row: Row): ReleaseRecord {
-  return { id: releaseId(row.id), env: row.env, commit: row.commit_sha, ref: row.ref, dir: row.dir, state: row.state, createdAt: row.created_at };
+  return { id: releaseId(row.id), env: row.env, commit: row.commit_sha, ref: row.ref, branch: row.branch ?? null, subject: row.subject ?? null, dir: row.dir, state: row.state, createdAt: row.created_at };
 }
 
 function toDeployment(row: Row): DeploymentRecord {
@@ -24,6 +24,7 @@ function toDeployment(row: Row): DeploymentRecord {
     env: row.env,
     kind: row.kind,
     releaseId: row.release_id == null ? null : releaseId(row.release_id),
+    ...(row.release_commit ? { release: { commit: row.release_commit, branch: row.release_branch ?? null, subject: row.release_subject ?? null } } : {}),
     previousReleaseId: row.previous_release_id == null ? null : releaseId(row.previous_release_id),
     state: row.state,
     outcome: row.state === 'running' ? null : row.state,
@@ -48,15 +49,17 @@ function toStep(row: Row): StepRecord {
   };
 }
 
+const DEPLOYMENTS_WITH_RELEASES = `SELECT d.*, r.commit_sha AS release_commit, r.branch AS release_branch, r.subject AS release_subject FROM deployments d LEFT JOIN releases r ON r.id = d.release_id`;
+
 /** Intent-named queries over the SQLite store. The clock is passed in so tests can steer it. */
 export class Store {
   constructor(readonly db: Db, private readonly now: () => number = Date.now) {}
 
-  createRelease(input: { env: string; commit: string; ref: string; dir: (id: string) => string; configJson: string }): ReleaseRecord {
+  createRelease(input: { env: string; commit: string; ref: string; branch?: string | null; subject?: string; dir: (id: string) => string; configJson: string }): ReleaseRecord {
     const insert = this.db.transaction(() => {
       const info = this.db
-        .prepare(`INSERT INTO releases (env, commit_sha, ref, dir, config_json, state, created_at) VALUES (?, ?, ?, '', ?, 'building', ?)`)
-        .run(input.env, input.commit, input.ref, input.configJson, this.now());
+        .prepare(`INSERT INTO releases (env, commit_sha, ref, branch, subject, dir, config_json, state, created_at) VALUES (?, ?, ?, ?, ?, '', ?, 'building', ?)`)
+        .run(input.env, input.commit, input.ref, input.branch ?? null, input.subject ?? null, input.configJson, this.now());
       const id = releaseId(info.lastInsertRowid);
       this.db.prepare(`UPDATE releases SET dir = ? WHERE id = ?`).run(input.dir(id), info.lastInsertRowid);
       return id;
@@ -132,8 +135,8 @@ export class Store {
   deployments(options: { env?: string; limit?: number } = {}): DeploymentRecord[] {
     const rows = (
       options.env
-        ? this.db.prepare(`SELECT * FROM deployments WHERE env = ? ORDER BY id DESC LIMIT ?`).all(options.env, options.limit ?? 50)
-        : this.db.prepare(`SELECT * FROM deployments ORDER BY id DESC LIMIT ?`).all(options.limit ?? 50)
+        ? this.db.prepare(`${DEPLOYMENTS_WITH_RELEASES} WHERE d.env = ? ORDER BY d.id DESC LIMIT ?`).all(options.env, options.limit ?? 50)
+        : this.db.prepare(`${DEPLOYMENTS_WITH_RELEASES} ORDER BY d.id DESC LIMIT ?`).all(options.limit ?? 50)
     ) as Row[];
     return rows.map((row) => ({ ...toDeployment(row), steps: this.stepsOf(row.id) }));
   }

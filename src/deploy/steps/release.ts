@@ -13,7 +13,7 @@ export const release: Step = {
   async run(ctx) {
     const { store, paths, projectDir } = ctx.deps;
     const { env, source, config } = ctx.request;
-    const created = store.createRelease({ env, commit: source!.commit, ref: source!.ref, dir: (id) => paths.release(env, id), configJson: JSON.stringify(config.environments[env]) });
+    const created = store.createRelease({ env, commit: source!.commit, ref: source!.ref, branch: source!.branch, subject: source!.subject, dir: (id) => paths.release(env, id), configJson: JSON.stringify(config.environments[env]) });
     ctx.release = created;
     store.setDeploymentRelease(ctx.deploymentId, created.id);
     // Ids come from the database; a directory of that id means the database lost track of it. Never write into it.
@@ -24,7 +24,7 @@ export const release: Step = {
     await exportSource(projectDir, source!, layout.app, paths.root);
     const configFile = join(projectDir, CONFIG_FILE);
     if (existsSync(configFile)) copyFileSync(configFile, layout.config);
-    writeJsonAtomic(layout.manifest, { id: created.id, env, commit: source!.commit, ref: source!.ref, createdAt: new Date(created.createdAt).toISOString() });
+    writeJsonAtomic(layout.manifest, { id: created.id, env, commit: source!.commit, ref: source!.ref, branch: source!.branch ?? null, subject: source!.subject ?? null, createdAt: new Date(created.createdAt).toISOString() });
     return `${created.id}: ${source!.commit.slice(0, 12)} (${source!.ref}) → ${layout.app}`;
   },
 };
