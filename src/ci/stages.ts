@@ -9,6 +9,20 @@ export interface ProjectFacts {
   app: string;
   /** trivy is on PATH here: without it the image scan is skipped (and says so) rather than run to say "not scanned". */
   hasTrivy?: boolean;
+  /** How the deployed image is built (the first environment with the docker or swarm runtime): its Dockerfile and build_args. */
+  image?: { dockerfile: string; buildArgs: Record<string, string> };
+}
+
+/** A word for sh, quoted so that nothing in it is expanded. */
+const shellWord = (text: string) => (/^[\w./:=@%+-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`);
+
+/** The image stage's build: the environment's Dockerfile and build_args (BASE_IMAGE from the environment of the run may override). */
+function imageBuild(facts: ProjectFacts, image: string): string {
+  const args = Object.entries(facts.image?.buildArgs ?? {}).filter(([name]) => name !== 'BASE_IMAGE' || !facts.image?.buildArgs.BASE_IMAGE);
+  const baseImage = facts.image?.buildArgs.BASE_IMAGE;
+  const base = baseImage ? `--build-arg BASE_IMAGE=\${BASE_IMAGE:-${shellWord(baseImage)}}` : '${BASE_IMAGE:+--build-arg BASE_IMAGE=$BASE_IMAGE}';
+  const file = facts.image && facts.image.dockerfile !== 'Dockerfile' ? ` -f ${shellWord(facts.image.dockerfile)}` : '';
+  return ['docker build', base, ...args.map(([name, value]) => `--build-arg ${shellWord(`${name}=${value}`)}`), `-t ${image}${file} .`].join(' ');
 }
 
 /** What ferry runs for a Node project when ferry.yml names no stages. */
@@ -39,7 +53,7 @@ export function defaultStages(facts: ProjectFacts): PlannedStage[] {
     stage('coverage', 'npm run coverage', [], has('coverage') ? undefined : 'package.json has no "coverage" script'),
     stage('build', 'npm run build', ['lint', 'typecheck', 'test'], has('build') ? undefined : 'package.json has no "build" script'),
     // BASE_IMAGE from the environment reaches Dockerfiles that take it as a build argument (ferry init's do).
-    stage('image', `docker build \${BASE_IMAGE:+--build-arg BASE_IMAGE=$BASE_IMAGE} -t ${image} .`, facts.dockerfileBuilds ? [] : ['build'], facts.hasDockerfile ? undefined : 'no Dockerfile'),
+    stage('image', imageBuild(facts, image), facts.dockerfileBuilds ? [] : ['build'], facts.hasDockerfile ? undefined : 'no Dockerfile'),
     stage('image-scan', `ferry scan --tool trivy --image ${image}`, ['image'], !facts.hasDockerfile ? 'no Dockerfile' : facts.hasTrivy === false ? 'trivy is not installed here: the image is not scanned' : undefined),
   ];
 }

@@ -37,11 +37,14 @@ function plannedStages(projectDir: string): { stages: PlannedStage[]; failFast: 
   if (pipeline.stages) return { stages: Object.entries(pipeline.stages).map(([name, s]) => ({ name, ...s })), failFast: pipeline.fail_fast, concurrency: pipeline.concurrency };
   const manifest = existsSync(join(projectDir, 'package.json')) ? (JSON.parse(readFileSync(join(projectDir, 'package.json'), 'utf8')) as { name?: string; scripts?: Record<string, string> }) : {};
   const app = config?.app ?? appNameFor(manifest.name);
-  const dockerfile = join(projectDir, 'Dockerfile');
+  // The image the pipeline builds is the one the deploy builds: the first container environment's Dockerfile and build_args.
+  const containerEnv = Object.values(config?.environments ?? {}).find((env) => env.runtime !== 'process');
+  const image = containerEnv ? { dockerfile: containerEnv.dockerfile, buildArgs: containerEnv.build_args } : undefined;
+  const dockerfile = join(projectDir, image?.dockerfile ?? 'Dockerfile');
   const hasDockerfile = existsSync(dockerfile);
   const dockerfileBuilds = hasDockerfile && DOCKERFILE_BUILDS.test(readFileSync(dockerfile, 'utf8'));
   const hasTrivy = (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(join(dir, 'trivy')));
-  const facts = { scripts: manifest.scripts ?? {}, hasTsconfig: existsSync(join(projectDir, 'tsconfig.json')), hasDockerfile, dockerfileBuilds, app, hasTrivy };
+  const facts = { scripts: manifest.scripts ?? {}, hasTsconfig: existsSync(join(projectDir, 'tsconfig.json')), hasDockerfile, dockerfileBuilds, app, hasTrivy, image };
   return { stages: defaultStages(facts), failFast: pipeline.fail_fast, concurrency: pipeline.concurrency };
 }
 
