@@ -31,7 +31,7 @@ export async function init(io: Io, projectDir: string, options: { force?: boolea
   const deploys = !config || Object.keys(config.environments).length > 0;
   const files: Array<[string, string]> = [
     ...(options.workflowsOnly ? [] : ([['ferry.yml', ferryYml(facts)], ['Dockerfile', dockerfile(facts)], ['.dockerignore', DOCKERIGNORE]] as Array<[string, string]>)),
-    ['.github/workflows/ci.yml', ciWorkflow(facts, config?.workflow ?? workflowSchema.parse({}))],
+    ['.github/workflows/ci.yml', ciWorkflow(facts, { ...(config?.workflow ?? workflowSchema.parse({})), services: config?.workflow.services ?? project.services })],
     ...(deploys ? ([['.github/workflows/deploy.yml', deployWorkflow(facts)], ['.github/workflows/rollback.yml', rollbackWorkflow(facts)]] as Array<[string, string]>) : []),
   ];
   const done: Array<{ file: string; action: 'wrote' | 'overwrote' | 'kept'; note?: string }> = [];

@@ -92,7 +92,7 @@ export const branchTargetSchema = z.union([
 
 export const workflowSchema = z
   .strictObject({
-    services: z.array(z.enum(['mongo', 'redis', 'postgres'])).default(['mongo', 'redis']).describe('Service containers of the CI job (their URLs are set in its env).'),
+    services: z.array(z.enum(['mongo', 'redis', 'postgres'])).optional().describe("Service containers of the CI job (their URLs are set in its env). Default: what package.json's dependencies use (mongodb or mongoose → mongo, redis or ioredis → redis, pg or postgres → postgres)."),
     setup: z.array(z.string().min(1)).default([]).describe('Commands the CI job runs after npm ci, before the pipeline.'),
     env: z.record(z.string(), z.string()).default({}).describe('More environment variables of the CI job.'),
   })

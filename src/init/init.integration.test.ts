@@ -43,7 +43,13 @@ describe('ferry init', () => {
     const ci = parse(readFileSync(join(dir, '.github/workflows/ci.yml'), 'utf8'));
     expect(ci.permissions['security-events']).toBe('write');
     expect(ci.concurrency['cancel-in-progress']).toBe("${{ github.event_name == 'pull_request' }}");
-    expect(Object.keys(ci.jobs.pipeline.services)).toEqual(['mongo', 'redis']);
+    // The example uses no database: no service containers. A project whose dependencies use them gets them.
+    expect(ci.jobs.pipeline.services).toBeUndefined();
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'svc', version: '1.0.0', scripts: { start: 'node server.js' }, dependencies: { mongoose: '^8', ioredis: '^5' } }));
+    expect((await ferryInit(['--workflows', '--force'])).code).toBe(0);
+    const withDatabases = parse(readFileSync(join(dir, '.github/workflows/ci.yml'), 'utf8'));
+    expect(Object.keys(withDatabases.jobs.pipeline.services)).toEqual(['mongo', 'redis']);
+    expect(withDatabases.jobs.pipeline.env).toMatchObject({ MONGODB_URL: expect.any(String), REDIS_URL: expect.any(String) });
     expect(ci.jobs.pipeline.steps.find((s: any) => s.uses?.startsWith('actions/setup-node')).with.cache).toBe('npm');
     expect(ci.jobs.pipeline.steps.some((s: any) => s.uses?.startsWith('github/codeql-action/upload-sarif'))).toBe(true);
     const deploy = parse(readFileSync(join(dir, '.github/workflows/deploy.yml'), 'utf8'));

@@ -30,6 +30,8 @@ export interface ProjectFacts {
   framework?: string;
   /** Whether the project has dependencies to install before it can start. */
   hasDependencies: boolean;
+  /** The CI service containers its dependencies call for (a MongoDB, Redis or PostgreSQL client). */
+  services: Array<'mongo' | 'redis' | 'postgres'>;
   assumptions: Assumption[];
 }
 
@@ -37,6 +39,13 @@ export interface ProjectFacts {
 const DEV_TOOLS = /^(nest|ts-node|ts-node-dev|tsx|nodemon|next dev|vite|webpack|babel-node)\b/;
 /** Shell syntax that `exec <command>` cannot run as one program. */
 const SHELL_SYNTAX = /[;&|<>`$()]|^\s*\w+=/;
+
+/** Database clients in package.json, and the CI service each needs. */
+const SERVICE_CLIENTS: Array<['mongo' | 'redis' | 'postgres', string[]]> = [
+  ['mongo', ['mongodb', 'mongoose']],
+  ['redis', ['redis', 'ioredis']],
+  ['postgres', ['pg', 'postgres', 'pg-promise']],
+];
 
 const FRAMEWORKS: Array<[string, string]> = [
   ['@nestjs/core', 'NestJS'],
@@ -89,6 +98,7 @@ export function readProjectFacts(dir: string): ProjectFacts {
     packageManager,
     framework,
     hasDependencies: Object.keys(manifest.dependencies ?? {}).length > 0 || (Boolean(build) && Object.keys(manifest.devDependencies ?? {}).length > 0),
+    services: SERVICE_CLIENTS.filter(([, clients]) => clients.some((client) => all[client])).map(([service]) => service),
     assumptions,
   };
 }

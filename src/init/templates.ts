@@ -135,7 +135,7 @@ const SERVICES: Record<'mongo' | 'redis' | 'postgres', { block: string; env: Rec
 };
 
 /** Every branch and pull request: the pipeline, the security scan as SARIF to the Security tab. */
-export function ciWorkflow(facts: InitFacts, workflow: WorkflowConfig): string {
+export function ciWorkflow(facts: InitFacts, workflow: WorkflowConfig & { services: NonNullable<WorkflowConfig['services']> }): string {
   const env = { ...Object.assign({}, ...workflow.services.map((name) => SERVICES[name].env)), ...workflow.env } as Record<string, string>;
   const envBlock = Object.keys(env).length ? `    env:\n${Object.entries(env).map(([k, v]) => `      ${k}: ${v}`).join('\n')}\n` : '';
   const servicesBlock = workflow.services.length ? `    services:\n${workflow.services.map((name) => SERVICES[name].block).join('')}` : '';
