@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../config/load.js';
 import { ensureRouter } from '../router/client.js';
@@ -54,7 +54,7 @@ export async function startAgent(options: { projectDir: string; port?: number; r
   const recovery = recoverFromStateFolder(store, paths, await router.state());
   const notes: string[] = [];
   if (recovery.releases.length > 0) {
-    notes.push(`ferry.db did not know ${recovery.releases.join(', ')}, whose directories are in ${paths.releases('<env>').replace('/<env>', '')}: they are known again from their manifests (the deployment history before them is gone); new ids continue from r${Number(recovery.releases[0].slice(1)) + 1}`);
+    notes.push(`ferry.db did not know ${recovery.releases.join(', ')}, whose directories are in ${join(paths.root, 'releases')}: they are known again from their manifests (the deployment history before them is gone); new ids continue from r${Number(recovery.releases[0].slice(1)) + 1}`);
     logger.warn(recovery, 'recovered releases the database did not know');
   }
   const reconciled = await reconcileInterrupted(store, router, runtimes);

@@ -53,10 +53,10 @@ export async function agentAnswering(projectDir: string, child: ChildProcess, st
 }
 
 /** Starts `ferry agent` in the background and waits for it to answer. */
-export async function spawnDetachedAgent(projectDir: string, startTimeoutMs?: number): Promise<AgentInfo> {
-  const child = spawnAgentProcess(projectDir, { output: 'file' });
+export async function spawnDetachedAgent(projectDir: string, options: { port?: number; startTimeoutMs?: number } = {}): Promise<AgentInfo> {
+  const child = spawnAgentProcess(projectDir, { port: options.port, output: 'file' });
   child.unref();
-  return agentAnswering(projectDir, child, startTimeoutMs);
+  return agentAnswering(projectDir, child, options.startTimeoutMs);
 }
 
 export async function ensureAgent(projectDir: string, say: (message: string) => void): Promise<AgentInfo> {

@@ -3,7 +3,7 @@ import { startAgent } from '../agent/agent.js';
 import { statePaths } from '../state/paths.js';
 import { RouterClient } from '../router/client.js';
 import { isProcessAlive, sleep } from '../util/sleep.js';
-import { agentAnswering, agentPost, findAgent, spawnAgentProcess } from './agent-client.js';
+import { agentPost, findAgent, spawnAgentProcess, spawnDetachedAgent } from './agent-client.js';
 import { progress, type Io } from './output.js';
 
 function describeAgent(io: Io, info: { pid: number; url: string }, projectDir: string): void {
@@ -24,9 +24,7 @@ export async function agentStart(io: Io, projectDir: string, options: { detach: 
     return 0;
   }
   if (options.detach) {
-    const child = spawnAgentProcess(projectDir, { port: options.port, output: 'file' });
-    child.unref();
-    describeAgent(io, await agentAnswering(projectDir, child), projectDir);
+    describeAgent(io, await spawnDetachedAgent(projectDir, { port: options.port }), projectDir);
     return 0;
   }
   if (!options.serve) return foregroundAgent(io, projectDir, options.port);

@@ -12,15 +12,17 @@ async function factsOf(projectDir: string, probe: boolean): Promise<{ facts: Ini
   const project = readProjectFacts(projectDir);
   // In ferry's own repository `npx ferry` would fetch a package of that name: run the checkout's ferry instead.
   const ferry = project.manifest.name === 'ferry' && existsSync(join(projectDir, 'bin/ferry.js')) ? 'node bin/ferry.js' : 'npx ferry';
-  const health: HealthFinding = !project.start
-    ? { reason: 'no trial start: there is no start command' }
-    : !probe
-      ? { reason: 'no trial start (--no-probe)' }
-      : project.build && !existsSync(join(projectDir, 'node_modules'))
-        ? { reason: 'no trial start: the project needs its dependencies and a build first' }
-        : await findHealthPath(projectDir, project.start, { needsInstall: project.hasDependencies });
+  const health = await healthOf(projectDir, project, probe);
   const facts: InitFacts = { app: project.app, start: project.start, build: project.build, healthPath: health.path ?? '/health', nodeVersion: project.nodeVersion, ferry };
   return { facts, project, health };
+}
+
+/** The health path a trial start finds, or why there is none. */
+async function healthOf(projectDir: string, project: ProjectFacts, probe: boolean): Promise<HealthFinding> {
+  if (!project.start) return { reason: 'no trial start: there is no start command' };
+  if (!probe) return { reason: 'no trial start (--no-probe)' };
+  if (project.build && !existsSync(join(projectDir, 'node_modules'))) return { reason: 'no trial start: the project needs its dependencies and a build first' };
+  return findHealthPath(projectDir, project.start, { needsInstall: project.hasDependencies });
 }
 
 /** `ferry init`: writes what is missing, never overwrites without --force, and says what it did with each file. */

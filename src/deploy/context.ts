@@ -43,6 +43,7 @@ export interface DeployContext {
   readonly deps: OrchestratorDeps;
   readonly request: DeployRequest;
   readonly deploymentId: number;
+  readonly startedAt: number;
   /** The environment's settings: the working tree's for a deploy, the target release's snapshot for a rollback. */
   readonly config: EnvironmentConfig;
   readonly runtime: Runtime;

@@ -40,13 +40,14 @@ export class Deployment {
       deps: this.deps,
       request: this.request,
       deploymentId: deployment.id,
+      startedAt: deployment.startedAt,
       config,
       runtime: runtimes.get(config.runtime),
       previous,
       plan: [],
       replan: () =>
         planSteps(config.strategy, kind, {
-          hasBuild: runtimes.get(config.runtime).needsPrepare(config),
+          hasBuild: ctx.runtime.needsPrepare(config),
           hasPrevious: ctx.previous.instanceIds.length > 0,
           hasMigrations: Boolean(config.database),
         }).slice(0, -1),

@@ -3,7 +3,7 @@ import type { EnvironmentConfig } from '../config/schema.js';
 import { releaseTarget, type DeployContext } from './context.js';
 import { gateInstances, instanceSpecs, startInstances } from './instances.js';
 import { routeTo } from './routing.js';
-import { servingOf } from './serving.js';
+import { servingFrom } from './serving.js';
 
 /** The settings a release was made with (kept in the store as JSON). */
 export function snapshotConfig(ctx: DeployContext, releaseId: string): EnvironmentConfig {
@@ -14,7 +14,11 @@ export function snapshotConfig(ctx: DeployContext, releaseId: string): Environme
 export async function switchBack(ctx: DeployContext): Promise<string> {
   const snapshot = await ctx.deps.router.state();
   const warm = ctx.previous.instanceIds.filter((id) => snapshot.instances[id]?.state === 'running');
-  const said = warm.length > 0 ? (await routeTo(ctx, warm, ctx.previous.release), `switched back to ${ctx.previous.release} (${warm.join(', ')})`) : await restorePrevious(ctx);
+  let said: string;
+  if (warm.length > 0) {
+    await routeTo(ctx, warm, ctx.previous.release);
+    said = `switched back to ${ctx.previous.release} (${warm.join(', ')})`;
+  } else said = await restorePrevious(ctx);
   if (ctx.watchFailedAt && (await previousServes(ctx))) ctx.timings.failureToRestoredMs = Date.now() - ctx.watchFailedAt;
   return said;
 }
@@ -44,6 +48,6 @@ export async function restorePrevious(ctx: DeployContext): Promise<string> {
 export async function previousServes(ctx: DeployContext): Promise<boolean> {
   if (!ctx.previous.release) return false;
   const snapshot = await ctx.deps.router.state();
-  const now = await servingOf(ctx.deps.router, ctx.request.env);
+  const now = servingFrom(snapshot, ctx.request.env);
   return now.release === ctx.previous.release && now.instanceIds.some((id) => snapshot.instances[id]?.state === 'running');
 }

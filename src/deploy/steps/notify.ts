@@ -19,7 +19,7 @@ export const notify: Step = {
         previousRelease: ctx.previous.release,
         failedStep: ctx.failure?.step,
         error: ctx.failure?.message,
-        durationMs: Date.now() - ctx.deps.store.deployment(ctx.deploymentId)!.startedAt,
+        durationMs: Date.now() - ctx.startedAt,
         at: new Date().toISOString(),
       },
       {

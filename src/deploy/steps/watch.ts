@@ -1,6 +1,7 @@
 import { watchWindow } from '../../health/gate.js';
-import { describeProbe, probeHttp } from '../../health/probe.js';
+import { describeProbe } from '../../health/probe.js';
 import { ms } from '../instances.js';
+import { probeThroughRouter } from '../routing.js';
 import { StepFailure, type Step } from '../step.js';
 
 /** Probes through the router for `watch`; `unhealthy_threshold` failures in a row fail it (and the switch is undone at once). */
@@ -9,7 +10,7 @@ export const watch: Step = {
   async run(ctx) {
     const health = ctx.config.health;
     const verdict = await watchWindow({
-      probe: () => probeHttp(ctx.config.port, health.path, ms(health.timeout)),
+      probe: () => probeThroughRouter(ctx),
       intervalMs: ms(health.interval),
       windowMs: ms(ctx.config.watch),
       unhealthyThreshold: health.unhealthy_threshold,
