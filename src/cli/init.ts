@@ -22,6 +22,9 @@ async function healthOf(projectDir: string, project: ProjectFacts, probe: boolea
   if (!project.start) return { reason: 'no trial start: there is no start command' };
   if (!probe) return { reason: 'no trial start (--no-probe)' };
   if (project.build && !existsSync(join(projectDir, 'node_modules'))) return { reason: 'no trial start: the project needs its dependencies and a build first' };
+  // A start that runs build output which is not there yet (dist/ before `npm run build`) cannot answer.
+  const entry = /^node\s+(\S+)/.exec(project.start)?.[1];
+  if (project.build && entry && !existsSync(join(projectDir, entry))) return { reason: `no trial start: ${entry} is made by \`${project.build}\`, which has not run here` };
   return findHealthPath(projectDir, project.start, { needsInstall: project.hasDependencies });
 }
 
