@@ -68,6 +68,7 @@ export const ERROR_CODES = {
   AGENT_START_FAILED: person('the agent did not come up'),
   AGENT_LOST: person('the connection to the agent was lost mid-deployment (it reconciles when it restarts)'),
   AGENT_ERROR: person('the agent answered with an error ferry does not know'),
+  SQLITE_UNAVAILABLE: person("neither better-sqlite3's native module nor Node's built-in node:sqlite loads on this Node"),
   STATE_DATABASE_REPLACED: person("ferry.db was deleted or replaced under the running agent; it stopped writing", 503),
   UNAUTHORIZED: usage('missing, malformed or wrong bearer token', 401),
   HOST_REFUSED: usage('the Host header names neither loopback nor a configured name (DNS rebinding)', 421),

@@ -1,6 +1,6 @@
-import Database from 'better-sqlite3';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { openSqlite } from '../store/sqlite.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 
 const MARKER = 'location';
@@ -17,7 +17,7 @@ export function adoptMovedState(root: string): { movedFrom?: string } {
   if (previous) {
     const db = join(root, 'ferry.db');
     if (existsSync(db)) {
-      const handle = new Database(db);
+      const handle = openSqlite(db);
       try {
         const rewrite = (table: string, column: string) => {
           const exists = handle.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(table);

@@ -1,6 +1,6 @@
-import Database from 'better-sqlite3';
 import { dirname } from 'node:path';
 import { privateDir, privateFiles } from '../state/modes.js';
+import { openSqlite, type Sqlite } from './sqlite.js';
 
 /** The store's own schema migrations, applied in order; PRAGMA user_version records how many ran. */
 const MIGRATIONS: string[] = [
@@ -82,11 +82,11 @@ const MIGRATIONS: string[] = [
    ALTER TABLE releases ADD COLUMN subject TEXT;`,
 ];
 
-export type Db = Database.Database;
+export type Db = Sqlite;
 
 export function openDb(path: string): Db {
   privateDir(dirname(path));
-  const db = new Database(path);
+  const db = openSqlite(path);
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');
   db.pragma('foreign_keys = ON');
