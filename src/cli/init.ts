@@ -3,18 +3,28 @@ import { dirname, join } from 'node:path';
 import { ciWorkflow, deployWorkflow, dockerfile, DOCKERIGNORE, ferryYml, gitignore, rollbackWorkflow, type InitFacts } from '../init/templates.js';
 import { readProjectFacts, type ProjectFacts } from '../init/project-facts.js';
 import { findHealthPath, type HealthFinding } from '../init/health-probe.js';
+import { FERRY_VERSION, ferrySource, type FerrySource } from '../init/ferry-source.js';
 import type { Io } from './output.js';
 import { CONFIG_FILE, loadConfig } from '../config/load.js';
 import { workflowSchema } from '../config/schema.js';
 
 /** What the project tells about itself (package.json, its lockfile, a trial start for the health path). */
-async function factsOf(projectDir: string, probe: boolean): Promise<{ facts: InitFacts; project: ProjectFacts; health: HealthFinding }> {
+async function factsOf(projectDir: string, probe: boolean, configuredFerry: string | undefined): Promise<{ facts: InitFacts; project: ProjectFacts; health: HealthFinding; source?: FerrySource }> {
   const project = readProjectFacts(projectDir);
-  // In ferry's own repository `npx ferry` would fetch a package of that name: run the checkout's ferry instead.
-  const ferry = project.manifest.name === 'ferry' && existsSync(join(projectDir, 'bin/ferry.js')) ? 'node bin/ferry.js' : 'npx ferry';
+  // In ferry's own repository the workflows run the checkout's ferry; elsewhere they install ferry first, pinned.
+  const own = project.manifest.name === 'ferry' && existsSync(join(projectDir, 'bin/ferry.js'));
+  const source = own ? undefined : ferrySource(configuredFerry);
   const health = await healthOf(projectDir, project, probe);
-  const facts: InitFacts = { app: project.app, start: project.start, build: project.build, healthPath: health.path ?? '/health', nodeVersion: project.nodeVersion, ferry };
-  return { facts, project, health };
+  const facts: InitFacts = {
+    app: project.app,
+    start: project.start,
+    build: project.build,
+    healthPath: health.path ?? '/health',
+    nodeVersion: project.nodeVersion,
+    ferry: own ? 'node bin/ferry.js' : 'ferry',
+    ferryInstall: source && { spec: source.spec, version: FERRY_VERSION },
+  };
+  return { facts, project, health, source };
 }
 
 /** The health path a trial start finds, or why there is none. */
@@ -30,9 +40,9 @@ async function healthOf(projectDir: string, project: ProjectFacts, probe: boolea
 
 /** `ferry init`: writes what is missing, never overwrites without --force, and says what it did with each file. */
 export async function init(io: Io, projectDir: string, options: { force?: boolean; workflowsOnly?: boolean; probe?: boolean }): Promise<number> {
-  const { facts, project, health } = await factsOf(projectDir, options.probe !== false && !options.workflowsOnly);
-  // An existing ferry.yml shapes the workflows: its CI services and setup, and whether there is anything to deploy.
+  // An existing ferry.yml shapes the workflows: its CI services and setup, where ferry comes from, and whether there is anything to deploy.
   const config = existsSync(join(projectDir, CONFIG_FILE)) ? loadConfig(projectDir) : undefined;
+  const { facts, project, health, source } = await factsOf(projectDir, options.probe !== false && !options.workflowsOnly, config?.workflow.ferry);
   const deploys = !config || Object.keys(config.environments).length > 0;
   const files: Array<[string, string]> = [
     ...(options.workflowsOnly ? [] : ([['ferry.yml', ferryYml(facts)], ['Dockerfile', dockerfile(facts)], ['.dockerignore', DOCKERIGNORE]] as Array<[string, string]>)),
@@ -63,7 +73,10 @@ export async function init(io: Io, projectDir: string, options: { force?: boolea
     writeFileSync(path, content);
     done.push({ file: name, action: exists ? 'overwrote' : 'wrote' });
   }
-  const assumed = [...project.assumptions, { what: 'health', value: facts.healthPath, from: health.path ? health.reason : `a guess: ${health.reason}` }];
+  const assumed = [
+    ...(options.workflowsOnly ? [] : [...project.assumptions, { what: 'health', value: facts.healthPath, from: health.path ? health.reason : `a guess: ${health.reason}` }]),
+    ...(source ? [{ what: 'ferry in CI', value: `npm install --global ${source.spec}`, from: source.from }] : []),
+  ];
   const edits = options.workflowsOnly
     ? []
     : [
@@ -73,7 +86,7 @@ export async function init(io: Io, projectDir: string, options: { force?: boolea
   if (io.json) io.out(JSON.stringify({ app: facts.app, files: done, assumed, edits }, null, 2));
   else {
     for (const d of done) io.out(`${d.action.padEnd(9)} ${d.file}${d.action === 'kept' ? ` (${d.note ?? 'exists; --force replaces it'})` : ''}`);
-    if (!options.workflowsOnly) for (const a of assumed) io.out(`assumed  ${a.what}: ${a.value}  (${a.from})`);
+    for (const a of assumed) io.out(`assumed  ${a.what}: ${a.value}  (${a.from})`);
     for (const e of edits) io.out(`edit     ${e}`);
     io.out(`next: ${edits.length ? 'make the edit above, then ' : ''}\`ferry deploy production\`; commit, then \`ferry ci\` locally`);
   }

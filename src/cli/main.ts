@@ -1,3 +1,4 @@
+import { FERRY_VERSION } from '../init/ferry-source.js';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ExitCode } from '../util/exit-codes.js';
@@ -49,7 +50,7 @@ function common(command: Command): Command {
 export function buildProgram(): Command {
   const program = new Command('ferry')
     .description('CI/CD and zero-downtime deploys for Node.js services')
-    .version('0.1.0')
+    .version(FERRY_VERSION)
     .showHelpAfterError('(run ferry --help for usage)')
     .exitOverride()
     .addHelpText(

@@ -95,9 +95,14 @@ export const workflowSchema = z
     services: z.array(z.enum(['mongo', 'redis', 'postgres'])).optional().describe("Service containers of the CI job (their URLs are set in its env). Default: what package.json's dependencies use (mongodb or mongoose → mongo, redis or ioredis → redis, pg or postgres → postgres)."),
     setup: z.array(z.string().min(1)).default([]).describe('Commands the CI job runs after npm ci, before the pipeline.'),
     env: z.record(z.string(), z.string()).default({}).describe('More environment variables of the CI job.'),
+    ferry: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Where the workflows install ferry from: an npm install spec (a git URL with a commit or tag, a tarball URL, a registry version). Default: this ferry's git remote at the commit it runs, else ferry@<its version>."),
   })
   .prefault({})
-  .describe('What `ferry init` puts in .github/workflows/ci.yml.');
+  .describe('What `ferry init` puts in the GitHub workflows it writes.');
 
 export const scanSchema = z
   .strictObject({

@@ -10,8 +10,10 @@ export interface InitFacts {
   /** The health path a trial start found, else /health. */
   healthPath: string;
   nodeVersion: string;
-  /** How workflows call ferry: `npx ferry`, or `node bin/ferry.js` in ferry's own repository. */
+  /** How workflows call ferry: `ferry` once installed, or `node bin/ferry.js` in ferry's own repository. */
   ferry: string;
+  /** What workflows install ferry from (an npm install spec pinned to the ferry that wrote them); none in ferry's own repository. */
+  ferryInstall?: { spec: string; version: string };
 }
 
 /** The branch policy `ferry init` writes: develop → staging, main → production, hotfix/* → production through main. */
@@ -92,14 +94,25 @@ sarif
 *.log
 `;
 
-/** Checkout, Node with npm's cache, and the project's dependencies: the first steps of every job that runs ferry. */
+/** A word for sh, quoted so that nothing in it is expanded. */
+const shellWord = (text: string) => (/^[\w./:=@%+-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`);
+
+/** ferry itself, pinned to the version that wrote the workflow (installed globally: it is not the project's dependency). */
+const installFerry = (facts: InitFacts) =>
+  facts.ferryInstall
+    ? `      - name: Install ferry ${facts.ferryInstall.version} (the version that wrote this workflow)
+        run: ${JSON.stringify(`npm install --global --no-audit --no-fund ${shellWord(facts.ferryInstall.spec)}`)}
+`
+    : '';
+
+/** Checkout, Node with npm's cache, the project's dependencies and ferry: the first steps of every job that runs ferry. */
 const setupSteps = (facts: InitFacts) => `      - uses: actions/checkout@v4
       - uses: actions/setup-node@v4
         with:
           node-version: ${facts.nodeVersion}
           cache: npm
       - run: npm ci
-`;
+${installFerry(facts)}`;
 
 const SERVICES: Record<'mongo' | 'redis' | 'postgres', { block: string; env: Record<string, string> }> = {
   mongo: {
@@ -220,9 +233,7 @@ jobs:
     runs-on: [self-hosted, ferry]
     environment: \${{ inputs.environment }}
     steps:
-      - uses: actions/checkout@v4
-      - run: npm ci
-      - name: Roll back
+${setupSteps(facts)}      - name: Roll back
         env:
           ENVIRONMENT: \${{ inputs.environment }}
           RELEASE: \${{ inputs.release }}
