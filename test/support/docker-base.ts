@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Docker from 'dockerode';
@@ -40,7 +40,7 @@ export async function ensureTestBaseImage(docker = new Docker()): Promise<string
     const binaries = ['/usr/bin/node', '/bin/sh', '/usr/bin/env', '/bin/mkdir', '/bin/rm', '/bin/cp', '/bin/ls', '/bin/cat', '/bin/chown'];
     for (const file of [...binaries, ...sharedLibraries(binaries)]) {
       mkdirSync(join(root, dirname(file)), { recursive: true });
-      cpSync(file, join(root, file), { dereference: true });
+      copyFileSync(file, join(root, file)); // follows symlinks (Node 24's cpSync refuses /bin/sh when /bin is one)
     }
     cpSync('/usr/lib/node_modules/npm', join(root, 'usr/lib/node_modules/npm'), { recursive: true, dereference: true });
     symlinkSync('../lib/node_modules/npm/bin/npm-cli.js', join(root, 'usr/bin/npm'));
