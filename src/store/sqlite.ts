@@ -33,14 +33,23 @@ const NATIVE_UNAVAILABLE = /NODE_MODULE_VERSION|different Node\.js version|Could
 let nativeFailure: string | undefined;
 
 /**
- * Opens a SQLite file with better-sqlite3, or with Node's built-in node:sqlite (Node 22.13 and later) when
- * better-sqlite3's native module cannot load on this Node (`FERRY_SQLITE=node:sqlite` chooses it outright).
- * Neither available: an error that says which Node this is and how to get a driver, not a stack trace.
+ * better-sqlite3 12 aborts the process on Node 24 (its Statement destructor removes an environment cleanup
+ * hook after Node has torn the environment down: `Assertion failed: (env) != nullptr`, seen here under the
+ * agent's load). Its N-API rewrite (13) needs Node 22, so on 24 ferry uses the built-in driver.
+ */
+const nativeUnsafe = () => Number(process.versions.node.split('.')[0]) >= 24;
+
+/**
+ * Opens a SQLite file with better-sqlite3 on Node 20 and 22, and with Node's built-in node:sqlite on Node 24
+ * and wherever better-sqlite3's native module cannot load (Node 22.13 and later have it).
+ * `FERRY_SQLITE=better-sqlite3|node:sqlite` chooses outright. Neither available: an error that says which
+ * Node this is and how to get a driver, not a stack trace.
  */
 export function openSqlite(path: string): Sqlite {
   const wanted = process.env.FERRY_SQLITE;
   if (wanted === 'node:sqlite') return openBuiltin(path, 'FERRY_SQLITE=node:sqlite');
   if (nativeFailure) return openBuiltin(path, nativeFailure);
+  if (wanted !== 'better-sqlite3' && nativeUnsafe() && builtin()) return openBuiltin(path, `Node ${process.versions.node}`);
   try {
     const Database = require('better-sqlite3') as new (file: string) => Sqlite;
     const db = new Database(path);
