@@ -3,6 +3,7 @@ import { environmentOf, loadConfig } from '../config/load.js';
 import { Deployment, type OrchestratorDeps } from '../deploy/deployment.js';
 import { resolveCommit } from '../deploy/source.js';
 import { servingOf } from '../deploy/serving.js';
+import { logRequestOf, logsOf, streamLogs } from './logs.js';
 import type { DeployEvent } from '../deploy/events.js';
 import { FerryError, usageError } from '../util/errors.js';
 import { readJsonBody, sendJson } from '../util/json-http.js';
@@ -114,7 +115,11 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
       }
       if (req.method === 'POST' && url.pathname === '/api/deployments') return await startDeployment(req, res, 'deploy');
       if (req.method === 'POST' && url.pathname === '/api/rollbacks') return await startDeployment(req, res, 'rollback');
-      if (req.method === 'GET' && url.pathname === '/api/logs') return sendJson(res, 200, await logsOf(deps, url));
+      if (req.method === 'GET' && url.pathname === '/api/logs') {
+        const request = logRequestOf(deps.projectDir, url, (name, fallback) => countParam(url, name, fallback));
+        if (url.searchParams.get('follow') === '1') return await streamLogs(deps, request, req, res);
+        return sendJson(res, 200, await logsOf(deps, request));
+      }
       if (req.method === 'POST' && url.pathname === '/api/shutdown') {
         const body = await readJsonBody(req);
         sendJson(res, 200, { stopping: true });
@@ -128,17 +133,3 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
   });
 }
 
-async function logsOf(deps: AgentServerDeps, url: URL) {
-  const env = url.searchParams.get('env');
-  if (!env) throw usageError('USAGE', 'env is required');
-  environmentOf(loadConfig(deps.projectDir), env);
-  const wanted = url.searchParams.get('release') ?? (await servingOf(deps.router, env)).release;
-  const lines = countParam(url, 'lines', 100);
-  const snapshot = await deps.router.state();
-  const instances = Object.values(snapshot.instances).filter((i) => i.env === env && (!wanted || i.release === wanted));
-  return {
-    env,
-    release: wanted,
-    instances: await Promise.all(instances.map(async (i) => ({ id: i.id, release: i.release, state: i.state, lines: await deps.runtimes.of(i).logs(i.id, lines) }))),
-  };
-}

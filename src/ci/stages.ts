@@ -11,6 +11,8 @@ export interface ProjectFacts {
   hasTrivy?: boolean;
   /** How the deployed image is built (the first environment with the docker or swarm runtime): its Dockerfile and build_args. */
   image?: { dockerfile: string; buildArgs: Record<string, string> };
+  /** A second tag for the image, which a deploy of the same git tree and build settings finds and runs (see pipelineImageTag). */
+  deployableTag?: string;
 }
 
 /** A word for sh, quoted so that nothing in it is expanded. */
@@ -22,7 +24,8 @@ function imageBuild(facts: ProjectFacts, image: string): string {
   const baseImage = facts.image?.buildArgs.BASE_IMAGE;
   const base = baseImage ? `--build-arg BASE_IMAGE=\${BASE_IMAGE:-${shellWord(baseImage)}}` : '${BASE_IMAGE:+--build-arg BASE_IMAGE=$BASE_IMAGE}';
   const file = facts.image && facts.image.dockerfile !== 'Dockerfile' ? ` -f ${shellWord(facts.image.dockerfile)}` : '';
-  return ['docker build', base, ...args.map(([name, value]) => `--build-arg ${shellWord(`${name}=${value}`)}`), `-t ${image}${file} .`].join(' ');
+  const tags = [image, ...(facts.deployableTag ? [facts.deployableTag] : [])].map((tag) => `-t ${tag}`).join(' ');
+  return ['docker build', base, ...args.map(([name, value]) => `--build-arg ${shellWord(`${name}=${value}`)}`), `${tags}${file} .`].join(' ');
 }
 
 /** What ferry runs for a Node project when ferry.yml names no stages. */

@@ -90,6 +90,17 @@ export async function agentPost<T>(agent: AgentInfo, path: string, body: unknown
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- NDJSON events of several shapes; each caller reads the fields of the ones it handles
 export async function agentStream(agent: AgentInfo, path: string, body: unknown, onEvent: (event: any) => void): Promise<void> {
   const response = await fetch(`${agent.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${agent.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  await readNdjson(response, onEvent);
+}
+
+/** GETs an NDJSON stream (`ferry logs --follow`) and hands each record to onEvent until the agent ends it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- records of several shapes
+export async function agentGetStream(agent: AgentInfo, path: string, onEvent: (event: any) => void): Promise<void> {
+  await readNdjson(await fetch(`${agent.url}${path}`, { headers: { authorization: `Bearer ${agent.token}` } }), onEvent);
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
+async function readNdjson(response: Response, onEvent: (event: any) => void): Promise<void> {
   if (!response.ok) await failFromResponse(response);
   const decoder = new TextDecoder();
   let buffered = '';

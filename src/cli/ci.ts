@@ -13,6 +13,7 @@ import { defaultStages, DOCKERFILE_BUILDS, type PlannedStage } from '../ci/stage
 import { PipelineStore } from '../ci/store.js';
 import { isTestStage, pipelineOutcome, type PipelineOutcome } from '../ci/outcome.js';
 import { openDb } from '../store/db.js';
+import { deployableTag } from '../ci/deployable-image.js';
 import { FerryError, errorMessage } from '../util/errors.js';
 import { ExitCode } from '../util/exit-codes.js';
 import { run } from '../util/run.js';
@@ -44,7 +45,7 @@ function plannedStages(projectDir: string): { stages: PlannedStage[]; failFast: 
   const hasDockerfile = existsSync(dockerfile);
   const dockerfileBuilds = hasDockerfile && DOCKERFILE_BUILDS.test(readFileSync(dockerfile, 'utf8'));
   const hasTrivy = (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(join(dir, 'trivy')));
-  const facts = { scripts: manifest.scripts ?? {}, hasTsconfig: existsSync(join(projectDir, 'tsconfig.json')), hasDockerfile, dockerfileBuilds, app, hasTrivy, image };
+  const facts = { scripts: manifest.scripts ?? {}, hasTsconfig: existsSync(join(projectDir, 'tsconfig.json')), hasDockerfile, dockerfileBuilds, app, hasTrivy, image, deployableTag: image && deployableTag(projectDir, app, image) };
   return { stages: defaultStages(facts), failFast: pipeline.fail_fast, concurrency: pipeline.concurrency };
 }
 

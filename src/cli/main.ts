@@ -88,8 +88,10 @@ export function buildProgram(): Command {
 
   common(program.command('logs <env>').description('instance output (the serving release unless --release)'))
     .option('--release <id>', 'release whose instances to show')
-    .addOption(new Option('-n, --lines <count>', 'lines per instance').default(100).argParser(positiveInteger))
-    .action((env, options) => execute(options, (io, dir) => logs(io, dir, env, options.release, options.lines)));
+    .addOption(new Option('-n, --lines <count>', 'lines per instance (with --follow: before the new ones)').default(100).argParser(positiveInteger))
+    .option('-f, --follow', 'keep printing new lines (`instance | line`; --json: one JSON record per line) until Ctrl-C; follows what serves across deploys')
+    .option('-t, --timestamps', 'prefix each line with the time it was recorded (docker, swarm: the engine\'s; process: the time ferry read it while following, "-" before)')
+    .action((env, options) => execute(options, (io, dir) => logs(io, dir, env, { release: options.release, lines: options.lines, follow: options.follow, timestamps: options.timestamps })));
 
   const migrate = program
     .command('migrate')

@@ -1,7 +1,8 @@
 import { environmentOf, loadConfig } from '../config/load.js';
 import type { EnvironmentStatus } from '../agent/status.js';
 import type { DeploymentRecord } from '../store/records.js';
-import { agentGet, ensureAgent } from './agent-client.js';
+import type { AgentInfo } from '../agent/agent.js';
+import { agentGet, agentGetStream, ensureAgent } from './agent-client.js';
 import { printHistory, printStatus, progress, type Io } from './output.js';
 
 async function connect(io: Io, projectDir: string, env?: string) {
@@ -31,15 +32,41 @@ export async function history(io: Io, projectDir: string, env: string | undefine
   return 0;
 }
 
-export async function logs(io: Io, projectDir: string, env: string, release: string | undefined, lines: number): Promise<number> {
+export interface LogsOptions {
+  release?: string;
+  lines: number;
+  follow?: boolean;
+  timestamps?: boolean;
+}
+
+/** A time column: the recorded time, or a dash where the runtime records none (the process runtime's earlier lines). */
+const stamp = (at: string | null | undefined) => `${at ?? '-'.padEnd(24)} `;
+
+export async function logs(io: Io, projectDir: string, env: string, options: LogsOptions): Promise<number> {
   const agent = await connect(io, projectDir, env);
-  const params = new URLSearchParams({ env, lines: String(lines), ...(release ? { release } : {}) });
-  const body = await agentGet<{ release: string | null; instances: Array<{ id: string; state: string; lines: string[] }> }>(agent, `/api/logs?${params}`);
+  const params = new URLSearchParams({ env, lines: String(options.lines), ...(options.release ? { release: options.release } : {}) });
+  if (options.follow) return followLogs(io, agent, env, params, options);
+  const body = await agentGet<{ release: string | null; instances: Array<{ id: string; state: string; lines: string[]; at: Array<string | null> }> }>(agent, `/api/logs?${params}`);
   if (io.json) return io.out(JSON.stringify(body, null, 2)), 0;
   if (body.instances.length === 0) io.out(`no instances${body.release ? ` of ${body.release}` : ''} in ${env}`);
   for (const instance of body.instances) {
     io.out(`==> ${instance.id} (${instance.state}) <==`);
-    for (const line of instance.lines) io.out(line);
+    instance.lines.forEach((line, i) => io.out(options.timestamps ? stamp(instance.at[i]) + line : line));
   }
+  return 0;
+}
+
+/** Prints the agent's log stream until Ctrl-C (or the agent stops): `instance | line`, instances announced as they come and go. */
+async function followLogs(io: Io, agent: AgentInfo, env: string, params: URLSearchParams, options: LogsOptions): Promise<number> {
+  params.set('follow', '1');
+  const say = progress(io);
+  say(`following ${env}${options.release ? `'s ${options.release}` : ' (what serves, across deploys)'}; Ctrl-C stops`);
+  await agentGetStream(agent, `/api/logs?${params}`, (record: { event?: 'attached' | 'detached'; instance: string; release?: string; at?: string | null; line?: string }) => {
+    if (io.json) return void io.out(JSON.stringify(record));
+    if (record.event === 'attached') return say(`==> ${record.instance} (${record.release}) attached <==`);
+    if (record.event === 'detached') return say(`==> ${record.instance} detached (it exited) <==`);
+    io.out(`${options.timestamps ? stamp(record.at) : ''}${record.instance} | ${record.line}`);
+  });
+  say('the agent ended the stream (it stopped)');
   return 0;
 }

@@ -15,7 +15,15 @@ export interface SourceCommit {
   branch?: string | null;
   /** The commit's subject line. */
   subject?: string;
+  /** The git tree of the project folder at the commit: what the release is made of (an image built from the same tree can be reused). */
+  tree?: string;
   dirty: boolean;
+}
+
+/** The git tree of the project folder (which may sit below the repository's root) at a commit; undefined outside git. */
+export async function sourceTree(projectDir: string, commit: string): Promise<string | undefined> {
+  const tree = await git(projectDir, ['rev-parse', '--verify', '--quiet', `${commit}:./`]);
+  return tree.exitCode === 0 ? tree.stdout.trim() : undefined;
 }
 
 async function git(cwd: string, args: string[]) {
@@ -47,7 +55,7 @@ export async function resolveCommit(projectDir: string, ref: string | undefined)
   const branchOf = await git(projectDir, ['rev-parse', '--abbrev-ref', wanted]);
   const branch = branchOf.exitCode === 0 && branchOf.stdout.trim() !== 'HEAD' && !/^[0-9a-f]{40}$/.test(branchOf.stdout.trim()) ? branchOf.stdout.trim() : null;
   const subject = (await git(projectDir, ['log', '-1', '--format=%s', commit])).stdout.trim();
-  return { commit, ref: wanted, fromGit: true, dirty: status.stdout.trim().length > 0, branch, subject };
+  return { commit, ref: wanted, fromGit: true, dirty: status.stdout.trim().length > 0, branch, subject, tree: await sourceTree(projectDir, commit) };
 }
 
 /** Writes the project's files at that commit into targetDir, through `git archive` (no checkout, no shell). */

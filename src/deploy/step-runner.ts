@@ -67,7 +67,7 @@ export async function runSteps(ctx: DeployContext, stepOf: (name: StepName) => S
 async function reportFailure(ctx: DeployContext, step: StepName, error: unknown): Promise<void> {
   const failure = error instanceof StepFailure ? error : undefined;
   const instance = failure?.instance;
-  const logs = instance ? await ctx.runtime.logs(instance, LOG_LINES_ON_FAILURE).catch(() => []) : [];
+  const logs = instance ? (await ctx.runtime.logs(instance, LOG_LINES_ON_FAILURE).catch(() => [])).map((line) => line.text) : [];
   ctx.emit({
     type: 'failure',
     step,

@@ -40,6 +40,8 @@ export interface PrepareOptions {
   buildEnv: Record<string, string>;
   /** `ferry promote`: the release of another environment whose artifact this one reuses instead of building. */
   reuse?: ReleaseRecord;
+  /** The git tree the release's files come from (docker, swarm: an image `ferry ci` built from it is reused). */
+  sourceTree?: string;
   /** Where installed dependency trees are kept for reuse (process runtime). */
   depsStore: string;
   /** Where this environment's `shared:` folders live (process runtime). */
@@ -55,6 +57,12 @@ export interface StopOptions {
   graceMs: number;
   /** Progress worth telling the person deploying, such as waiting for an unreachable engine. */
   onProgress?: (message: string) => void;
+}
+
+/** A line of an instance's output, with the time the runtime recorded it (ISO 8601), or null where it records none. */
+export interface LogLine {
+  text: string;
+  at: string | null;
 }
 
 /**
@@ -74,7 +82,10 @@ export interface Runtime {
   /** `ferry agent stop`: stops these instances where they run but leaves them routed, so the next start brings the serving release back. */
   stopAll(instances: InstanceRecord[], options: { graceMs: number }): Promise<void>;
   inspect(id: string): Promise<InstanceInfo>;
-  logs(id: string, lines: number): Promise<string[]>;
+  /** The last `lines` lines of the instance's output. */
+  logs(id: string, lines: number): Promise<LogLine[]>;
+  /** The last `lines` lines, then each new line as it comes, until the signal aborts or the output ends (the container is gone). */
+  followLogs(id: string, lines: number, signal: AbortSignal, onLine: (line: LogLine) => void): Promise<void>;
   /** After the health gate: from now on the engine restarts the instance when it dies or the engine restarts (docker). */
   keepRunning?(id: string): Promise<void>;
   /** Removes what is left of a stopped instance. */

@@ -15,6 +15,7 @@ export const build: Step = {
       buildLog: layout.buildLog,
       buildEnv: { ...buildBaseEnv(), ...ctx.config.env, ...declared, FERRY_RELEASE: ctx.release!.id, FERRY_ENV: ctx.request.env },
       reuse: ctx.request.promoteFrom,
+      sourceTree: ctx.request.source?.tree,
       depsStore: ctx.deps.paths.deps,
       sharedDir: ctx.deps.paths.shared(ctx.request.env),
       timeoutMs: ctx.deps.buildTimeoutMs ?? 20 * 60_000,

@@ -5,8 +5,8 @@ import type { RouterClient } from '../../router/client.js';
 import type { InstanceRecord, InstanceSpec } from '../../router/state.js';
 import { readEnvFile } from '../../router/env-file.js';
 import { parseDurationMs } from '../../util/duration.js';
-import type { InstanceInfo, PrepareOptions, ReleaseTarget, Runtime, StopOptions } from '../runtime.js';
-import { logLines, parseMemoryBytes } from './log-stream.js';
+import type { InstanceInfo, LogLine, PrepareOptions, ReleaseTarget, Runtime, StopOptions } from '../runtime.js';
+import { followEngineLogs, logLines, parseMemoryBytes } from './log-stream.js';
 import { engineUnreachableError, isEngineUnreachable, withEngine } from './engine.js';
 import { imageRef } from './image-push.js';
 import { LABEL, prepareReleaseImage, releaseLabels, removeReleaseImage } from './release-image.js';
@@ -147,10 +147,16 @@ export class DockerRuntime implements Runtime {
     return { ...base, pid: info.State.Pid, state, exitCode: info.State.Running ? null : info.State.ExitCode, health, oomKilled: info.State.OOMKilled };
   }
 
-  async logs(id: string, lines: number): Promise<string[]> {
+  async logs(id: string, lines: number): Promise<LogLine[]> {
     const container = await this.container(id);
-    const buffer = container ? await container.logs({ stdout: true, stderr: true, tail: lines, follow: false }).catch(() => Buffer.alloc(0)) : Buffer.alloc(0);
+    const buffer = container ? await container.logs({ stdout: true, stderr: true, tail: lines, timestamps: true, follow: false }).catch(() => Buffer.alloc(0)) : Buffer.alloc(0);
     return logLines(buffer as unknown as Buffer);
+  }
+
+  async followLogs(id: string, lines: number, signal: AbortSignal, onLine: (line: LogLine) => void): Promise<void> {
+    const container = await this.container(id);
+    const stream = await container?.logs({ stdout: true, stderr: true, tail: lines, timestamps: true, follow: true }).catch(() => undefined);
+    if (stream) await followEngineLogs(this.docker, stream, signal, onLine);
   }
 
   async remove(id: string): Promise<void> {

@@ -1,3 +1,8 @@
+import type Docker from 'dockerode';
+import { createInterface } from 'node:readline';
+import { PassThrough } from 'node:stream';
+import type { LogLine } from '../runtime.js';
+
 /**
  * Splits Docker's multiplexed log stream (containers without a TTY): frames of an 8-byte header
  * (stream type, 3 zero bytes, big-endian length) followed by the payload.
@@ -13,11 +18,35 @@ export function demuxDockerLogs(buffer: Buffer): string {
   return offset === 0 && buffer.length > 0 ? buffer.toString('utf8') : out;
 }
 
-/** Log lines of a multiplexed buffer, without the empty line after the last newline. */
-export function logLines(buffer: Buffer): string[] {
+/** A line the engine gave with `timestamps: true` ("2026-11-27T09:22:42.123456789Z text"): its text and its time, to the millisecond. */
+export function timestampedLine(line: string): LogLine {
+  const match = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z (.*)$/s.exec(line);
+  if (!match) return { text: line, at: null };
+  const at = new Date(`${match[1]}${(match[2] ?? '.000').slice(0, 4).padEnd(4, '0')}Z`);
+  return { text: match[3], at: Number.isNaN(at.getTime()) ? null : at.toISOString() };
+}
+
+/** Log lines of a multiplexed buffer read with `timestamps: true`, without the empty line after the last newline. */
+export function logLines(buffer: Buffer): LogLine[] {
   const lines = demuxDockerLogs(buffer).split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
-  return lines;
+  return lines.map(timestampedLine);
+}
+
+/** Reads a followed log stream of the engine (multiplexed, with timestamps) line by line until it ends or the signal aborts. */
+export async function followEngineLogs(docker: Docker, stream: NodeJS.ReadableStream, signal: AbortSignal, onLine: (line: LogLine) => void): Promise<void> {
+  const lines = new PassThrough();
+  const stop = () => (stream as unknown as { destroy?: () => void }).destroy?.();
+  signal.addEventListener('abort', stop, { once: true });
+  docker.modem.demuxStream(stream, lines, lines);
+  stream.on('end', () => lines.end());
+  stream.on('close', () => lines.end());
+  stream.on('error', () => lines.end());
+  try {
+    for await (const line of createInterface({ input: lines, crlfDelay: Infinity })) onLine(timestampedLine(line));
+  } finally {
+    signal.removeEventListener('abort', stop);
+  }
 }
 
 /** "512m" → bytes. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { EnvironmentConfig } from '../../config/schema.js';
 import { FerryError } from '../../util/errors.js';
@@ -6,7 +7,28 @@ import type { PrepareOptions, ReleaseTarget } from '../runtime.js';
 import { buildImage } from './image-build.js';
 import { imageRef, pushImage, registryAuth } from './image-push.js';
 
-export const LABEL = { app: 'ferry.app', env: 'ferry.env', release: 'ferry.release', commit: 'ferry.commit', instance: 'ferry.instance' } as const;
+export const LABEL = {
+  app: 'ferry.app',
+  env: 'ferry.env',
+  release: 'ferry.release',
+  commit: 'ferry.commit',
+  instance: 'ferry.instance',
+} as const;
+
+/** The build settings an image was made with, as a short key: equal keys and equal trees make the same image. */
+export function imageBuildKey(dockerfile: string, buildArgs: Record<string, string>): string {
+  const args = Object.entries(buildArgs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return createHash('sha256').update(JSON.stringify({ dockerfile, args })).digest('hex').slice(0, 16);
+}
+
+/**
+ * The tag `ferry ci` gives the image it built from a clean working tree: the git tree and the build key. A deploy
+ * of a commit with that tree and the same build settings runs that image instead of building another. (A tag, not
+ * labels: the legacy builder makes a layer per label, and on vfs each layer copies the image.)
+ */
+export function pipelineImageTag(app: string, tree: string, buildKey: string): string {
+  return `${app}:src-${tree}-${buildKey}`;
+}
 
 /** Labels that let ferry tell its own images and containers from anyone else's. */
 export function releaseLabels(target: Pick<ReleaseTarget, 'app' | 'env' | 'release'>): Record<string, string> {
@@ -23,7 +45,9 @@ export async function prepareReleaseImage(docker: Docker, target: ReleaseTarget,
   const registry = target.config.registry;
   const auth = registryAuth(registry, target.secrets);
   let image = `image ${tag}`;
+  const built = options.reuse || !options.sourceTree ? undefined : await pipelineImage(docker, target, options.sourceTree);
   if (options.reuse) image = await reuseImage(docker, target, options.reuse, tag);
+  else if (built) image = await adoptPipelineImage(docker, built, tag);
   else {
     await buildImage(docker, {
       contextDir: options.appDir,
@@ -39,6 +63,19 @@ export async function prepareReleaseImage(docker: Docker, target: ReleaseTarget,
   const ref = imageRef(target.app, target.release.id, registry);
   await pushImage(docker, { localTag: tag, ref, auth, timeoutMs: options.timeoutMs, onLine: options.onLine });
   return `${image}, pushed as ${ref}`;
+}
+
+/** The image `ferry ci` built from this tree with this environment's build settings, if the engine has it. */
+async function pipelineImage(docker: Docker, target: ReleaseTarget, tree: string): Promise<{ ref: string; id: string } | undefined> {
+  const ref = pipelineImageTag(target.app, tree, imageBuildKey(target.config.dockerfile, target.config.build_args));
+  const image = await docker.getImage(ref).inspect().catch(() => undefined);
+  return image && { ref, id: image.Id };
+}
+
+async function adoptPipelineImage(docker: Docker, image: { ref: string; id: string }, tag: string): Promise<string> {
+  const [repo, version] = [tag.slice(0, tag.lastIndexOf(':')), tag.slice(tag.lastIndexOf(':') + 1)];
+  await docker.getImage(image.id).tag({ repo, tag: version });
+  return `image ${tag} is the one \`ferry ci\` built from this commit's files (${image.ref.slice(image.ref.indexOf(':') + 1, image.ref.indexOf(':') + 17)}…, ${image.id.slice(0, 19)}), not rebuilt`;
 }
 
 async function reuseImage(docker: Docker, target: ReleaseTarget, from: NonNullable<PrepareOptions['reuse']>, tag: string): Promise<string> {

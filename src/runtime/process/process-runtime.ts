@@ -5,11 +5,11 @@ import type { RouterClient } from '../../router/client.js';
 import type { InstanceSpec } from '../../router/state.js';
 import { FerryError } from '../../util/errors.js';
 import { run } from '../../util/run.js';
-import type { InstanceInfo, PrepareOptions, ReleaseTarget, Runtime, StopOptions } from '../runtime.js';
+import type { InstanceInfo, LogLine, PrepareOptions, ReleaseTarget, Runtime, StopOptions } from '../runtime.js';
 import { runBuild } from './build.js';
 import { installDependencies, planInstall } from './install.js';
 import { linkSharedDirs } from './shared-dirs.js';
-import { tailFile } from './tail.js';
+import { followFile, tailFile } from './tail.js';
 
 /** The file in a release directory that names the dependency tree it uses (the store keeps trees some release still names). */
 export const DEPS_FILE = 'deps.json';
@@ -76,9 +76,14 @@ export class ProcessRuntime implements Runtime {
     return { id, env: record.env, release: record.release, port: record.port, pid: record.pid, state: record.state, exitCode: record.exitCode, signal: record.signal };
   }
 
-  async logs(id: string, lines: number): Promise<string[]> {
+  async logs(id: string, lines: number): Promise<LogLine[]> {
     const record = (await this.router.state()).instances[id];
-    return record ? tailFile(record.logFile, lines) : [];
+    return record ? tailFile(record.logFile, lines).map((text) => ({ text, at: null })) : [];
+  }
+
+  async followLogs(id: string, lines: number, signal: AbortSignal, onLine: (line: LogLine) => void): Promise<void> {
+    const record = (await this.router.state()).instances[id];
+    if (record) await followFile(record.logFile, lines, signal, onLine);
   }
 
   async remove(id: string): Promise<void> {

@@ -5,11 +5,11 @@ import type { EnvironmentConfig } from '../../config/schema.js';
 import type { InstanceRecord, InstanceSpec } from '../../router/state.js';
 import { FerryError } from '../../util/errors.js';
 import { sleep } from '../../util/sleep.js';
-import type { InstanceInfo, PrepareOptions, ReleaseTarget, Runtime, StopOptions } from '../runtime.js';
+import type { InstanceInfo, LogLine, PrepareOptions, ReleaseTarget, Runtime, StopOptions } from '../runtime.js';
 import { containerEnv, containerSettings } from '../docker/docker-runtime.js';
 import { registryAuth } from '../docker/image-push.js';
 import { LABEL, prepareReleaseImage, removeReleaseImage } from '../docker/release-image.js';
-import { logLines } from '../docker/log-stream.js';
+import { followEngineLogs, logLines } from '../docker/log-stream.js';
 
 /** A node's address as the other nodes reach it; managers may report 0.0.0.0 there and the real one in ManagerStatus. */
 export function nodeAddress(node: { Status?: { Addr?: string }; ManagerStatus?: { Addr?: string } }): string {
@@ -146,12 +146,20 @@ export class SwarmRuntime implements Runtime {
     return { ...base, state: 'running', exitCode: null };
   }
 
-  async logs(id: string, lines: number): Promise<string[]> {
+  async logs(id: string, lines: number): Promise<LogLine[]> {
     const serviceId = await this.serviceId(id);
     if (!serviceId) return [];
     const service = this.docker.getService(serviceId) as unknown as { logs(options: object): Promise<Buffer> };
-    const buffer = await service.logs({ stdout: true, stderr: true, tail: lines, follow: false }).catch(() => Buffer.alloc(0));
+    const buffer = await service.logs({ stdout: true, stderr: true, tail: lines, timestamps: true, follow: false }).catch(() => Buffer.alloc(0));
     return logLines(buffer);
+  }
+
+  async followLogs(id: string, lines: number, signal: AbortSignal, onLine: (line: LogLine) => void): Promise<void> {
+    const serviceId = await this.serviceId(id);
+    if (!serviceId) return;
+    const service = this.docker.getService(serviceId) as unknown as { logs(options: object): Promise<NodeJS.ReadableStream> };
+    const stream = await service.logs({ stdout: true, stderr: true, tail: lines, timestamps: true, follow: true }).catch(() => undefined);
+    if (stream) await followEngineLogs(this.docker, stream, signal, onLine);
   }
 
   async remove(id: string): Promise<void> {

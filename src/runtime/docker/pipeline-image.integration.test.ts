@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Docker from 'dockerode';
+import { ferryUntil, type TestProject } from '../../../test/support/project.js';
+import { dockerAvailable, dockerTestProject, removeDockerLeftovers } from '../../../test/support/docker-base.js';
+
+const docker = new Docker();
+const available = await dockerAvailable(docker);
+if (!available) console.warn('\n**********\n* SKIPPED: the pipeline-image tests need a Docker engine (.ci/run installs docker.io and starts dockerd)\n**********\n');
+
+let project: TestProject;
+const appName = `pi${Date.now().toString(36)}`;
+
+const servingImage = async () => {
+  const [container] = await docker.listContainers({ filters: { label: [`ferry.app=${appName}`, 'ferry.env=production'] } });
+  return container?.ImageID;
+};
+
+describe.skipIf(!available)('a deploy after `ferry ci` on the docker runtime', () => {
+  beforeAll(async () => {
+    project = await dockerTestProject(appName, {}, docker);
+  }, 120_000);
+  afterAll(async () => {
+    await project?.cleanup();
+    await removeDockerLeftovers(appName, docker);
+    for (const image of await docker.listImages({ filters: { reference: [`${appName}:*`] } })) await docker.getImage(image.Id).remove({ force: true }).catch(() => undefined);
+  });
+
+  it('runs the image the pipeline built from the same commit (same digest) instead of building again; a new commit builds', async () => {
+    const ci = await project.ferry(['ci', '--stage', 'image']);
+    expect(ci.stdout, ci.stdout + ci.stderr).toMatch(/✓ image succeeded/);
+    const built = await docker.getImage(`${appName}:ci`).inspect();
+
+    const deploy = await project.ferry(['deploy', 'production']);
+    expect(deploy.code, deploy.stdout + deploy.stderr).toBe(0);
+    expect(deploy.stdout).toMatch(new RegExp(`image ${appName}:r1 is the one \`ferry ci\` built from this commit's files \\(src-[0-9a-f]{12}…, ${built.Id.slice(0, 19)}\\), not rebuilt`));
+    expect(await servingImage()).toBe(built.Id);
+
+    // A commit the pipeline has not built: the deploy builds its own image.
+    project.commit({ VERSION: '2\n' }, 'r2');
+    const next = await project.ferry(['deploy', 'production']);
+    expect(next.code, next.stdout + next.stderr).toBe(0);
+    expect(next.stdout).not.toContain('`ferry ci` built');
+    expect(await servingImage()).not.toBe(built.Id);
+  });
+
+  it('shows container output with the time the engine recorded, and follows it', async () => {
+    const logs = await project.ferry(['logs', 'production', '--timestamps', '-n', '5']);
+    expect(logs.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z hello .* \(r2\) listening/m);
+    const follow = ferryUntil(project, ['logs', 'production', '--follow', '-n', '1'], /production-r2-\S+ \| hello .* \(r2\) listening/);
+    try {
+      expect(await follow.matched).toMatch(/==> production-r2-\S+ \(r2\) attached <==/);
+    } finally {
+      follow.child.kill('SIGINT');
+    }
+  });
+});
