@@ -32,7 +32,9 @@ export async function pruneEnvironment(
   const backups = planBackupPrune(listDirs(paths.backups(env)), config.retain);
   for (const name of backups) removeDir(join(paths.backups(env), name));
   const trees = pruneDependencyStore(paths);
-  return `removed ${doomed.length} release(s)${doomed.length ? ` (${doomed.join(', ')})` : ''}, ${backups.length} backup(s)${trees ? ` and ${trees} stored dependency tree(s) no release uses` : ''}; kept ${config.retain}`;
+  const known = new Set(Object.keys((await router.state()).instances));
+  const leftovers = await runtimes.get(config.runtime).removeLeftovers?.(target.app, known).catch(() => undefined);
+  return `removed ${doomed.length} release(s)${doomed.length ? ` (${doomed.join(', ')})` : ''}, ${backups.length} backup(s)${trees ? ` and ${trees} stored dependency tree(s) no release uses` : ''}${leftovers ? `, ${leftovers}` : ''}; kept ${config.retain}`;
 }
 
 /** Installed dependency trees that no remaining release of any environment names (its deps.json) are removed. */

@@ -92,4 +92,6 @@ export interface Runtime {
   remove(id: string): Promise<void>;
   /** Removes what a pruned release left in the runtime (its images). */
   removeRelease(app: string, releaseId: string, config: EnvironmentConfig): Promise<void>;
+  /** After the prune: removes the app's leftovers no instance or release uses (docker: exited containers, dangling images). Says what went. */
+  removeLeftovers?(app: string, known: Set<string>): Promise<string | undefined>;
 }

@@ -9,7 +9,7 @@ import type { InstanceInfo, LogLine, PrepareOptions, ReleaseTarget, Runtime, Sto
 import { followEngineLogs, logLines, parseMemoryBytes } from './log-stream.js';
 import { engineUnreachableError, isEngineUnreachable, withEngine } from './engine.js';
 import { imageRef } from './image-push.js';
-import { LABEL, prepareReleaseImage, releaseLabels, removeReleaseImage } from './release-image.js';
+import { LABEL, prepareReleaseImage, releaseLabels, removeDanglingImages, removeReleaseImage } from './release-image.js';
 import { mountsOf } from '../mounts.js';
 
 /** The environment of a container or Swarm task: the release's .env, the plain variables, and ferry's own. */
@@ -157,6 +157,19 @@ export class DockerRuntime implements Runtime {
     const container = await this.container(id);
     const stream = await container?.logs({ stdout: true, stderr: true, tail: lines, timestamps: true, follow: true }).catch(() => undefined);
     if (stream) await followEngineLogs(this.docker, stream, signal, onLine);
+  }
+
+  /** Containers of the app that ended and that no instance record names (an interrupted deploy's), and the app's dangling images. */
+  async removeLeftovers(app: string, known: Set<string>): Promise<string | undefined> {
+    const ended = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL.app}=${app}`], status: ['exited', 'created', 'dead'] } });
+    let containers = 0;
+    for (const container of ended) {
+      const instance = container.Labels[LABEL.instance];
+      if (instance && known.has(instance)) continue;
+      await this.docker.getContainer(container.Id).remove({ force: true }).then(() => containers++, () => undefined);
+    }
+    const images = await removeDanglingImages(this.docker, app);
+    return containers || images ? `${containers} exited container(s) and ${images} dangling image(s) of ${app} no release uses` : undefined;
   }
 
   async remove(id: string): Promise<void> {

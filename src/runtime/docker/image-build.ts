@@ -17,8 +17,14 @@ export interface ImageBuild {
   onLine: (line: string) => void;
 }
 
+/** What a build did: its steps, and how many the engine took from its build cache. */
+export interface BuildSummary {
+  steps: number;
+  cached: number;
+}
+
 /** Builds an image through the Engine API from a tar of the release directory (made with tar's argv, no shell). */
-export async function buildImage(docker: Docker, build: ImageBuild): Promise<void> {
+export async function buildImage(docker: Docker, build: ImageBuild): Promise<BuildSummary> {
   if (!existsSync(join(build.contextDir, build.dockerfile))) {
     throw new FerryError({ code: 'DOCKERFILE_MISSING', message: `${build.dockerfile} does not exist in the release (${build.contextDir})`, hint: 'Commit a Dockerfile, or set dockerfile: in ferry.yml to its path relative to the project root.' });
   }
@@ -27,7 +33,7 @@ export async function buildImage(docker: Docker, build: ImageBuild): Promise<voi
   try {
     const labelled = labelledDockerfile(readFileSync(join(build.contextDir, build.dockerfile), 'utf8'), build.labels);
     await archiveContext(build.contextDir, build.dockerfile, contextTar, labelled ? { name: LABELLED_DOCKERFILE, content: labelled } : undefined);
-    await buildFromArchive(docker, labelled ? { ...build, dockerfile: LABELLED_DOCKERFILE, labels: {} } : build, contextTar);
+    return await buildFromArchive(docker, labelled ? { ...build, dockerfile: LABELLED_DOCKERFILE, labels: {} } : build, contextTar);
   } finally {
     rmSync(contextTar, { force: true });
     rmSync(`${contextTar}.list`, { force: true });
@@ -46,13 +52,20 @@ export function labelledDockerfile(dockerfile: string, labels: Record<string, st
   return pairs.length ? `${dockerfile.replace(/\n*$/, '\n')}LABEL ${pairs.join(' ')}\n` : undefined;
 }
 
-async function buildFromArchive(docker: Docker, build: ImageBuild, contextTar: string): Promise<void> {
+async function buildFromArchive(docker: Docker, build: ImageBuild, contextTar: string): Promise<BuildSummary> {
   const lines: string[] = [];
+  const summary: BuildSummary = { steps: 0, cached: 0 };
   const say = (text: string) => {
     // eslint-disable-next-line no-control-regex
     for (const line of text.replace(/\u001b\[[0-9;]*m/g, '').split('\n')) {
       if (!line.trim()) continue;
       lines.push(line);
+      if (/^Step \d+\/\d+ :/.test(line)) summary.steps++;
+      // The step just announced came from the build cache: said on a line of its own, as the step's outcome.
+      if (/^\s*---> Using cache$/.test(line)) {
+        summary.cached++;
+        build.onLine('  (from the build cache)');
+      }
       // Layer ids and intermediate-container chatter stay in the failure's last lines, not in the progress.
       if (!/^\s*(--->|Removing intermediate container)/.test(line)) build.onLine(line);
     }
@@ -73,4 +86,5 @@ async function buildFromArchive(docker: Docker, build: ImageBuild, contextTar: s
   if (failure) {
     throw new FerryError({ code: 'IMAGE_BUILD_FAILED', message: `docker build of ${build.tag} failed: ${failure.reason}; last lines:\n${lines.slice(-LAST_LINES).join('\n')}` });
   }
+  return summary;
 }

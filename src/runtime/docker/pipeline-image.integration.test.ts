@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
 import { ferryUntil, type TestProject } from '../../../test/support/project.js';
@@ -40,15 +41,35 @@ describe.skipIf(!available)('a deploy after `ferry ci` on the docker runtime', (
     const next = await project.ferry(['deploy', 'production']);
     expect(next.code, next.stdout + next.stderr).toBe(0);
     expect(next.stdout).not.toContain('`ferry ci` built');
+    // The layers before the files changed come from the engine's build cache, and the deploy says how many.
+    expect(next.stdout).toMatch(new RegExp(`image ${appName}:r2 built: (\\d+) step\\(s\\), [1-9]\\d* from the build cache`));
     expect(await servingImage()).not.toBe(built.Id);
+  });
+
+  it("the prune removes the app's exited containers no instance names and its dangling images", async () => {
+    const base = (await docker.getImage(`${appName}:r2`).inspect()).Id;
+    const stray = await docker.createContainer({ Image: base, Labels: { 'ferry.app': appName }, Cmd: ['true'] });
+    // A tag moved to another build leaves the first image dangling.
+    const build = (label: string) => spawnSync('docker', ['build', '-q', '-t', `${appName}:moved`, '--label', `ferry.app=${appName}`, '--label', `n=${label}`, '-'], { input: `FROM ${base}\n`, encoding: 'utf8' });
+    const first = build('1').stdout.trim();
+    expect(build('2').status).toBe(0);
+    project.commit({ VERSION: '3\n' }, 'r3');
+    const deploy = await project.ferry(['deploy', 'production']);
+    expect(deploy.code, deploy.stdout + deploy.stderr).toBe(0);
+    expect(deploy.stdout).toMatch(new RegExp(`prune .*[1-9]\\d* exited container\\(s\\) and [1-9]\\d* dangling image\\(s\\) of ${appName} no release uses`));
+    await expect(stray.inspect()).rejects.toThrow();
+    await expect(docker.getImage(first).inspect()).rejects.toThrow();
+    // What serves and what a rollback needs stay.
+    expect(await servingImage()).toBeDefined();
+    await docker.getImage(`${appName}:r2`).inspect();
   });
 
   it('shows container output with the time the engine recorded, and follows it', async () => {
     const logs = await project.ferry(['logs', 'production', '--timestamps', '-n', '5']);
-    expect(logs.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z hello .* \(r2\) listening/m);
-    const follow = ferryUntil(project, ['logs', 'production', '--follow', '-n', '1'], /production-r2-\S+ \| hello .* \(r2\) listening/);
+    expect(logs.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z hello .* \(r3\) listening/m);
+    const follow = ferryUntil(project, ['logs', 'production', '--follow', '-n', '1'], /production-r3-\S+ \| hello .* \(r3\) listening/);
     try {
-      expect(await follow.matched).toMatch(/==> production-r2-\S+ \(r2\) attached <==/);
+      expect(await follow.matched).toMatch(/==> production-r3-\S+ \(r3\) attached <==/);
     } finally {
       follow.child.kill('SIGINT');
     }

@@ -49,7 +49,7 @@ export async function prepareReleaseImage(docker: Docker, target: ReleaseTarget,
   if (options.reuse) image = await reuseImage(docker, target, options.reuse, tag);
   else if (built) image = await adoptPipelineImage(docker, built, tag);
   else {
-    await buildImage(docker, {
+    const summary = await buildImage(docker, {
       contextDir: options.appDir,
       dockerfile: target.config.dockerfile,
       tag,
@@ -58,6 +58,7 @@ export async function prepareReleaseImage(docker: Docker, target: ReleaseTarget,
       timeoutMs: options.timeoutMs,
       onLine: (line) => options.onLine(redact(line, Object.values(target.secrets))),
     });
+    image = `image ${tag} built: ${summary.steps} step(s), ${summary.cached} from the build cache`;
   }
   if (!registry) return image;
   const ref = imageRef(target.app, target.release.id, registry);
@@ -98,4 +99,15 @@ export async function removeReleaseImage(docker: Docker, app: string, releaseId:
   for (const ref of new Set([imageRef(app, releaseId), imageRef(app, releaseId, config.registry)])) {
     await docker.getImage(ref).remove().catch(() => undefined);
   }
+}
+
+/**
+ * The app's images that lost their tag (a rebuilt `<app>:ci`, say): nothing can run them by name any more. The
+ * builder's untagged intermediate layers carry no ferry label and stay: they are the build cache.
+ */
+export async function removeDanglingImages(docker: Docker, app: string): Promise<number> {
+  const dangling = await docker.listImages({ filters: { label: [`${LABEL.app}=${app}`], dangling: ['true'] } });
+  let removed = 0;
+  for (const image of dangling) await docker.getImage(image.Id).remove().then(() => removed++, () => undefined);
+  return removed;
 }

@@ -8,7 +8,7 @@ import { sleep } from '../../util/sleep.js';
 import type { InstanceInfo, LogLine, PrepareOptions, ReleaseTarget, Runtime, StopOptions } from '../runtime.js';
 import { containerEnv, containerSettings } from '../docker/docker-runtime.js';
 import { registryAuth } from '../docker/image-push.js';
-import { LABEL, prepareReleaseImage, removeReleaseImage } from '../docker/release-image.js';
+import { LABEL, prepareReleaseImage, removeDanglingImages, removeReleaseImage } from '../docker/release-image.js';
 import { followEngineLogs, logLines } from '../docker/log-stream.js';
 
 /** A node's address as the other nodes reach it; managers may report 0.0.0.0 there and the real one in ManagerStatus. */
@@ -160,6 +160,11 @@ export class SwarmRuntime implements Runtime {
     const service = this.docker.getService(serviceId) as unknown as { logs(options: object): Promise<NodeJS.ReadableStream> };
     const stream = await service.logs({ stdout: true, stderr: true, tail: lines, timestamps: true, follow: true }).catch(() => undefined);
     if (stream) await followEngineLogs(this.docker, stream, signal, onLine);
+  }
+
+  async removeLeftovers(app: string): Promise<string | undefined> {
+    const images = await removeDanglingImages(this.docker, app);
+    return images ? `${images} dangling image(s) of ${app} no release uses` : undefined;
   }
 
   async remove(id: string): Promise<void> {
