@@ -19,7 +19,8 @@ async function factsOf(projectDir: string, probe: boolean, configuredFerry: stri
     app: project.app,
     start: project.start,
     build: project.build,
-    healthPath: health.path ?? '/health',
+    // Without a trial start: /health, the usual; a Next.js app answers on / and has no health route unless one was written.
+    healthPath: health.path ?? (project.framework === 'Next.js' ? '/' : '/health'),
     nodeVersion: project.nodeVersion,
     ferry: own ? 'node bin/ferry.js' : 'ferry',
     ferryInstall: source && { spec: source.spec, version: FERRY_VERSION },
@@ -35,6 +36,7 @@ async function healthOf(projectDir: string, project: ProjectFacts, probe: boolea
   // A start that runs build output which is not there yet (dist/ before `npm run build`) cannot answer.
   const entry = /^node\s+(\S+)/.exec(project.start)?.[1];
   if (project.build && entry && !existsSync(join(projectDir, entry))) return { reason: `no trial start: ${entry} is made by \`${project.build}\`, which has not run here` };
+  if (project.framework === 'Next.js' && project.build && !existsSync(join(projectDir, '.next'))) return { reason: `no trial start: \`${project.start}\` serves .next, which \`${project.build}\` makes and which has not run here` };
   return findHealthPath(projectDir, project.start, { needsInstall: project.hasDependencies });
 }
 

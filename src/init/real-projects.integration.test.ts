@@ -35,6 +35,32 @@ server.listen(Number(process.env.PORT), process.env.HOST || '127.0.0.1');
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 
+/** What an Express- or Fastify-shaped app calls: `app.get(path, handler)` and `app.listen`, either signature. */
+const MINI_FRAMEWORK = `const http = require('node:http');
+module.exports = function framework() {
+  const routes = {};
+  return {
+    get: (path, handler) => { routes[path] = handler; },
+    listen(port, host) {
+      const options = typeof port === 'object' ? port : { port, host };
+      return http.createServer((req, res) => (routes[req.url] ? routes[req.url](req, res) : ((res.statusCode = 404), res.end()))).listen(options.port, options.host || '127.0.0.1');
+    },
+  };
+};
+module.exports.default = module.exports;
+`;
+
+/** A Next.js-shaped bin: \`next build\` writes .next, \`next start\` serves / from it (and refuses without it, as Next does). */
+const MINI_NEXT = `#!/usr/bin/env node
+const fs = require('node:fs');
+const http = require('node:http');
+if (process.argv[2] === 'build') { fs.mkdirSync('.next', { recursive: true }); fs.writeFileSync('.next/BUILD_ID', 'b1'); process.exit(0); }
+if (process.argv[2] !== 'start') process.exit(2);
+if (!fs.existsSync('.next/BUILD_ID')) { console.error('Could not find a production build in the .next directory. Try building your app with next build.'); process.exit(1); }
+const server = http.createServer((req, res) => { res.statusCode = req.url === '/' ? 200 : 404; res.end('page'); }).listen(Number(process.env.PORT), process.env.HOST || '127.0.0.1');
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`;
+
 /** A project in a temp git repository: package.json, files, and dependencies packed here (installed with no network). */
 function fixture(manifest: Record<string, unknown>, files: Record<string, string>, packages: Record<string, Record<string, string>> = {}): string {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-real-'));
@@ -80,6 +106,8 @@ async function initAndDeploy(dir: string, expected: { start: string; health: str
   expect(init.out).toMatch(new RegExp(`^assumed  start: ${expected.start.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'm'));
   if (expected.healthFound) expect(init.out).toMatch(/^assumed {2}health: \S+ {2}\(a trial start .* answered 200/m);
   else expect(init.out).toMatch(/^edit {5}ferry\.yml: check health\.path/m);
+  // At most one edit, and none the deploy below needs.
+  expect(init.out.match(/^edit /gm)?.length ?? 0).toBeLessThanOrEqual(1);
   const port = await freePorts(dir);
   const deploy = await ferry(dir, ['deploy', 'production']);
   expect(deploy.code, deploy.out).toBe(0);
@@ -117,6 +145,37 @@ describe('ferry init fits real projects, and what it writes deploys', () => {
   it('a start script that runs a dev tool (nest start) gives way to start:prod', async () => {
     const dir = fixture({ name: 'nestish', scripts: { start: 'nest start', 'start:prod': 'node main.js' } }, { 'main.js': serviceSource('/api/health', 'cjs') });
     await initAndDeploy(dir, { start: 'node main.js', health: '/api/health', healthFound: true });
+  });
+
+  it('Express: a start script running the app file, health at /health', async () => {
+    const dir = fixture(
+      { name: 'shop-api', scripts: { start: 'node app.js' } },
+      { 'app.js': "const express = require('express');\nconst app = express();\napp.get('/health', (req, res) => res.end('ok'));\nconst server = app.listen(Number(process.env.PORT), process.env.HOST);\nprocess.on('SIGTERM', () => server.close(() => process.exit(0)));\n" },
+      { express: { 'package.json': JSON.stringify({ name: 'express', version: '4.21.0', main: 'index.js' }), 'index.js': MINI_FRAMEWORK } },
+    );
+    const { init } = await initAndDeploy(dir, { start: 'node app.js', health: '/health', healthFound: true });
+    expect(init.out).toMatch(/^assumed {2}framework: Express/m);
+  });
+
+  it('Fastify: an ES module server, health at /ping', async () => {
+    const dir = fixture(
+      { name: 'events-api', type: 'module', scripts: { start: 'node src/server.js' } },
+      { 'src/server.js': "import Fastify from 'fastify';\nconst app = Fastify();\napp.get('/ping', (req, res) => res.end('pong'));\nconst server = app.listen({ port: Number(process.env.PORT), host: process.env.HOST });\nprocess.on('SIGTERM', () => server.close(() => process.exit(0)));\n" },
+      { fastify: { 'package.json': JSON.stringify({ name: 'fastify', version: '5.0.0', main: 'index.js' }), 'index.js': MINI_FRAMEWORK } },
+    );
+    const { init } = await initAndDeploy(dir, { start: 'node src/server.js', health: '/ping', healthFound: true });
+    expect(init.out).toMatch(/^assumed {2}framework: Fastify/m);
+  });
+
+  it('Next.js: `next build` then `next start`; with no build here init guesses / and says so, and the deploy builds and serves', async () => {
+    const dir = fixture(
+      { name: 'storefront', scripts: { dev: 'next dev', build: 'next build', start: 'next start' } },
+      { 'pages/index.js': 'export default function Home() { return "home"; }\n' },
+      { next: { 'package.json': JSON.stringify({ name: 'next', version: '15.0.0', bin: { next: 'cli.js' } }), 'cli.js': MINI_NEXT } },
+    );
+    const { init, deploy } = await initAndDeploy(dir, { start: 'next start', health: '/', healthFound: false });
+    expect(init.out).toMatch(/^assumed {2}health: \/ {2}\(a guess: no trial start: `next start` serves \.next, which `npm run build` makes and which has not run here\)/m);
+    expect(deploy.out).toMatch(/✓ build .*built with `npm run build`/);
   });
 
   it('a project that does not say how it starts: init says the one edit, and after it the deploy works', async () => {
