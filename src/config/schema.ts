@@ -137,6 +137,11 @@ export const environmentSchema = z
       .array(z.string().regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9_.@/-]+$/, 'expected a folder relative to the app, such as storage or public/uploads'))
       .default([])
       .describe("process runtime: folders of the app kept outside the releases (in the state folder's shared/<env>/) and linked into each release, so data written there survives deploys and rollbacks."),
+    user: z
+      .string()
+      .regex(/^([a-z_][a-z0-9_-]*\$?|\d+)(:([a-z_][a-z0-9_-]*|\d+))?$/, 'expected a user name or uid, optionally :group or :gid')
+      .optional()
+      .describe("process runtime: the account the instances run as (name or uid, optionally :group); ferry must run as root. The release's files become its (node_modules only readable), its shared: folders writable; .env and ferry's state stay unreadable to it."),
     registry: registrySchema.optional(),
     replicas: z.number().int().min(1).max(64).default(1),
     health: healthSchema.prefault({}),
@@ -152,6 +157,7 @@ export const environmentSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.runtime === 'process' && !env.start) ctx.addIssue({ code: 'custom', path: ['start'], message: 'is required with runtime: process (the command that starts one instance)' });
+    if (env.runtime !== 'process' && env.user) ctx.addIssue({ code: 'custom', path: ['user'], message: `applies to runtime: process only (for ${env.runtime}, the Dockerfile's USER decides)` });
   });
 
 /** The app name a package.json name gives when ferry.yml names none: what the `app` rule below accepts (scope dropped). */

@@ -21,6 +21,8 @@ export interface InstanceSpec {
   container?: { id: string; image: string };
   /** How the router checks an instance it restarted itself (after a crash or at its own start) before routing to it again. */
   health?: InstanceHealth;
+  /** process runtime: the account it runs as (`user:`), when not ferry's own. */
+  user?: { name: string; uid: number; gid: number; home: string };
 }
 
 export interface InstanceHealth {

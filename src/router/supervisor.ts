@@ -59,7 +59,19 @@ export class Supervisor {
       cwd: spec.cwd,
       // Exactly the documented base and this release's own variables: nothing of the router's (or a deploying shell's) environment.
       // node_modules/.bin comes first on PATH, as under `npm start`: a start command may name a dependency's bin.
-      env: { ...base, PATH: `${join(spec.cwd, 'node_modules', '.bin')}${delimiter}${base.PATH ?? ''}`, ...readEnvFile(spec.envFile), ...spec.vars, PORT: String(spec.port), HOST: '127.0.0.1', FERRY_INSTANCE_ID: spec.id, FERRY_RELEASE: spec.release, FERRY_ENV: spec.env },
+      env: {
+        ...base,
+        PATH: `${join(spec.cwd, 'node_modules', '.bin')}${delimiter}${base.PATH ?? ''}`,
+        ...(spec.user ? { HOME: spec.user.home, USER: spec.user.name, LOGNAME: spec.user.name } : {}),
+        ...readEnvFile(spec.envFile),
+        ...spec.vars,
+        PORT: String(spec.port),
+        HOST: '127.0.0.1',
+        FERRY_INSTANCE_ID: spec.id,
+        FERRY_RELEASE: spec.release,
+        FERRY_ENV: spec.env,
+      },
+      ...(spec.user ? { uid: spec.user.uid, gid: spec.user.gid } : {}),
       detached: true,
       stdio: ['ignore', logFd, logFd],
     });

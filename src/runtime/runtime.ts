@@ -46,6 +46,8 @@ export interface PrepareOptions {
   depsStore: string;
   /** Where this environment's `shared:` folders live (process runtime). */
   sharedDir: string;
+  /** ferry's state folder (process runtime with `user:`: the folders down to the release become passable for that user). */
+  stateRoot: string;
   timeoutMs: number;
   onLine: (line: string) => void;
 }

@@ -18,6 +18,7 @@ export const build: Step = {
       sourceTree: ctx.request.source?.tree,
       depsStore: ctx.deps.paths.deps,
       sharedDir: ctx.deps.paths.shared(ctx.request.env),
+      stateRoot: ctx.deps.paths.root,
       timeoutMs: ctx.deps.buildTimeoutMs ?? 20 * 60_000,
       onLine: (line) => ctx.progress(line),
     });

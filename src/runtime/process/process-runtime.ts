@@ -9,6 +9,7 @@ import type { InstanceInfo, LogLine, PrepareOptions, ReleaseTarget, Runtime, Sto
 import { runBuild } from './build.js';
 import { installDependencies, planInstall } from './install.js';
 import { linkSharedDirs } from './shared-dirs.js';
+import { checkCanRunAs, grantReleaseAccess, resolveUser } from './run-as.js';
 import { followFile, tailFile } from './tail.js';
 
 /** The file in a release directory that names the dependency tree it uses (the store keeps trees some release still names). */
@@ -20,15 +21,22 @@ export class ProcessRuntime implements Runtime {
   constructor(private readonly router: RouterClient) {}
 
   needsPrepare(config: EnvironmentConfig): boolean {
-    return config.install || Boolean(config.build) || config.shared.length > 0;
+    return config.install || Boolean(config.build) || config.shared.length > 0 || Boolean(config.user);
   }
 
   /** Dependencies (installed, or reused from the store), then the build command; promote reuses the source release's prepared tree. */
   async prepare(target: ReleaseTarget, options: PrepareOptions): Promise<string> {
     const said: string[] = [];
+    // Whether the instances can run as `user:` is known before anything is installed or built.
+    const user = target.config.user ? resolveUser(target.config.user) : undefined;
+    if (user) checkCanRunAs(user);
     if (options.reuse) said.push(await this.reuse(options.reuse.dir, options.appDir, `${options.reuse.env}'s ${options.reuse.id}`, options.timeoutMs));
     else said.push(...(await this.installAndBuild(target, options)));
     if (target.config.shared.length) said.push(`shared: ${linkSharedDirs(options.appDir, options.sharedDir, target.config.shared).join(', ')}`);
+    if (user) {
+      grantReleaseAccess(user, { stateRoot: options.stateRoot, appDir: options.appDir, sharedDirs: target.config.shared.map((dir) => join(options.sharedDir, dir)) });
+      said.push(`runs as ${user.name} (uid ${user.uid}, gid ${user.gid}): the release's files are its own, node_modules read-only${target.config.shared.length ? ', the shared folders writable' : ''}`);
+    }
     return said.join('; ');
   }
 
