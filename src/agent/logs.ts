@@ -20,11 +20,11 @@ export interface LogRequest {
   lines: number;
 }
 
-/** An environment's instances of a release (the serving one unless named). */
-async function instancesOf(source: LogSource, request: LogRequest): Promise<{ release: string | null; instances: InstanceRecord[] }> {
+/** An environment's instances of a release (the serving one unless named), and the router's whole instance table. */
+async function instancesOf(source: LogSource, request: LogRequest): Promise<{ release: string | null; instances: InstanceRecord[]; all: Record<string, InstanceRecord> }> {
   const release = request.release ?? (await servingOf(source.router, request.env)).release;
-  const snapshot = await source.router.state();
-  return { release, instances: Object.values(snapshot.instances).filter((i) => i.env === request.env && (!release || i.release === release)) };
+  const all = (await source.router.state()).instances;
+  return { release, instances: Object.values(all).filter((i) => i.env === request.env && (!release || i.release === release)), all };
 }
 
 export function logRequestOf(projectDir: string, url: URL, countParam: (name: string, fallback: number) => number): LogRequest {
@@ -65,11 +65,10 @@ export async function streamLogs(source: LogSource, request: LogRequest, req: In
   };
   const followed = new Map<string, AbortController>();
   while (!done.signal.aborted) {
-    const snapshot = await source.router.state().catch(() => undefined);
-    const { instances } = snapshot ? await instancesOf(source, request).catch(() => ({ instances: [] as InstanceRecord[] })) : { instances: [] };
+    const { instances, all } = await instancesOf(source, request).catch(() => ({ instances: [] as InstanceRecord[], all: {} as Record<string, InstanceRecord> }));
     // New instances of the release are attached; one already followed stays until it exits or is removed,
     // so the old release's shutdown lines (SIGTERM, draining) are seen after a deploy switched away from it.
-    const running = (id: string) => Boolean(snapshot?.instances[id]) && snapshot!.instances[id].state !== 'exited';
+    const running = (id: string) => all[id] !== undefined && all[id].state !== 'exited';
     for (const instance of instances.filter((i) => i.state !== 'exited')) {
       if (followed.has(instance.id)) continue;
       const stop = new AbortController();

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { imageBuildKey } from '../runtime/docker/release-image.js';
+import { imageBuildKey } from '../runtime/image-tags.js';
 import { deployableTag } from './deployable-image.js';
 
 const dirs: string[] = [];

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { imageBuildKey, pipelineImageTag } from '../runtime/docker/release-image.js';
+import { imageBuildKey, pipelineImageTag } from '../runtime/image-tags.js';
 
 /**
  * The tag under which a deploy finds the image a pipeline run built: only when the working tree is clean (the

@@ -7,7 +7,6 @@ import { probeHttp, type ProbeResult } from '../health/probe.js';
 import { parseDurationMs } from '../util/duration.js';
 import { freePort } from '../util/ports.js';
 import { releaseLayout } from './release-files.js';
-import { resolveUser } from '../runtime/process/run-as.js';
 import type { ReleaseRecord } from '../store/records.js';
 import type { RouterClient } from '../router/client.js';
 import type { Runtimes } from '../runtime/registry.js';
@@ -29,7 +28,6 @@ export function upstreamTimeouts(config: EnvironmentConfig): UpstreamTimeouts {
 export async function instanceSpecs(input: { env: string; release: ReleaseRecord; tag: string; config: EnvironmentConfig; paths: StatePaths }): Promise<InstanceSpec[]> {
   const { config, release } = input;
   const layout = releaseLayout(release.dir);
-  const user = config.user && config.runtime === 'process' ? resolveUser(config.user) : undefined;
   const specs: InstanceSpec[] = [];
   for (let index = 1; index <= config.replicas; index++) {
     const id = `${input.env}-${release.id}-${input.tag}-${index}`;
@@ -45,7 +43,6 @@ export async function instanceSpecs(input: { env: string; release: ReleaseRecord
       logFile: input.paths.instanceLog(input.env, id),
       runtime: config.runtime,
       health: instanceHealth(config),
-      ...(user ? { user } : {}),
     });
   }
   return specs;

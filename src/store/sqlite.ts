@@ -48,7 +48,7 @@ const nativeUnsafe = () => Number(process.versions.node.split('.')[0]) >= 24;
 export function openSqlite(path: string): Sqlite {
   const wanted = process.env.FERRY_SQLITE;
   if (wanted === 'node:sqlite') return openBuiltin(path, 'FERRY_SQLITE=node:sqlite');
-  if (nativeFailure) return openBuiltin(path, nativeFailure);
+  if (nativeFailure) return builtin() ? openBuiltin(path, nativeFailure) : unavailable(nativeFailure);
   if (wanted !== 'better-sqlite3' && nativeUnsafe() && builtin()) return openBuiltin(path, `Node ${process.versions.node}`);
   try {
     const Database = require('better-sqlite3') as new (file: string) => Sqlite;
@@ -58,16 +58,17 @@ export function openSqlite(path: string): Sqlite {
     if (!NATIVE_UNAVAILABLE.test(errorMessage(error)) && (error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
     nativeFailure = `better-sqlite3 does not load on Node ${process.versions.node}: ${oneLine(errorMessage(error))}`;
   }
-  const reason = nativeFailure;
-  if (builtin()) process.stderr.write(`ferry: ${reason}; using Node's built-in node:sqlite instead.\n`);
-  else {
-    throw new FerryError({
-      code: 'SQLITE_UNAVAILABLE',
-      message: `${reason}; and this Node has no built-in node:sqlite (Node 22.13 and later have it)`,
-      hint: 'Rebuild the native module for this Node: `npm rebuild better-sqlite3` in ferry\'s folder (it needs python3, make and a C++ compiler; `npm_config_nodedir=<node headers>` where nodejs.org is out of reach). Or run ferry on Node 22.13 or later.',
-    });
-  }
-  return openBuiltin(path, reason);
+  if (!builtin()) return unavailable(nativeFailure);
+  process.stderr.write(`ferry: ${nativeFailure}; using Node's built-in node:sqlite instead.\n`);
+  return openBuiltin(path, nativeFailure);
+}
+
+function unavailable(reason: string): never {
+  throw new FerryError({
+    code: 'SQLITE_UNAVAILABLE',
+    message: `${reason}; and this Node has no built-in node:sqlite (Node 22.13 and later have it)`,
+    hint: "Rebuild the native module for this Node: `npm rebuild better-sqlite3` in ferry's folder (it needs python3, make and a C++ compiler; `npm_config_nodedir=<node headers>` where nodejs.org is out of reach). Or run ferry on Node 22.13 or later.",
+  });
 }
 
 const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();

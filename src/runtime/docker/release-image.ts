@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { EnvironmentConfig } from '../../config/schema.js';
 import { FerryError } from '../../util/errors.js';
 import { redact } from '../../util/redact.js';
 import type { PrepareOptions, ReleaseTarget } from '../runtime.js';
 import { buildImage } from './image-build.js';
+import { imageBuildKey, pipelineImageTag } from '../image-tags.js';
 import { imageRef, pushImage, registryAuth } from './image-push.js';
 
 export const LABEL = {
@@ -14,21 +14,6 @@ export const LABEL = {
   commit: 'ferry.commit',
   instance: 'ferry.instance',
 } as const;
-
-/** The build settings an image was made with, as a short key: equal keys and equal trees make the same image. */
-export function imageBuildKey(dockerfile: string, buildArgs: Record<string, string>): string {
-  const args = Object.entries(buildArgs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return createHash('sha256').update(JSON.stringify({ dockerfile, args })).digest('hex').slice(0, 16);
-}
-
-/**
- * The tag `ferry ci` gives the image it built from a clean working tree: the git tree and the build key. A deploy
- * of a commit with that tree and the same build settings runs that image instead of building another. (A tag, not
- * labels: the legacy builder makes a layer per label, and on vfs each layer copies the image.)
- */
-export function pipelineImageTag(app: string, tree: string, buildKey: string): string {
-  return `${app}:src-${tree}-${buildKey}`;
-}
 
 /** Labels that let ferry tell its own images and containers from anyone else's. */
 export function releaseLabels(target: Pick<ReleaseTarget, 'app' | 'env' | 'release'>): Record<string, string> {

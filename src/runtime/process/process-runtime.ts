@@ -65,8 +65,9 @@ export class ProcessRuntime implements Runtime {
     return `${what}'s installed and built tree, hard-linked: not installed or built again`;
   }
 
-  async start(spec: InstanceSpec): Promise<InstanceInfo> {
-    const record = await this.router.startInstance({ ...spec, runtime: 'process' });
+  async start(spec: InstanceSpec, target: ReleaseTarget): Promise<InstanceInfo> {
+    const user = target.config.user ? resolveUser(target.config.user) : undefined;
+    const record = await this.router.startInstance({ ...spec, runtime: 'process', ...(user ? { user } : {}) });
     return { id: record.id, env: record.env, release: record.release, port: record.port, pid: record.pid, state: record.state, exitCode: null, signal: null };
   }
 
