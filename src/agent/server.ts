@@ -4,6 +4,7 @@ import { Deployment, type OrchestratorDeps } from '../deploy/deployment.js';
 import { resolveCommit } from '../deploy/source.js';
 import { servingOf } from '../deploy/serving.js';
 import { logRequestOf, logsOf, streamLogs } from './logs.js';
+import { handleDelivery } from './delivery.js';
 import type { DeployEvent } from '../deploy/events.js';
 import { FerryError, usageError } from '../util/errors.js';
 import { readJsonBody, sendJson } from '../util/json-http.js';
@@ -120,6 +121,7 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
         if (url.searchParams.get('follow') === '1') return await streamLogs(deps, request, req, res);
         return sendJson(res, 200, await logsOf(deps, request));
       }
+      if (await handleDelivery(deps, req, res, url)) return;
       if (req.method === 'POST' && url.pathname === '/api/shutdown') {
         const body = await readJsonBody(req);
         sendJson(res, 200, { stopping: true });

@@ -8,6 +8,7 @@ import { consoleIo, printError } from './output.js';
 import { runDeployment } from './deploy.js';
 import { agentStart, agentStop } from './agent-commands.js';
 import { history, logs, status } from './read-commands.js';
+import { incidentClose, incidentList, incidentOpen, metrics } from './delivery-commands.js';
 import { up } from './up.js';
 import { scan } from './scan.js';
 import { ci } from './ci.js';
@@ -92,6 +93,20 @@ export function buildProgram(): Command {
     .option('-f, --follow', 'keep printing new lines (`instance | line`; --json: one JSON record per line) until Ctrl-C; follows what serves across deploys')
     .option('-t, --timestamps', 'prefix each line with the time it was recorded (docker, swarm: the engine\'s; process: the time ferry read it while following, "-" before)')
     .action((env, options) => execute(options, (io, dir) => logs(io, dir, env, { release: options.release, lines: options.lines, follow: options.follow, timestamps: options.timestamps })));
+
+  common(program.command('metrics').description("DORA's four keys with their performance level, from the deploy log and git"))
+    .option('-e, --env <env>', 'environment', 'production')
+    .option('--since <duration>', 'the period ending now: 30d, 2w, 12h', '30d')
+    .action((options) => execute(options, (io, dir) => metrics(io, dir, { env: options.env, since: options.since })));
+
+  const incident = program.command('incident').description('incidents blame a deployment explicitly: change failure rate and recovery time count them');
+  common(incident.command('open <env>').description('open an incident (blames the deployment serving now unless --deployment)'))
+    .addOption(new Option('--deployment <id>', 'the deployment to blame (see ferry history)').argParser(positiveInteger))
+    .option('--title <text>', 'what is wrong')
+    .action((env, _options, command: Command) => execute(command.optsWithGlobals(), (io, dir) => incidentOpen(io, dir, env, command.optsWithGlobals())));
+  common(incident.command('close <id>').description('close an incident: service is restored'))
+    .action((id, _options, command: Command) => execute(command.optsWithGlobals(), (io, dir) => incidentClose(io, dir, positiveInteger(id))));
+  common(incident.command('list [env]').description('incidents, newest first')).action((env, _options, command: Command) => execute(command.optsWithGlobals(), (io, dir) => incidentList(io, dir, env)));
 
   const migrate = program
     .command('migrate')

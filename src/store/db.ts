@@ -80,6 +80,18 @@ const MIGRATIONS: string[] = [
   // What a person recognises a release by: its branch and its commit's subject.
   `ALTER TABLE releases ADD COLUMN branch TEXT;
    ALTER TABLE releases ADD COLUMN subject TEXT;`,
+  // Incidents name the deployment they blame: DORA's change failure rate links them explicitly, never by time.
+  `CREATE TABLE incidents (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     env TEXT NOT NULL,
+     deployment_id INTEGER NOT NULL REFERENCES deployments(id),
+     title TEXT NOT NULL,
+     source TEXT NOT NULL,
+     external_key TEXT,
+     opened_at INTEGER NOT NULL,
+     closed_at INTEGER
+   );
+   CREATE INDEX incidents_env ON incidents(env, id);`,
 ];
 
 export type Db = Sqlite;

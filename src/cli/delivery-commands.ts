@@ -1,0 +1,67 @@
+import type { DoraReport } from '../metrics/dora.js';
+import type { IncidentRecord } from '../store/delivery.js';
+import { environmentOf, loadConfig } from '../config/load.js';
+import { agentGet, agentPost, ensureAgent } from './agent-client.js';
+import { progress, type Io } from './output.js';
+
+async function connect(io: Io, projectDir: string, env?: string) {
+  if (env) environmentOf(loadConfig(projectDir), env);
+  return ensureAgent(projectDir, progress(io));
+}
+
+const hours = (ms: number) => (ms < 3_600_000 ? `${Math.round(ms / 60_000)} min` : ms < 172_800_000 ? `${(ms / 3_600_000).toFixed(1)} h` : `${(ms / 86_400_000).toFixed(1)} days`);
+
+/** One line per key: the value and what it is made of, its DORA level; or "no data" and why. */
+export function doraLines(report: DoraReport): string[] {
+  const row = (name: string, key: keyof DoraReport, text: (value: Record<string, number>) => string) => {
+    const measured = report[key] as Record<string, unknown>;
+    if ('noData' in measured) return `${name.padEnd(24)}no data: ${measured.noData}`;
+    return `${name.padEnd(24)}${text(measured as Record<string, number>).padEnd(44)}${measured.level}`;
+  };
+  return [
+    row('deployment frequency', 'deploymentFrequency', (m) => `${m.perDay.toFixed(2)}/day (${m.deploys} deploys in ${m.days.toFixed(1)} days)`),
+    row('lead time for changes', 'leadTime', (m) => `${hours(m.value)} (median of ${m.commits} commits)`),
+    row('change failure rate', 'changeFailureRate', (m) => `${(m.value * 100).toFixed(1)}% (${m.failed} of ${m.deploys} deploys)`),
+    row('recovery time', 'recoveryTime', (m) => `${hours(m.value)} (median of ${m.recoveries} recoveries${m.unrecovered ? `, ${m.unrecovered} not yet` : ''})`),
+  ];
+}
+
+export async function metrics(io: Io, projectDir: string, options: { env: string; since: string }): Promise<number> {
+  const agent = await connect(io, projectDir, options.env);
+  const params = new URLSearchParams({ env: options.env, since: options.since });
+  const body = await agentGet<DoraReport & { env: string; since: number; until: number; period: string }>(agent, `/api/metrics/dora?${params}`);
+  if (io.json) return io.out(JSON.stringify(body, null, 2)), 0;
+  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  io.out(`${body.env}, the last ${body.period} (${day(body.since)} → ${day(body.until)}): DORA's four keys`);
+  for (const line of doraLines(body)) io.out(`  ${line}`);
+  const failures = 'failures' in body.changeFailureRate ? (body.changeFailureRate.failures ?? []) : [];
+  for (const f of failures) io.out(`    deployment ${f.deploymentId} (${f.releaseId}): ${f.why}${f.restoredAt ? `; restored by deployment ${f.restoredBy} after ${hours(f.restoredAt - f.failedAt)}` : '; not restored yet'}`);
+  io.out('  levels: DORA, Accelerate State of DevOps Report 2023 (see docs/metrics.md)');
+  return 0;
+}
+
+const describeIncident = (i: IncidentRecord) =>
+  `incident ${i.id} in ${i.env}: ${i.title} (blames deployment ${i.deploymentId}; ${i.source}; opened ${new Date(i.openedAt).toISOString()}${i.closedAt ? `, closed ${new Date(i.closedAt).toISOString()}` : ', open'})`;
+
+export async function incidentOpen(io: Io, projectDir: string, env: string, options: { deployment?: number; title?: string }): Promise<number> {
+  const agent = await connect(io, projectDir, env);
+  const incident = await agentPost<IncidentRecord>(agent, '/api/incidents', { env, deploymentId: options.deployment, title: options.title });
+  io.out(io.json ? JSON.stringify(incident, null, 2) : `opened ${describeIncident(incident)}`);
+  return 0;
+}
+
+export async function incidentClose(io: Io, projectDir: string, id: number): Promise<number> {
+  const agent = await connect(io, projectDir);
+  const incident = await agentPost<IncidentRecord>(agent, `/api/incidents/${id}/close`, {});
+  io.out(io.json ? JSON.stringify(incident, null, 2) : `closed ${describeIncident(incident)}`);
+  return 0;
+}
+
+export async function incidentList(io: Io, projectDir: string, env: string | undefined): Promise<number> {
+  const agent = await connect(io, projectDir, env);
+  const body = await agentGet<{ incidents: IncidentRecord[] }>(agent, `/api/incidents${env ? `?env=${encodeURIComponent(env)}` : ''}`);
+  if (io.json) return io.out(JSON.stringify(body, null, 2)), 0;
+  if (!body.incidents.length) io.out('no incidents');
+  for (const incident of body.incidents) io.out(describeIncident(incident));
+  return 0;
+}

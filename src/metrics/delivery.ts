@@ -1,0 +1,30 @@
+import { run } from '../util/run.js';
+import type { DeliveryStore, DeploymentFact } from '../store/delivery.js';
+import { computeDora, type DoraReport } from './dora.js';
+
+/**
+ * The author times of the commits each deploy brought to the environment: those reachable from its commit and
+ * not from the commit that served before it (`git log <before>..<commit>`; squash merges are one commit, a
+ * merge brings the commits of its branch). The first deploy brings its own commit. Undefined where git cannot
+ * tell (not a repository, a commit no longer there).
+ */
+export async function commitTimesByDeploy(projectDir: string, facts: DeploymentFact[]): Promise<Map<number, number[] | undefined>> {
+  const times = new Map<number, number[] | undefined>();
+  let serving: string | null = null;
+  for (const fact of [...facts].filter((f) => f.switchedAt !== null).sort((a, b) => a.switchedAt! - b.switchedAt!)) {
+    if (fact.kind === 'deploy' && fact.outcome === 'succeeded' && fact.commit) {
+      const range = serving && serving !== fact.commit ? [`${serving}..${fact.commit}`] : ['-1', fact.commit];
+      const log = await run('git', ['log', '--format=%at', ...range, '--'], { cwd: projectDir, timeoutMs: 30_000 });
+      times.set(fact.id, log.exitCode === 0 ? log.stdout.split('\n').filter(Boolean).map((s) => Number(s) * 1000) : undefined);
+    }
+    if (fact.outcome === 'succeeded' && fact.commit) serving = fact.commit;
+  }
+  return times;
+}
+
+/** DORA's four keys of one environment over [since, until), from the store and git. */
+export async function deliveryMetrics(store: DeliveryStore, projectDir: string, env: string, window: { since: number; until: number }): Promise<DoraReport> {
+  const facts = store.deploymentFacts(env);
+  const times = await commitTimesByDeploy(projectDir, facts);
+  return computeDora({ deployments: facts, incidents: store.incidents({ env }), commitTimes: (d) => times.get(d.id), window });
+}

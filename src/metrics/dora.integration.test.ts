@@ -1,0 +1,84 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestProject, readAgentInfo, type TestProject } from '../../test/support/project.js';
+
+const H = 3_600_000;
+const D = 24 * H;
+let project: TestProject;
+let now: number;
+
+/** A commit whose author (and committer) time is fixed: `msAgo` before the test started. */
+function commitAt(file: string, content: string, msAgo: number): void {
+  writeFileSync(join(project.dir, file), content);
+  const date = new Date(now - msAgo).toISOString();
+  const env = { ...process.env, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date };
+  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', 'add', '-A'], { cwd: project.dir, env });
+  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', file], { cwd: project.dir, env });
+}
+
+beforeAll(async () => {
+  project = await createTestProject();
+  now = Date.now();
+});
+afterAll(() => project?.cleanup());
+
+describe('ferry metrics and ferry incident on a real history', () => {
+  it('computes the four keys from deploys, a halt, an incident and a rollback, as worked out by hand', async () => {
+    // r1 ships c1 (3 days old). r2 ships c2 and c3 (2 days and 1 day old). A broken release halts before its
+    // switch: it never reached users. An incident blames r2's deploy, and a rollback goes back to r1.
+    commitAt('VERSION', '1\n', 3 * D);
+    expect((await project.ferry(['deploy', 'production'])).code).toBe(0);
+    commitAt('VERSION', '2\n', 2 * D);
+    commitAt('CHANGELOG', 'c3\n', D);
+    expect((await project.ferry(['deploy', 'production'])).code).toBe(0);
+    commitAt('fault.json', '{"exitAtStart": true}\n', 0);
+    expect((await project.ferry(['deploy', 'production'])).code).toBe(1);
+    const opened = await project.ferry(['incident', 'open', 'production', '--title', 'checkout answers 500']);
+    expect(opened.code, opened.stderr).toBe(0);
+    expect(opened.stdout).toMatch(/^opened incident 1 in production: checkout answers 500 \(blames deployment 2; cli; opened .*, open\)$/m);
+    expect((await project.ferry(['rollback', 'production'])).code).toBe(0);
+    expect((await project.ferry(['incident', 'close', '1'])).code).toBe(0);
+
+    const result = await project.ferry(['metrics', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout);
+    // Two deploys reached users (the halted one did not) and both succeeded: 2 in 30 days, medium.
+    expect(report.deploymentFrequency).toMatchObject({ deploys: 2, days: 30, level: 'medium' });
+    expect(report.deploymentFrequency.value).toBeCloseTo(2 / 30, 10);
+    // Lead times: c1 3 days, c2 2 days, c3 1 day, each plus the seconds until its deploy switched: median 2 days, high.
+    expect(report.leadTime).toMatchObject({ commits: 3, level: 'high' });
+    expect(report.leadTime.value).toBeGreaterThanOrEqual(2 * D);
+    expect(report.leadTime.value).toBeLessThan(2 * D + 120_000);
+    // r2's deploy failed: rolled back afterwards (the incident names the same deploy; it counts once). 1 of 2.
+    expect(report.changeFailureRate).toMatchObject({ value: 0.5, failed: 1, deploys: 2, level: 'low' });
+    expect(report.changeFailureRate.failures).toEqual([expect.objectContaining({ deploymentId: 2, releaseId: 'r2', why: 'rolled back afterwards', restoredBy: 4 })]);
+    // From r2's switch to the rollback's: seconds, elite.
+    expect(report.recoveryTime).toMatchObject({ recoveries: 1, unrecovered: 0, level: 'elite' });
+    expect(report.recoveryTime.value).toBeLessThan(120_000);
+
+    const text = await project.ferry(['metrics']);
+    expect(text.stdout).toMatch(/^ {2}deployment frequency {4}0\.07\/day \(2 deploys in 30\.0 days\) +medium$/m);
+    expect(text.stdout).toMatch(/^ {2}change failure rate {5}50\.0% \(1 of 2 deploys\) +low$/m);
+    expect(text.stdout).toMatch(/^ {4}deployment 2 \(r2\): rolled back afterwards; restored by deployment 4 after \d+ min$/m);
+    // An environment nothing was deployed to: no data, and why, for every key (never 0).
+    const none = JSON.parse((await project.ferry(['metrics', '--env', 'staging', '--json'])).stdout);
+    for (const key of ['deploymentFrequency', 'leadTime', 'changeFailureRate', 'recoveryTime']) expect(none[key], key).toEqual({ noData: expect.any(String) });
+    expect((await project.ferry(['metrics', '--env', 'staging'])).stdout).toMatch(/^ {2}deployment frequency {4}no data: no deploy has reached this environment yet$/m);
+  });
+
+  it("Alertmanager's webhook opens an incident once per alert, blaming what serves, and closes it when resolved", async () => {
+    const { url, token } = readAgentInfo(project); // the agent the deploys above started
+    const post = (body: unknown) => fetch(`${url}/api/alertmanager`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
+    const firing = { alerts: [{ status: 'firing', fingerprint: 'abc123', labels: { alertname: 'HighErrorRatio', environment: 'production' }, annotations: { summary: 'error ratio above 5%' } }] };
+    expect(await post(firing)).toEqual({ results: [{ fingerprint: 'abc123', action: 'opened', incident: 2 }] });
+    expect(await post(firing)).toEqual({ results: [{ fingerprint: 'abc123', action: 'already open', incident: 2 }] });
+    const list = JSON.parse((await project.ferry(['incident', 'list', 'production', '--json'])).stdout);
+    expect(list.incidents[0]).toMatchObject({ id: 2, title: 'error ratio above 5%', source: 'alertmanager', deploymentId: 4, closedAt: null });
+    expect(await post({ alerts: [{ ...firing.alerts[0], status: 'resolved' }] })).toEqual({ results: [{ fingerprint: 'abc123', action: 'closed', incident: 2 }] });
+    // Without the token: refused.
+    const anonymous = await fetch(`${url}/api/alertmanager`, { method: 'POST', body: JSON.stringify(firing) });
+    expect(anonymous.status).toBe(401);
+  });
+});
