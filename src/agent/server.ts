@@ -5,6 +5,7 @@ import { resolveCommit } from '../deploy/source.js';
 import { servingOf } from '../deploy/serving.js';
 import { logRequestOf, logsOf, streamLogs } from './logs.js';
 import { handleDelivery } from './delivery.js';
+import { createMetrics } from './metrics.js';
 import type { DeployEvent } from '../deploy/events.js';
 import { FerryError, usageError } from '../util/errors.js';
 import { readJsonBody, sendJson } from '../util/json-http.js';
@@ -64,6 +65,7 @@ async function rollbackTarget(deps: AgentServerDeps, env: string, to: string | u
 }
 
 export function createAgentServer(deps: AgentServerDeps): http.Server {
+  const metrics = createMetrics(deps);
   const startDeployment = async (req: IncomingMessage, res: ServerResponse, kind: 'deploy' | 'rollback') => {
     const body = await readJsonBody<{ env?: string; ref?: string; to?: string; promoteFrom?: string; secrets?: Record<string, string> }>(req);
     if (!body.env) throw usageError('USAGE', 'env is required');
@@ -120,6 +122,10 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
         const request = logRequestOf(deps.projectDir, url, (name, fallback) => countParam(url, name, fallback));
         if (url.searchParams.get('follow') === '1') return await streamLogs(deps, request, req, res);
         return sendJson(res, 200, await logsOf(deps, request));
+      }
+      if (req.method === 'GET' && url.pathname === '/metrics') {
+        const text = await metrics.metrics();
+        return void res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' }).end(text);
       }
       if (await handleDelivery(deps, req, res, url)) return;
       if (req.method === 'POST' && url.pathname === '/api/shutdown') {

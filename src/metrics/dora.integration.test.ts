@@ -1,8 +1,11 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestProject, readAgentInfo, type TestProject } from '../../test/support/project.js';
+import { prometheusAvailable, startPrometheus } from '../../test/support/prometheus.js';
+
+if (!prometheusAvailable()) console.warn('\n**********\n* SKIPPED: the Prometheus scrape test needs Debian\'s prometheus (.ci/run installs it)\n**********\n');
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -66,6 +69,44 @@ describe('ferry metrics and ferry incident on a real history', () => {
     const none = JSON.parse((await project.ferry(['metrics', '--env', 'staging', '--json'])).stdout);
     for (const key of ['deploymentFrequency', 'leadTime', 'changeFailureRate', 'recoveryTime']) expect(none[key], key).toEqual({ noData: expect.any(String) });
     expect((await project.ferry(['metrics', '--env', 'staging'])).stdout).toMatch(/^ {2}deployment frequency {4}no data: no deploy has reached this environment yet$/m);
+  });
+
+  it('the agent serves them, and the deploy log, at /metrics in Prometheus format (promtool lints it)', async () => {
+    const { url, token } = readAgentInfo(project);
+    expect((await fetch(`${url}/metrics`)).status).toBe(401);
+    const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+    // promtool's linter on ferry's own families (prom-client's default process metrics have names it dislikes).
+    const own = text.split('\n').filter((line) => /^(# (HELP|TYPE) )?ferry_/.test(line)).join('\n') + '\n';
+    if (prometheusAvailable()) {
+      const lint = spawnSync('promtool', ['check', 'metrics'], { input: own, encoding: 'utf8' });
+      expect(lint.status, lint.stdout + lint.stderr).toBe(0);
+    }
+    expect(text).toContain('ferry_deployments_total{environment="production",kind="deploy",outcome="succeeded"} 2');
+    expect(text).toContain('ferry_deployments_total{environment="production",kind="deploy",outcome="halted"} 1');
+    expect(text).toContain('ferry_deployments_total{environment="production",kind="rollback",outcome="succeeded"} 1');
+    expect(text).toContain('ferry_serving_release_info{environment="production",release="r1"} 1');
+    expect(text).toContain('ferry_health_checks_total{environment="production",result="unhealthy"} 1');
+    expect(text).toContain('ferry_dora_change_failure_ratio{environment="production"} 0.5');
+    expect(text).toMatch(/^ferry_step_duration_seconds_count\{environment="production",step="lock",result="succeeded"\} 4$/m);
+    // staging has no deploys: its keys are absent, never 0.
+    expect(text).not.toMatch(/ferry_dora_\w+\{environment="staging"\}/);
+    expect(text).toContain('ferry_deployment_in_progress{environment="staging"} 0');
+  });
+
+  it.skipIf(!prometheusAvailable())('a real Prometheus scrapes the agent with its bearer token and reads the same values', async () => {
+    const { url, token } = readAgentInfo(project);
+    const prometheus = await startPrometheus([{ job: 'ferry-agent', address: new URL(url).host, token }]);
+    try {
+      let result: Awaited<ReturnType<typeof prometheus.query>> = [];
+      for (let i = 0; i < 50 && result.length === 0; i++) {
+        result = await prometheus.query('ferry_dora_change_failure_ratio{environment="production"}');
+        if (!result.length) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(result[0]?.value[1]).toBe('0.5');
+      expect((await prometheus.query('sum(ferry_deployments_total{environment="production"})'))[0].value[1]).toBe('4');
+    } finally {
+      await prometheus.stop();
+    }
   });
 
   it("Alertmanager's webhook opens an incident once per alert, blaming what serves, and closes it when resolved", async () => {
