@@ -106,16 +106,19 @@ async function main(): Promise<void> {
     await waitHealthy(routerPort);
     await waitHealthy(nginxPort);
 
-    const targets = { direct: instancePort, 'ferry router': routerPort, 'nginx (1 worker)': nginxPort } as const;
+    // The router's request counters (per environment and release: status classes, latency histogram) are on in
+    // production; one target turns them off for its rounds, so their cost shows in the same run.
+    const targets = { direct: instancePort, 'ferry router': routerPort, 'router, no counters': routerPort, 'nginx (1 worker)': nginxPort } as const;
     const routerPid = (await router.state()).pid;
     const nginxWorker = childPids(nginx.pid!)[0];
-    const proxyPid: Record<string, number | undefined> = { direct: undefined, 'ferry router': routerPid, 'nginx (1 worker)': nginxWorker };
+    const proxyPid: Record<string, number | undefined> = { direct: undefined, 'ferry router': routerPid, 'router, no counters': routerPid, 'nginx (1 worker)': nginxWorker };
     const results: Record<string, WrkResult[]> = {};
     console.log(`wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s, ${ROUNDS} rounds, targets interleaved; upstream: example/server.js\n`);
     wrk(instancePort); // warm-up
     for (let round = 1; round <= ROUNDS; round++) {
       for (const [name, port] of Object.entries(targets)) {
         const pid = proxyPid[name];
+        await router.setRequestCounting(name !== 'router, no counters');
         const before = pid ? cpuSeconds(pid) : undefined;
         const result = wrk(port);
         if (pid && before) {
@@ -125,7 +128,7 @@ async function main(): Promise<void> {
         }
         (results[name] ??= []).push(result);
         const cpu = result.cpuUsPerRequest ? `  proxy CPU/request ${result.cpuUsPerRequest.user.toFixed(0)}µs user + ${result.cpuUsPerRequest.system.toFixed(0)}µs system` : '';
-        console.log(`  round ${round}  ${name.padEnd(17)} ${result.rps.toFixed(0).padStart(7)} req/s  p50 ${result.p50Ms.toFixed(2)}ms  p99 ${result.p99Ms.toFixed(2)}ms  errors ${result.errors}${cpu}`);
+        console.log(`  round ${round}  ${name.padEnd(20)} ${result.rps.toFixed(0).padStart(7)} req/s  p50 ${result.p50Ms.toFixed(2)}ms  p99 ${result.p99Ms.toFixed(2)}ms  errors ${result.errors}${cpu}`);
       }
     }
     const best = (name: string) => {
@@ -136,11 +139,13 @@ async function main(): Promise<void> {
     const ours = best('ferry router');
     const theirs = best('nginx (1 worker)');
     console.log('\n  best of rounds:');
-    for (const name of Object.keys(targets)) console.log(`  ${name.padEnd(17)} ${best(name).rps.toFixed(0).padStart(7)} req/s  p99 ${best(name).p99Ms.toFixed(2)}ms`);
+    for (const name of Object.keys(targets)) console.log(`  ${name.padEnd(20)} ${best(name).rps.toFixed(0).padStart(7)} req/s  p99 ${best(name).p99Ms.toFixed(2)}ms`);
     const throughputRatio = ours.rps / theirs.rps;
     const p99Ratio = ours.p99Ms / theirs.p99Ms;
     console.log(`\n  router / nginx throughput ${throughputRatio.toFixed(2)} (target ≥ 0.8)   router / nginx p99 ${p99Ratio.toFixed(2)} (target ≤ 1.5)`);
     console.log(`  router / direct throughput ${(ours.rps / direct.rps).toFixed(2)}   nginx / direct throughput ${(theirs.rps / direct.rps).toFixed(2)}`);
+    const uncounted = best('router, no counters');
+    console.log(`  request counters: throughput with / without ${(ours.rps / uncounted.rps).toFixed(3)}   p99 with / without ${(ours.p99Ms / uncounted.p99Ms).toFixed(2)}`);
     process.exitCode = throughputRatio >= 0.8 && p99Ratio <= 1.5 ? 0 : 1;
   } finally {
     nginx?.kill('SIGQUIT');

@@ -6,6 +6,7 @@ import { servingOf } from '../deploy/serving.js';
 import { logRequestOf, logsOf, streamLogs } from './logs.js';
 import { handleDelivery } from './delivery.js';
 import { createMetrics } from './metrics.js';
+import { requestExposition } from './request-exposition.js';
 import type { DeployEvent } from '../deploy/events.js';
 import { FerryError, usageError } from '../util/errors.js';
 import { readJsonBody, sendJson } from '../util/json-http.js';
@@ -124,8 +125,8 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
         return sendJson(res, 200, await logsOf(deps, request));
       }
       if (req.method === 'GET' && url.pathname === '/metrics') {
-        const text = await metrics.metrics();
-        return void res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' }).end(text);
+        const [text, requests, snapshot] = await Promise.all([metrics.metrics(), deps.router.requests(), deps.router.state()]);
+        return void res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' }).end(text + requestExposition(requests.series, snapshot.counters ?? {}, Object.keys(snapshot.routes)));
       }
       if (await handleDelivery(deps, req, res, url)) return;
       if (req.method === 'POST' && url.pathname === '/api/shutdown') {

@@ -74,9 +74,12 @@ describe('ferry metrics and ferry incident on a real history', () => {
   it('the agent serves them, and the deploy log, at /metrics in Prometheus format (promtool lints it)', async () => {
     const { url, token } = readAgentInfo(project);
     expect((await fetch(`${url}/metrics`)).status).toBe(401);
+    // Traffic through the router: counted per environment, release and status class, with its latency.
+    for (let i = 0; i < 5; i++) expect((await fetch(`http://127.0.0.1:${project.ports.production}/`)).status).toBe(200);
+    for (let i = 0; i < 2; i++) expect((await fetch(`http://127.0.0.1:${project.ports.production}/notes`, { method: 'POST', body: 'n' })).status).toBe(201);
     const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
     // promtool's linter on ferry's own families (prom-client's default process metrics have names it dislikes).
-    const own = text.split('\n').filter((line) => /^(# (HELP|TYPE) )?ferry_/.test(line)).join('\n') + '\n';
+    const own = text.split('\n').filter((line) => /^(# (HELP|TYPE) )?(ferry|http)_/.test(line)).join('\n') + '\n';
     if (prometheusAvailable()) {
       const lint = spawnSync('promtool', ['check', 'metrics'], { input: own, encoding: 'utf8' });
       expect(lint.status, lint.stdout + lint.stderr).toBe(0);
@@ -91,6 +94,13 @@ describe('ferry metrics and ferry incident on a real history', () => {
     // staging has no deploys: its keys are absent, never 0.
     expect(text).not.toMatch(/ferry_dora_\w+\{environment="staging"\}/);
     expect(text).toContain('ferry_deployment_in_progress{environment="staging"} 0');
+    const ok = Number(/^http_requests_total\{environment="production",release="r1",code="2xx"\} (\d+)$/m.exec(text)?.[1]);
+    expect(ok).toBeGreaterThanOrEqual(7); // and the deploys' own probes through the router
+    expect(text).not.toMatch(/^http_requests_total\{environment="production",release="r1",code="5xx"\}/m);
+    const count = Number(/^http_request_duration_seconds_count\{environment="production",release="r1"\} (\d+)$/m.exec(text)?.[1]);
+    expect(count).toBe(ok);
+    expect(text).toMatch(/^http_request_duration_seconds_bucket\{environment="production",release="r1",le="\+Inf"\} \d+$/m);
+    expect(text).toContain('ferry_router_upstream_failures_total{environment="production",kind="timeout"} 0');
   });
 
   it.skipIf(!prometheusAvailable())('a real Prometheus scrapes the agent with its bearer token and reads the same values', async () => {

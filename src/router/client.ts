@@ -4,6 +4,7 @@ import { existsSync, openSync, closeSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { routerPaths } from './paths.js';
 import type { InstanceRecord, InstanceSpec, Route, RouteCounters } from './state.js';
+import type { RequestSeries } from './request-metrics.js';
 import { sleep } from '../util/sleep.js';
 import { FerryError } from '../util/errors.js';
 import { ferryProcessEnv } from '../runtime/base-env.js';
@@ -54,6 +55,9 @@ export class RouterClient {
   }
 
   state = () => this.call<RouterSnapshot>('GET', '/state');
+  /** The request counters per environment and release since the router started. */
+  requests = () => this.call<{ enabled: boolean; series: RequestSeries[] }>('GET', '/requests');
+  setRequestCounting = (enabled: boolean) => this.call<{ enabled: boolean }>('PUT', '/requests', { enabled });
   setRoute = (route: Route) => this.call<Route>('PUT', `/routes/${route.env}`, { port: route.port, release: route.release, upstreams: route.upstreams, timeouts: route.timeouts });
   startInstance = (spec: InstanceSpec) => this.call<InstanceRecord>('POST', '/instances', spec);
   registerUpstream = (spec: InstanceSpec) => this.call<InstanceRecord>('POST', '/upstreams', spec);

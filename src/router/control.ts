@@ -10,6 +10,11 @@ export function createControlServer(router: Router, onShutdown: (stopInstances: 
     const parts = url.pathname.split('/').filter(Boolean);
     try {
       if (req.method === 'GET' && url.pathname === '/state') return sendJson(res, 200, router.snapshot());
+      if (req.method === 'GET' && url.pathname === '/requests') return sendJson(res, 200, { enabled: router.requests.enabled, series: router.requests.snapshot() });
+      if (req.method === 'PUT' && url.pathname === '/requests') {
+        router.requests.enabled = (await readJsonBody(req)).enabled !== false;
+        return sendJson(res, 200, { enabled: router.requests.enabled });
+      }
       if (req.method === 'PUT' && parts[0] === 'routes' && parts[1]) {
         const body = await readJsonBody(req);
         await router.setRoute({ env: parts[1], port: body.port, release: body.release, upstreams: body.upstreams, timeouts: body.timeouts });

@@ -12,6 +12,8 @@ export interface Upstream {
   port: number;
   inflight: number;
   pool: UpstreamPool;
+  /** The release the instance runs (the request metrics' label). */
+  release: string;
 }
 
 export interface ProxyOptions {
@@ -25,6 +27,8 @@ export interface ProxyOptions {
   timeouts: () => UpstreamTimeouts;
   /** Counts what the proxy answered itself: 504, 502, 503. */
   count: (outcome: 'upstreamTimeouts' | 'upstreamErrors' | 'unavailable') => void;
+  /** Every answered request: the release that answered (`none`: nothing to route to), its status, its time to the last byte written. */
+  observe: (release: string, status: number, seconds: number) => void;
 }
 
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'x-forwarded-for', 'x-forwarded-proto']);
@@ -58,6 +62,8 @@ function requestHead(req: IncomingMessage, chunked: boolean): string {
 }
 
 interface Retry {
+  /** When the request arrived (performance.now()): its latency runs from here, across waits and retries. */
+  arrivedAt: number;
   /** Until when a request may wait for an upstream (held, or retried after a refused connection). */
   deadline: number;
   /** Times it was sent again after its connection failed before an answer. */
@@ -91,6 +97,7 @@ export function createProxyHandler(options: ProxyOptions) {
     let keepAlive = false;
     let batch: Buffer[] = [];
     let timer: NodeJS.Timeout | undefined;
+    let status = 0;
 
     const arm = (ms: number, code: string) => {
       clearTimeout(timer);
@@ -118,6 +125,7 @@ export function createProxyHandler(options: ProxyOptions) {
       if (repeatable && retry.repeats < MAX_REPEATS && Date.now() < retry.deadline) return void setTimeout(() => route(req, res, { ...retry, repeats: retry.repeats + 1 }), fresh ? REFUSED_RETRY_DELAY_MS : 0);
       const timedOut = code === 'CONNECT_TIMEOUT' || code === 'RESPONSE_TIMEOUT';
       options.count(timedOut ? 'upstreamTimeouts' : 'upstreamErrors');
+      options.observe(upstream.release, timedOut ? 504 : 502, (performance.now() - retry.arrivedAt) / 1000);
       const what = code === 'CONNECT_TIMEOUT' ? `did not accept a connection within ${timeouts.connectMs}ms` : code === 'RESPONSE_TIMEOUT' ? `sent no response head within ${timeouts.responseHeaderMs}ms` : `failed: ${code}`;
       res.writeHead(timedOut ? 504 : 502, { 'content-type': 'text/plain' }).end(`ferry router: upstream ${upstream.id} ${what}\n`);
     };
@@ -126,6 +134,7 @@ export function createProxyHandler(options: ProxyOptions) {
         onHead: (head) => {
           clearTimeout(timer);
           keepAlive = head.keepAlive;
+          status = head.status;
           res.writeHead(head.status, head.statusMessage, head.headers);
         },
         onBody: (chunk) => batch.push(chunk),
@@ -140,6 +149,7 @@ export function createProxyHandler(options: ProxyOptions) {
       if (parser.done) {
         if (!settle()) return;
         res.end(body);
+        options.observe(upstream.release, status, (performance.now() - retry.arrivedAt) / 1000);
         if (keepAlive && requestSent) upstream.pool.release(connection);
         else {
           connection.exchange = undefined;
@@ -211,11 +221,12 @@ export function createProxyHandler(options: ProxyOptions) {
     void pick(retry.deadline).then((upstream) => {
       if (upstream) return forward(req, res, upstream, retry);
       options.count('unavailable');
+      options.observe('none', 503, (performance.now() - retry.arrivedAt) / 1000);
       if (!res.headersSent && !res.destroyed) res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).end('ferry router: no healthy instance is serving this environment\n');
     });
   }
 
-  const handler = (req: IncomingMessage, res: ServerResponse) => route(req, res, { deadline: Date.now() + options.pendingTimeoutMs, repeats: 0 });
+  const handler = (req: IncomingMessage, res: ServerResponse) => route(req, res, { arrivedAt: performance.now(), deadline: Date.now() + options.pendingTimeoutMs, repeats: 0 });
 
   /** WebSocket and other upgrades: a raw byte tunnel to one upstream. */
   const upgrade = (req: IncomingMessage, socket: Socket, head: Buffer) => {

@@ -2,6 +2,7 @@ import http from 'node:http';
 import { createProxyHandler, type Upstream } from './proxy.js';
 import { Supervisor } from './supervisor.js';
 import { UpstreamPool } from './upstream-pool.js';
+import { RequestMetrics } from './request-metrics.js';
 import { DEFAULT_UPSTREAM_TIMEOUTS, loadRouterState, saveRouterState, type InstanceRecord, type InstanceSpec, type Route, type RouteCounters, type RouterState } from './state.js';
 
 export interface RouterOptions {
@@ -29,6 +30,8 @@ export class Router {
   private readonly log: NonNullable<RouterOptions['log']>;
   /** Per environment, since this router started: requests answered 504 (upstream timeout), 502 (upstream error), 503 (nothing to route to). */
   private readonly counters: Record<string, RouteCounters> = {};
+  /** Requests per environment and release, for the agent's /metrics. */
+  readonly requests = new RequestMetrics();
 
   constructor(private readonly options: RouterOptions) {
     this.log = options.log ?? (() => {});
@@ -72,7 +75,7 @@ export class Router {
     const host = record.host ?? '127.0.0.1';
     if (!upstream || upstream.port !== record.port || upstream.host !== host) {
       upstream?.pool.destroy();
-      upstream = { id, host, port: record.port, inflight: 0, pool: new UpstreamPool(record.port, undefined, host) };
+      upstream = { id, host, port: record.port, inflight: 0, pool: new UpstreamPool(record.port, undefined, host), release: record.release };
       this.upstreams.set(id, upstream);
     }
     return upstream;
@@ -89,6 +92,7 @@ export class Router {
         const counters = (this.counters[env] ??= { upstreamTimeouts: 0, upstreamErrors: 0, unavailable: 0 });
         counters[outcome]++;
       },
+      observe: (release, status, seconds) => this.requests.observe(env, release, status, seconds),
       routeChanged: () => new Promise((resolve) => this.routeWaiters.push(resolve)),
       upstreams: () => {
         if (cached.version !== this.routeVersion) {
