@@ -17,6 +17,8 @@ import { adoptMovedState } from '../state/relocate.js';
 import { recoverFromStateFolder } from '../store/recover.js';
 import { restoreServing } from '../deploy/restore-serving.js';
 import { watchDatabaseFile } from '../store/watch.js';
+import { DeliveryStore } from '../store/delivery.js';
+import { startUptimeProbes } from './uptime.js';
 import { createAgentServer } from './server.js';
 
 export interface AgentInfo {
@@ -101,6 +103,8 @@ export async function startAgent(options: { projectDir: string; port?: number; r
     database.stop();
     watching = false;
     await watcher;
+    stopProbes.abort();
+    await probing;
     server.close();
     server.closeAllConnections();
     if (stopRouter) {
@@ -118,6 +122,24 @@ export async function startAgent(options: { projectDir: string; port?: number; r
     logger.info({ stopRouter }, 'agent stopped');
     resolveStopped();
   };
+  // Uptime is measured: the serving environments are probed through the router (a bad ferry.yml skips a round).
+  const stopProbes = new AbortController();
+  let lastConfig = config;
+  const probing = startUptimeProbes(
+    {
+      router,
+      delivery: new DeliveryStore(store.db),
+      config: () => {
+        try {
+          lastConfig = loadConfig(projectDir);
+        } catch {
+          // keep probing with the last valid configuration
+        }
+        return lastConfig;
+      },
+    },
+    stopProbes.signal,
+  );
   const server = createAgentServer({ store, router, runtimes, paths, location, notes, checkDatabase: database.check, allowedHosts: config.agent.allowed_hosts, projectDir, token, onShutdown: (stopRouter) => void close({ stopRouter }) });
   const port = options.port ?? config.agent.port;
   const listen = (wanted: number) =>

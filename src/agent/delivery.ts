@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { environmentOf, loadConfig } from '../config/load.js';
 import { servingOf } from '../deploy/serving.js';
 import { deliveryMetrics } from '../metrics/delivery.js';
+import { sampleHost } from '../metrics/host.js';
+import { redByRelease } from '../metrics/red.js';
 import type { RouterClient } from '../router/client.js';
 import { DeliveryStore, type IncidentRecord } from '../store/delivery.js';
 import type { Store } from '../store/store.js';
@@ -69,14 +71,18 @@ async function alertmanager(deps: DeliveryDeps, delivery: DeliveryStore, body: {
   return { results };
 }
 
-/** `/api/metrics/dora`, `/api/incidents` and `/api/alertmanager`; false when the request is none of them. */
+/** `/api/metrics`, `/api/incidents` and `/api/alertmanager`; false when the request is none of them. */
 export async function handleDelivery(deps: DeliveryDeps, req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
   const delivery = new DeliveryStore(deps.store.db);
-  if (req.method === 'GET' && url.pathname === '/api/metrics/dora') {
+  if (req.method === 'GET' && url.pathname === '/api/metrics') {
     const env = url.searchParams.get('env') ?? 'production';
     environmentOf(loadConfig(deps.projectDir), env);
     const window = windowOf(url);
-    sendJson(res, 200, { env, since: window.since, until: window.until, period: window.label, ...(await deliveryMetrics(delivery, deps.projectDir, env, window)) });
+    const [dora, requests, host] = await Promise.all([deliveryMetrics(delivery, deps.projectDir, env, window), deps.router.requests(), sampleHost()]);
+    const probes = delivery.probes(env, window.since, window.until);
+    const uptime = probes.total ? { value: probes.ok / probes.total, probes: probes.total, healthy: probes.ok } : { noData: `the agent has not probed ${env} in the period (it probes only while something serves)` };
+    const releases = redByRelease(requests.series, env, (Date.now() - requests.since) / 1000);
+    sendJson(res, 200, { env, since: window.since, until: window.until, period: window.label, ...dora, uptime, requestsSince: requests.since, releases, host });
     return true;
   }
   if (req.method === 'GET' && url.pathname === '/api/incidents') {

@@ -1,4 +1,6 @@
-import type { DoraReport } from '../metrics/dora.js';
+import type { DoraReport, Measured } from '../metrics/dora.js';
+import type { HostSnapshot } from '../metrics/host.js';
+import type { ReleaseRed } from '../metrics/red.js';
 import type { IncidentRecord } from '../store/delivery.js';
 import { environmentOf, loadConfig } from '../config/load.js';
 import { agentGet, agentPost, ensureAgent } from './agent-client.js';
@@ -8,6 +10,11 @@ async function connect(io: Io, projectDir: string, env?: string) {
   if (env) environmentOf(loadConfig(projectDir), env);
   return ensureAgent(projectDir, progress(io));
 }
+
+type MetricsBody = DoraReport & { env: string; since: number; until: number; period: string; uptime: Measured<number> & { probes?: number; healthy?: number }; requestsSince: number; releases: ReleaseRed[]; host: HostSnapshot };
+
+const percent = (ratio: number, digits: number) => `${(ratio * 100).toFixed(digits)}%`;
+const kb = (bytesPerSecond: number | undefined) => `${((bytesPerSecond ?? 0) / 1024).toFixed(0)} KB/s`;
 
 const hours = (ms: number) => (ms < 3_600_000 ? `${Math.round(ms / 60_000)} min` : ms < 172_800_000 ? `${(ms / 3_600_000).toFixed(1)} h` : `${(ms / 86_400_000).toFixed(1)} days`);
 
@@ -29,7 +36,7 @@ export function doraLines(report: DoraReport): string[] {
 export async function metrics(io: Io, projectDir: string, options: { env: string; since: string }): Promise<number> {
   const agent = await connect(io, projectDir, options.env);
   const params = new URLSearchParams({ env: options.env, since: options.since });
-  const body = await agentGet<DoraReport & { env: string; since: number; until: number; period: string }>(agent, `/api/metrics/dora?${params}`);
+  const body = await agentGet<MetricsBody>(agent, `/api/metrics?${params}`);
   if (io.json) return io.out(JSON.stringify(body, null, 2)), 0;
   const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
   io.out(`${body.env}, the last ${body.period} (${day(body.since)} → ${day(body.until)}): DORA's four keys`);
@@ -37,6 +44,18 @@ export async function metrics(io: Io, projectDir: string, options: { env: string
   const failures = 'failures' in body.changeFailureRate ? (body.changeFailureRate.failures ?? []) : [];
   for (const f of failures) io.out(`    deployment ${f.deploymentId} (${f.releaseId}): ${f.why}${f.restoredAt ? `; restored by deployment ${f.restoredBy} after ${hours(f.restoredAt - f.failedAt)}` : '; not restored yet'}`);
   io.out('  levels: DORA, Accelerate State of DevOps Report 2023 (see docs/metrics.md)');
+  io.out(`service`);
+  io.out(`  uptime                ${'noData' in body.uptime ? `no data: ${body.uptime.noData}` : `${percent(body.uptime.value, 3)} (${body.uptime.healthy} of ${body.uptime.probes} health probes through the router)`}`);
+  io.out(`  per release, through the router since ${new Date(body.requestsSince).toISOString()}:`);
+  if (!body.releases.length) io.out('    no data: no request has reached the router for this environment since it started');
+  for (const r of body.releases) {
+    const ms = (m: Measured<number>) => ('noData' in m ? `no data (${m.noData})` : `${(m.value * 1000).toFixed(1)} ms`);
+    io.out(`    ${r.release.padEnd(6)} ${String(r.requests).padStart(8)} requests  ${'noData' in r.throughput ? 'no data' : `${r.throughput.value.toFixed(2)}/s`}  errors ${'noData' in r.errorRatio ? 'no data' : percent(r.errorRatio.value, 2)}  p50 ${ms(r.p50Seconds)}  p95 ${ms(r.p95Seconds)}  p99 ${ms(r.p99Seconds)}`);
+  }
+  const h = body.host;
+  const show = (m: Measured<number>, text: (v: number) => string) => ('noData' in m ? `no data (${m.noData})` : text(m.value));
+  io.out(`host (a ${h.sampleMs / 1000}s sample)`);
+  io.out(`  cpu ${show(h.cpuBusyRatio, (v) => percent(v, 1))}  memory ${show(h.memory, (v) => `${percent(v, 1)} of ${((h.memory.totalBytes ?? 0) / 2 ** 30).toFixed(1)} GiB`)}  disk ${show(h.diskBytesPerSecond, () => `${kb(h.diskBytesPerSecond.read)} read, ${kb(h.diskBytesPerSecond.written)} written`)}  network ${show(h.networkBytesPerSecond, () => `${kb(h.networkBytesPerSecond.received)} in, ${kb(h.networkBytesPerSecond.sent)} out`)}`);
   return 0;
 }
 

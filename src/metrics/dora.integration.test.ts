@@ -23,6 +23,10 @@ function commitAt(file: string, content: string, msAgo: number): void {
 
 beforeAll(async () => {
   project = await createTestProject();
+  project.writeConfig((config) => {
+    config.agent = { ...config.agent, uptime_probe_interval: '250ms' };
+  });
+  project.commit({}, 'probe often');
   now = Date.now();
 });
 afterAll(() => project?.cleanup());
@@ -65,9 +69,20 @@ describe('ferry metrics and ferry incident on a real history', () => {
     expect(text.stdout).toMatch(/^ {2}deployment frequency {4}0\.07\/day \(2 deploys in 30\.0 days\) +medium$/m);
     expect(text.stdout).toMatch(/^ {2}change failure rate {5}50\.0% \(1 of 2 deploys\) +low$/m);
     expect(text.stdout).toMatch(/^ {4}deployment 2 \(r2\): rolled back afterwards; restored by deployment 4 after \d+ min$/m);
+    // Uptime from the agent's probes through the router; rate, errors and latency per release from the router.
+    expect(report.uptime.probes).toBeGreaterThan(0);
+    expect(report.uptime.value).toBeGreaterThan(0.9);
+    expect(report.releases.map((r: { release: string }) => r.release)).toEqual(expect.arrayContaining(['r1', 'r2']));
+    for (const release of report.releases) expect(release).toMatchObject({ errorRatio: { value: 0 }, p99Seconds: { value: expect.any(Number) } });
+    expect(report.host.cpuBusyRatio.value).toBeGreaterThanOrEqual(0);
+    expect(report.host.memory).toMatchObject({ value: expect.any(Number), totalBytes: expect.any(Number) });
+    expect(text.stdout).toMatch(/^ {2}uptime {16}\d+\.\d{3}% \(\d+ of \d+ health probes through the router\)$/m);
+    expect(text.stdout).toMatch(/^ {4}r1 +\d+ requests {2}[\d.]+\/s {2}errors 0\.00% {2}p50 [\d.]+ ms {2}p95 [\d.]+ ms {2}p99 [\d.]+ ms$/m);
+    expect(text.stdout).toMatch(/^ {2}cpu [\d.]+% {2}memory [\d.]+% of [\d.]+ GiB {2}disk \d+ KB\/s read, \d+ KB\/s written {2}network \d+ KB\/s in, \d+ KB\/s out$/m);
     // An environment nothing was deployed to: no data, and why, for every key (never 0).
     const none = JSON.parse((await project.ferry(['metrics', '--env', 'staging', '--json'])).stdout);
-    for (const key of ['deploymentFrequency', 'leadTime', 'changeFailureRate', 'recoveryTime']) expect(none[key], key).toEqual({ noData: expect.any(String) });
+    for (const key of ['deploymentFrequency', 'leadTime', 'changeFailureRate', 'recoveryTime', 'uptime']) expect(none[key], key).toEqual({ noData: expect.any(String) });
+    expect(none.releases).toEqual([]);
     expect((await project.ferry(['metrics', '--env', 'staging'])).stdout).toMatch(/^ {2}deployment frequency {4}no data: no deploy has reached this environment yet$/m);
   });
 

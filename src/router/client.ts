@@ -56,7 +56,7 @@ export class RouterClient {
 
   state = () => this.call<RouterSnapshot>('GET', '/state');
   /** The request counters per environment and release since the router started. */
-  requests = () => this.call<{ enabled: boolean; series: RequestSeries[] }>('GET', '/requests');
+  requests = () => this.call<{ enabled: boolean; since: number; series: RequestSeries[] }>('GET', '/requests');
   setRequestCounting = (enabled: boolean) => this.call<{ enabled: boolean }>('PUT', '/requests', { enabled });
   setRoute = (route: Route) => this.call<Route>('PUT', `/routes/${route.env}`, { port: route.port, release: route.release, upstreams: route.upstreams, timeouts: route.timeouts });
   startInstance = (spec: InstanceSpec) => this.call<InstanceRecord>('POST', '/instances', spec);

@@ -10,7 +10,7 @@ export function createControlServer(router: Router, onShutdown: (stopInstances: 
     const parts = url.pathname.split('/').filter(Boolean);
     try {
       if (req.method === 'GET' && url.pathname === '/state') return sendJson(res, 200, router.snapshot());
-      if (req.method === 'GET' && url.pathname === '/requests') return sendJson(res, 200, { enabled: router.requests.enabled, series: router.requests.snapshot() });
+      if (req.method === 'GET' && url.pathname === '/requests') return sendJson(res, 200, { enabled: router.requests.enabled, since: router.requests.since, series: router.requests.snapshot() });
       if (req.method === 'PUT' && url.pathname === '/requests') {
         router.requests.enabled = (await readJsonBody(req)).enabled !== false;
         return sendJson(res, 200, { enabled: router.requests.enabled });

@@ -23,6 +23,8 @@ export interface RequestSeries {
  */
 export class RequestMetrics {
   private readonly series = new Map<string, RequestSeries>();
+  /** When counting began (the router's start): throughput is requests over the time since. */
+  readonly since = Date.now();
   /** Off: nothing is counted (`bench:router` measures the counters' cost by turning them off for a round). */
   enabled = true;
 

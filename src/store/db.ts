@@ -92,6 +92,13 @@ const MIGRATIONS: string[] = [
      closed_at INTEGER
    );
    CREATE INDEX incidents_env ON incidents(env, id);`,
+  // The agent's periodic health probes through the router: the uptime of each environment.
+  `CREATE TABLE uptime_probes (
+     env TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     ok INTEGER NOT NULL
+   );
+   CREATE INDEX uptime_probes_env ON uptime_probes(env, at);`,
 ];
 
 export type Db = Sqlite;

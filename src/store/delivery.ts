@@ -96,6 +96,18 @@ export class DeliveryStore {
     return this.incident(id);
   }
 
+  recordProbe(env: string, ok: boolean, keepMs = 90 * 24 * 3_600_000): void {
+    const now = this.now();
+    this.db.prepare(`INSERT INTO uptime_probes (env, at, ok) VALUES (?, ?, ?)`).run(env, now, ok ? 1 : 0);
+    this.db.prepare(`DELETE FROM uptime_probes WHERE env = ? AND at < ?`).run(env, now - keepMs);
+  }
+
+  /** Probes of an environment in [since, until): how many, how many answered healthy. */
+  probes(env: string, since: number, until: number): { total: number; ok: number } {
+    const row = this.db.prepare(`SELECT COUNT(*) AS total, IFNULL(SUM(ok), 0) AS ok FROM uptime_probes WHERE env = ? AND at >= ? AND at < ?`).get(env, since, until) as { total: number; ok: number };
+    return { total: Number(row.total), ok: Number(row.ok) };
+  }
+
   /** The open incident an external key names (an Alertmanager alert that resolved). */
   openByKey(key: string): IncidentRecord | undefined {
     const row = this.db.prepare(`SELECT * FROM incidents WHERE external_key = ? AND closed_at IS NULL`).get(key) as Row | undefined;
