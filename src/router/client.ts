@@ -37,7 +37,8 @@ export class RouterClient {
     return new Promise((resolve, reject) => {
       const payload = body === undefined ? undefined : JSON.stringify(body);
       const req = http.request(
-        { socketPath: this.socketPath, method, path, timeout: this.requestTimeoutMs, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} },
+        // A connection per call (agent: false): a pooled keep-alive socket the router closed while idle would fail the next call with EPIPE.
+        { socketPath: this.socketPath, method, path, agent: false, timeout: this.requestTimeoutMs, headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {} },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
