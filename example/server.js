@@ -11,6 +11,7 @@ const startedAt = Date.now();
 
 // Simulated faults, for ferry's own tests and benchmarks: a committed fault.json makes a bad release.
 //   {"exitAtStart": true} | {"healthStatus": 500} | {"unhealthyAfterMs": 3000, "unhealthyStatus": 503}
+//   {"errorEvery": 20}: every 20th answer on / is a 500 (5% errors while /health stays healthy)
 const faultFile = new URL('./fault.json', import.meta.url);
 const fault = existsSync(faultFile) ? JSON.parse(readFileSync(faultFile, 'utf8')) : {};
 if (fault.exitAtStart) {
@@ -25,6 +26,7 @@ function healthStatus() {
 }
 
 let shuttingDown = false;
+let answered = 0;
 
 function reply(res, status, body) {
   // While shutting down, a keep-alive connection would hold server.close() open until keepAliveTimeout: close it.
@@ -59,6 +61,7 @@ const server = http.createServer((req, res) => {
     return;
   }
   const delayMs = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('delay') ?? 0);
+  if (fault.errorEvery && ++answered % fault.errorEvery === 0) return reply(res, 500, { error: 'fault.json: errorEvery', release });
   setTimeout(() => {
     reply(res, 200, { app: pkg.name, version: pkg.version, release, instance: process.env.FERRY_INSTANCE_ID ?? null, pid: process.pid });
   }, Math.min(delayMs, 30_000));

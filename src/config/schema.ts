@@ -25,6 +25,37 @@ export const notifySchema = z.strictObject({
   slack: z.url().optional().describe('A Slack incoming-webhook URL.'),
 });
 
+export const analysisCheckSchema = z
+  .strictObject({
+    name: z.string().regex(/^[a-z0-9_-]+$/i).describe('How the check is named in history and notifications.'),
+    metric: z.enum(['error_ratio', 'p50_seconds', 'p95_seconds', 'p99_seconds', 'requests']).optional().describe("The new release's own measure from the router's counters since the switch: 5xx share, a latency quantile, or the request count."),
+    query: z.string().min(1).optional().describe('A PromQL query against analysis.prometheus; {{environment}} and {{release}} are replaced; the first sample is the measurement.'),
+    samples_query: z.string().min(1).optional().describe('PromQL for the sample size of `query` (the request count, say); min_samples applies to it.'),
+    max: z.number().optional().describe('Fails above this.'),
+    min: z.number().optional().describe('Fails below this.'),
+    min_samples: z.number().int().min(0).default(20).describe('Fewer requests (router metric) or samples (samples_query) than this is not yet data.'),
+    no_data: z.enum(['fail', 'pass', 'wait']).default('fail').describe('What no data (or too few samples) means when the window ends: fail (roll back), pass, or wait up to max_wait for data, then fail.'),
+  })
+  .superRefine((check, ctx) => {
+    if (Boolean(check.metric) === Boolean(check.query)) ctx.addIssue({ code: 'custom', message: 'give exactly one of metric (router counters) or query (PromQL)' });
+    if (check.max === undefined && check.min === undefined) ctx.addIssue({ code: 'custom', message: 'give a threshold: max, min or both' });
+  });
+
+export const analysisSchema = z
+  .strictObject({
+    prometheus: z.string().url().optional().describe('Prometheus base URL for query checks (http://127.0.0.1:9090).'),
+    interval: duration.default('2s').describe('How often the checks are measured during the watch window.'),
+    max_wait: duration.default('2m').describe('How long a no_data: wait check may keep the deploy waiting for data after the watch window.'),
+    checks: z.array(analysisCheckSchema).min(1),
+  })
+  .superRefine((analysis, ctx) => {
+    if (analysis.checks.some((c) => c.query) && !analysis.prometheus) ctx.addIssue({ code: 'custom', path: ['prometheus'], message: 'query checks need analysis.prometheus' });
+  })
+  .describe('The metrics gate: checks measured during the watch window after the switch; one failing rolls the deploy back.');
+
+export type AnalysisConfig = z.infer<typeof analysisSchema>;
+export type AnalysisCheck = z.infer<typeof analysisCheckSchema>;
+
 export const proxySchema = z
   .strictObject({
     connect_timeout: duration.default('5s').describe('An instance that does not accept the connection within this gets the request answered 504.'),
@@ -145,6 +176,7 @@ export const environmentSchema = z
     registry: registrySchema.optional(),
     replicas: z.number().int().min(1).max(64).default(1),
     health: healthSchema.prefault({}),
+    analysis: analysisSchema.optional(),
     proxy: proxySchema.prefault({}),
     watch: duration.default('10s'),
     drain: duration.default('30s'),

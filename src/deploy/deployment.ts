@@ -50,6 +50,7 @@ export class Deployment {
           hasBuild: ctx.runtime.needsPrepare(config),
           hasPrevious: ctx.previous.instanceIds.length > 0,
           hasMigrations: Boolean(config.database),
+          hasAnalysis: Boolean(config.analysis),
         }).slice(0, -1),
       trafficMoved: false,
       release: target,

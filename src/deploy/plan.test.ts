@@ -54,3 +54,11 @@ describe('durations', () => {
     expect(parseDurationMs('soon')).toBeUndefined();
   });
 });
+
+describe('the metrics gate in the plan', () => {
+  it('replaces watch for a deploy with analysis: checks (blue-green and recreate); a rollback only watches', () => {
+    expect(planSteps('blue-green', 'deploy', { hasBuild: false, hasPrevious: true, hasAnalysis: true })).toEqual(['lock', 'release', 'secrets', 'backup', 'start', 'health-gate', 'switch', 'analysis', 'drain', 'final-health', 'prune', 'notify']);
+    expect(planSteps('recreate', 'deploy', { hasBuild: false, hasPrevious: true, hasAnalysis: true })).toContain('analysis');
+    expect(planSteps('blue-green', 'rollback', { hasBuild: false, hasPrevious: true, hasAnalysis: true })).toContain('watch');
+  });
+});

@@ -13,6 +13,7 @@ export type StepName =
   | 'health-gate'
   | 'switch'
   | 'watch'
+  | 'analysis'
   | 'drain'
   | 'final-health'
   | 'prune'
@@ -25,13 +26,15 @@ export type Strategy = 'blue-green' | 'recreate';
  * release): a failed migration halts the deploy with the previous release still serving. A rollback runs
  * no migrations: schema changes are made expand/contract, so the previous release works with the new schema.
  */
-export function planSteps(strategy: Strategy, kind: DeploymentKind, options: { hasBuild: boolean; hasPrevious: boolean; hasMigrations?: boolean }): StepName[] {
+export function planSteps(strategy: Strategy, kind: DeploymentKind, options: { hasBuild: boolean; hasPrevious: boolean; hasMigrations?: boolean; hasAnalysis?: boolean }): StepName[] {
+  // A deploy with `analysis:` checks watches with the metrics gate (health through the router, and the checks); a rollback just watches.
+  const gate: StepName = options.hasAnalysis && kind === 'deploy' ? 'analysis' : 'watch';
   const prepare: StepName[] =
     kind === 'deploy' ? ['release', 'secrets', 'backup', ...(options.hasBuild ? (['build'] as const) : []), ...(options.hasMigrations ? (['migrate'] as const) : [])] : ['backup'];
   if (strategy === 'recreate') {
-    return ['lock', ...prepare, ...(options.hasPrevious ? (['stop-old'] as const) : []), 'start', 'health-gate', 'switch', 'final-health', 'prune', 'notify'];
+    return ['lock', ...prepare, ...(options.hasPrevious ? (['stop-old'] as const) : []), 'start', 'health-gate', 'switch', ...(gate === 'analysis' ? [gate] : []), 'final-health', 'prune', 'notify'];
   }
-  const afterSwitch: StepName[] = options.hasPrevious ? ['watch', 'drain'] : ['watch'];
+  const afterSwitch: StepName[] = options.hasPrevious ? [gate, 'drain'] : [gate];
   return ['lock', ...prepare, 'start', 'health-gate', 'switch', ...afterSwitch, 'final-health', 'prune', 'notify'];
 }
 

@@ -1,5 +1,6 @@
 import type { StepName } from '../plan.js';
 import type { Step } from '../step.js';
+import { analysis } from './analysis.js';
 import { backup } from './backup.js';
 import { build } from './build.js';
 import { drain } from './drain.js';
@@ -29,6 +30,7 @@ export const STEPS: Record<StepName, Step> = {
   'health-gate': healthGate,
   switch: switchTraffic,
   watch,
+  analysis,
   drain,
   'final-health': finalHealth,
   prune,
