@@ -3,6 +3,7 @@
 import http from 'node:http';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { countRequest, metricsText } from './metrics.js';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 const port = Number(process.env.PORT ?? 3000);
@@ -31,9 +32,15 @@ let answered = 0;
 function reply(res, status, body) {
   // While shutting down, a keep-alive connection would hold server.close() open until keepAliveTimeout: close it.
   if (shuttingDown) res.setHeader('connection', 'close');
+  countRequest(res.req.url === '/health' || res.req.url === '/notes' ? res.req.url : '/', status);
   res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
 }
 const server = http.createServer((req, res) => {
+  // Prometheus metrics of this process (CPU, memory, heap, event-loop lag) and of the requests it answered.
+  if (req.url === '/metrics') {
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metricsText({ release }));
+    return;
+  }
   if (req.url === '/health') {
     const status = shuttingDown ? 503 : healthStatus();
     reply(res, status, { status: status === 200 ? 'ok' : 'unhealthy', release });

@@ -38,6 +38,20 @@ test('GET / names the app, its version and release', async (t) => {
   assert.match(body.version, /^\d+\.\d+\.\d+$/);
 });
 
+test('GET /metrics: Prometheus text with the process metrics and the requests it answered', async (t) => {
+  const server = await startServer();
+  t.after(() => server.child.kill());
+  await fetch(`${server.url}/`);
+  await fetch(`${server.url}/health`);
+  const res = await fetch(`${server.url}/metrics`);
+  assert.equal(res.status, 200);
+  const text = await res.text();
+  assert.match(text, /^process_resident_memory_bytes\{release="r-test"\} \d+$/m);
+  assert.match(text, /^nodejs_heap_size_used_bytes\{release="r-test"\} \d+$/m);
+  assert.match(text, /^app_requests_total\{release="r-test",route="\/",code="2xx"\} 1$/m);
+  assert.match(text, /^app_requests_total\{release="r-test",route="\/health",code="2xx"\} 1$/m);
+});
+
 test('on SIGTERM it finishes the request in flight, then exits 0', async () => {
   const server = await startServer();
   const inFlight = fetch(`${server.url}/?delay=800`);

@@ -4,6 +4,7 @@ import { ciWorkflow, deployWorkflow, dockerfile, DOCKERIGNORE, ferryYml, gitigno
 import { readProjectFacts, type ProjectFacts } from '../init/project-facts.js';
 import { findHealthPath, type HealthFinding } from '../init/health-probe.js';
 import { FERRY_VERSION, ferrySource, type FerrySource } from '../init/ferry-source.js';
+import { monitoringFiles } from '../init/monitoring/files.js';
 import type { Io } from './output.js';
 import { CONFIG_FILE, loadConfig } from '../config/load.js';
 import { workflowSchema } from '../config/schema.js';
@@ -40,8 +41,52 @@ async function healthOf(projectDir: string, project: ProjectFacts, probe: boolea
   return findHealthPath(projectDir, project.start, { needsInstall: project.hasDependencies });
 }
 
+/** Writes files that are missing (or, with --force, all), and says what it did with each. */
+function writeFiles(projectDir: string, files: Array<[string, string]>, force: boolean | undefined) {
+  const done: Array<{ file: string; action: 'wrote' | 'overwrote' | 'kept'; note?: string }> = [];
+  for (const [name, content] of files) {
+    const path = join(projectDir, name);
+    const exists = existsSync(path);
+    if (exists && !force) {
+      done.push({ file: name, action: 'kept' });
+      continue;
+    }
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, content);
+    done.push({ file: name, action: exists ? 'overwrote' : 'wrote' });
+  }
+  return done;
+}
+
+const KAFKA_CLIENTS = ['kafkajs', 'node-rdkafka', '@confluentinc/kafka-javascript'];
+
+/** `ferry init --monitoring`: Prometheus, alert rules with their tests, Alertmanager, Grafana and a compose file to run them. */
+async function initMonitoring(io: Io, projectDir: string, force: boolean | undefined): Promise<number> {
+  const project = readProjectFacts(projectDir);
+  const config = existsSync(join(projectDir, CONFIG_FILE)) ? loadConfig(projectDir) : undefined;
+  const environments = config ? Object.entries(config.environments).map(([name, env]) => ({ name, port: env.port })) : [{ name: 'production', port: 3000 }, { name: 'staging', port: 3001 }];
+  const dependencies = { ...(project.manifest.dependencies ?? {}) };
+  const exporters = [...project.services, ...(KAFKA_CLIENTS.some((name) => dependencies[name]) ? (['kafka'] as const) : [])];
+  const agentPort = config?.agent.port ?? 7070;
+  const done = writeFiles(projectDir, monitoringFiles({ app: project.app, environments, agentPort, exporters }), force);
+  const next = [
+    "put the agent's API token (\"token\" in agent.json, in the state folder `ferry status` prints) in monitoring/secrets/ferry-agent.token: Prometheus and Alertmanager read it",
+    'set the team receiver\'s URL in monitoring/alertmanager.yml',
+    'docker compose -f docker-compose.monitoring.yml up -d; Grafana on http://127.0.0.1:3030',
+    ...(agentPort === 0 ? ['agent.port is 0 (a free port each start): set a fixed one, or Prometheus cannot find the agent'] : []),
+  ];
+  if (io.json) io.out(JSON.stringify({ files: done, exporters, next }, null, 2));
+  else {
+    for (const d of done) io.out(`${d.action.padEnd(9)} ${d.file}${d.action === 'kept' ? ' (exists; --force replaces it)' : ''}`);
+    io.out(`exporters: ${exporters.length ? exporters.join(', ') : 'none (no MongoDB, Redis, PostgreSQL or Kafka client in the dependencies)'}`);
+    for (const line of next) io.out(`next     ${line}`);
+  }
+  return 0;
+}
+
 /** `ferry init`: writes what is missing, never overwrites without --force, and says what it did with each file. */
-export async function init(io: Io, projectDir: string, options: { force?: boolean; workflowsOnly?: boolean; probe?: boolean }): Promise<number> {
+export async function init(io: Io, projectDir: string, options: { force?: boolean; workflowsOnly?: boolean; probe?: boolean; monitoring?: boolean }): Promise<number> {
+  if (options.monitoring) return initMonitoring(io, projectDir, options.force);
   // An existing ferry.yml shapes the workflows: its CI services and setup, where ferry comes from, and whether there is anything to deploy.
   const config = existsSync(join(projectDir, CONFIG_FILE)) ? loadConfig(projectDir) : undefined;
   const { facts, project, health, source } = await factsOf(projectDir, options.probe !== false && !options.workflowsOnly, config?.workflow.ferry);
@@ -64,17 +109,7 @@ export async function init(io: Io, projectDir: string, options: { force?: boolea
       done.push({ file: '.gitignore', action: 'kept', note: ignoresDeps ? 'exists' : 'exists; add `node_modules/` to it: installed dependencies must not be committed' });
     }
   }
-  for (const [name, content] of files) {
-    const path = join(projectDir, name);
-    const exists = existsSync(path);
-    if (exists && !options.force) {
-      done.push({ file: name, action: 'kept' });
-      continue;
-    }
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, content);
-    done.push({ file: name, action: exists ? 'overwrote' : 'wrote' });
-  }
+  done.push(...writeFiles(projectDir, files, options.force));
   const assumed = [
     ...(options.workflowsOnly ? [] : [...project.assumptions, { what: 'health', value: facts.healthPath, from: health.path ? health.reason : `a guess: ${health.reason}` }]),
     ...(source ? [{ what: 'ferry in CI', value: `npm install --global ${source.spec}`, from: source.from }] : []),

@@ -160,7 +160,8 @@ export function buildProgram(): Command {
     .option('-f, --force', 'replace files that exist')
     .option('--workflows', 'only the .github/workflows files')
     .option('--no-probe', 'do not start the project once to find its health path')
-    .action((options) => execute(options, (io, dir) => init(io, dir, { force: options.force, workflowsOnly: options.workflows, probe: options.probe })));
+    .option('--monitoring', 'only monitoring/: Prometheus, alert rules and their tests, Alertmanager, Grafana dashboards, docker-compose.monitoring.yml')
+    .action((options) => execute(options, (io, dir) => init(io, dir, { force: options.force, workflowsOnly: options.workflows, probe: options.probe, monitoring: options.monitoring })));
 
   common(program.command('ci').description('run the pipeline: stages as a graph, in parallel, cached by their inputs'))
     .option('-s, --stage <name...>', 'only these stages (and what they need)')

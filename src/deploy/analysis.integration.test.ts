@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeepAliveLoad } from '../../test/support/load.js';
 import { createTestProject, readAgentInfo, type TestProject } from '../../test/support/project.js';
@@ -6,17 +8,33 @@ import { prometheusAvailable, startPrometheus, type TestPrometheus } from '../..
 let project: TestProject;
 let load: KeepAliveLoad | undefined;
 const errorsCheck = { name: 'errors', metric: 'error_ratio', max: 0.01, min_samples: 50 };
+// The team's webhook: what the notification of each deploy carried.
+const notifications: Array<Record<string, any>> = []; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON bodies
+const hook = http.createServer((req, res) => {
+  let body = '';
+  req.on('data', (chunk) => (body += chunk));
+  req.on('end', () => {
+    notifications.push(JSON.parse(body));
+    res.end('ok');
+  });
+});
 
 beforeAll(async () => {
+  await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
   project = await createTestProject();
   project.writeConfig((config) => {
-    Object.assign(config.environments.production, { watch: '5s', analysis: { interval: '500ms', checks: [errorsCheck] } });
+    Object.assign(config.environments.production, {
+      watch: '5s',
+      analysis: { interval: '500ms', checks: [errorsCheck] },
+      notify: { webhook: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook` },
+    });
   });
   project.commit({}, 'a metrics gate');
 });
 afterAll(async () => {
   await load?.stop();
   await project?.cleanup();
+  hook.close();
 });
 
 const deploy = async () => {
@@ -49,6 +67,8 @@ describe('the metrics gate (analysis:) on the router’s counters', () => {
     const exposureMs = bad.at(-1)!.at - bad[0].at;
     console.log(`metrics gate: first 5xx to traffic restored: ${exposureMs} ms (${bad.length} errors answered by r2)`);
     expect(load!.samples.slice(mark).filter((s) => s.status === null)).toEqual([]);
+    // The notification carries the measurement, its threshold and the verdict.
+    expect(notifications.at(-1)).toMatchObject({ outcome: 'rolled_back', failedStep: 'analysis', analysis: [{ check: 'errors', threshold: '≤ 0.01', verdict: 'fail', samples: expect.any(Number) }] });
   });
 
   it('promotes a release under the threshold (0.5% errors)', async () => {

@@ -10,6 +10,7 @@ import type { DeployEvent, DeployResult, DeployTimings } from './events.js';
 import type { StepName } from './plan.js';
 import type { Serving } from './serving.js';
 import type { SourceCommit } from './source.js';
+import type { Measurement } from '../metrics/analysis.js';
 
 /** What a deployment is given: the store, the router, the runtimes, where state lives, and its timeouts. */
 export interface OrchestratorDeps {
@@ -63,6 +64,8 @@ export interface DeployContext {
   /** Set by the lock step; called when the deployment ends. */
   unlock?: () => void;
   healthyAt?: number;
+  /** The metrics gate's last measurements (step analysis), for history and the notification. */
+  analysis?: Measurement[];
   watchFailedAt?: number;
   readonly timings: DeployTimings;
   /** The step running now (progress messages belong to it). */

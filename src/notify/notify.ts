@@ -13,6 +13,8 @@ export interface Notification {
   previousRelease: string | null;
   failedStep?: string;
   error?: string;
+  /** The metrics gate's last measurements (value, sample, threshold, verdict per check), when the environment has one. */
+  analysis?: Array<{ check: string; value: number | null; samples: number | null; threshold: string; verdict: string; why?: string }>;
   durationMs: number;
   at: string;
 }
@@ -44,7 +46,8 @@ export function slackMessage(n: Notification): { text: string } {
   const what = n.kind === 'rollback' ? 'rollback' : 'deploy';
   const head = `${ICON[n.outcome]} ${n.app} ${n.env}: ${what} of ${n.release ?? '?'}${n.commit ? ` (${n.commit.slice(0, 7)})` : ''} ${n.outcome.replace('_', ' ')}`;
   const tail = n.outcome === 'succeeded' ? '' : `\nfailed at step ${n.failedStep ?? '?'}: ${n.error ?? ''}${n.previousRelease ? `\n${n.previousRelease} is serving` : ''}`;
-  return { text: head + tail };
+  const gate = n.analysis?.length ? `\nmetrics gate: ${n.analysis.map((m) => `${m.check} ${m.value === null ? 'no data' : Number(m.value.toPrecision(4))} (${m.threshold}) ${m.verdict}`).join(', ')}` : '';
+  return { text: head + tail + gate };
 }
 
 async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<number> {

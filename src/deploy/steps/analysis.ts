@@ -59,6 +59,7 @@ export const analysis: Step = {
       }
       const series = sinceBaseline(seriesOf((await ctx.deps.router.requests()).series), baseline);
       last = await Promise.all(settings.checks.map((check) => measure(check, series)));
+      ctx.analysis = last;
       rounds++;
       ctx.deps.store.recordEvent(env, ctx.deploymentId, 'analysis', { round: rounds, atMs: Date.now() - started, measurements: last });
       ctx.progress(last.map(describeMeasurement).join('; '));

@@ -19,6 +19,7 @@ export const notify: Step = {
         previousRelease: ctx.previous.release,
         failedStep: ctx.failure?.step,
         error: ctx.failure?.message,
+        ...(ctx.analysis ? { analysis: ctx.analysis } : {}),
         durationMs: Date.now() - ctx.startedAt,
         at: new Date().toISOString(),
       },
