@@ -9,7 +9,7 @@ let project: TestProject;
 let load: KeepAliveLoad | undefined;
 const errorsCheck = { name: 'errors', metric: 'error_ratio', max: 0.01, min_samples: 50 };
 // The team's webhook: what the notification of each deploy carried.
-const notifications: Array<Record<string, any>> = []; // eslint-disable-line @typescript-eslint/no-explicit-any -- JSON bodies
+const notifications: Array<Record<string, any>> = [];
 const hook = http.createServer((req, res) => {
   let body = '';
   req.on('data', (chunk) => (body += chunk));
