@@ -2,38 +2,30 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
 import { createTestProject, readAgentInfo, type TestProject } from '../../test/support/project.js';
+import { startWebhook } from '../../test/support/webhook.js';
 import { INSTANCE_BASE_VARS } from '../runtime/base-env.js';
 
 let project: TestProject;
-const hooks: Array<{ signature: string | undefined; body: string }> = [];
-const hook = http.createServer((req, res) => {
-  let body = '';
-  req.on('data', (c) => (body += c));
-  req.on('end', () => {
-    hooks.push({ signature: req.headers['x-ferry-signature'] as string | undefined, body });
-    res.end('ok');
-  });
-});
+let hook: Awaited<ReturnType<typeof startWebhook>>;
 
 const MARKER = 'marker-5f1c0e-of-the-production-shell';
 const PROD_TOKEN = 'prod-token-9d2a';
 const HOOK_SECRET = 'hook-secret-71b3';
 
 beforeAll(async () => {
-  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
+  hook = await startWebhook();
   project = await createTestProject();
   project.writeConfig((config) => {
     config.environments.production.secrets = ['PROD_TOKEN'];
-    config.environments.production.notify = { webhook: `http://127.0.0.1:${(hook.address() as { port: number }).port}/`, webhook_secret_env: 'HOOK_SECRET' };
+    config.environments.production.notify = { webhook: `${hook.url}/`, webhook_secret_env: 'HOOK_SECRET' };
     config.environments.staging.env = { GREETING: 'hello' };
   });
   project.commit({}, 'secrets');
 });
 afterAll(async () => {
   await project.cleanup();
-  hook.close();
+  hook?.close();
 });
 
 const environOf = (pid: number): Record<string, string> =>
@@ -83,8 +75,8 @@ describe('a secret reaches only the environment that declares it', () => {
     expect(ps.find((line) => line.includes(MARKER) || line.includes(HOOK_SECRET))).toBeUndefined();
 
     // The webhook's secret still signed the notification: it travelled with the request, not by inheritance.
-    const delivered = hooks.at(-1)!;
-    expect(delivered.signature).toBe(`sha256=${createHmac('sha256', HOOK_SECRET).update(delivered.body).digest('hex')}`);
+    const delivered = hook.received.at(-1)!;
+    expect(delivered.headers['x-ferry-signature']).toBe(`sha256=${createHmac('sha256', HOOK_SECRET).update(delivered.body).digest('hex')}`);
   });
 
   it('an agent restarted from a clean shell is clean too, and so is the router it finds', async () => {

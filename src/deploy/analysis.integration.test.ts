@@ -1,7 +1,6 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeepAliveLoad } from '../../test/support/load.js';
+import { startWebhook } from '../../test/support/webhook.js';
 import { createTestProject, readAgentInfo, type TestProject } from '../../test/support/project.js';
 import { prometheusAvailable, startPrometheus, type TestPrometheus } from '../../test/support/prometheus.js';
 
@@ -9,24 +8,16 @@ let project: TestProject;
 let load: KeepAliveLoad | undefined;
 const errorsCheck = { name: 'errors', metric: 'error_ratio', max: 0.01, min_samples: 50 };
 // The team's webhook: what the notification of each deploy carried.
-const notifications: Array<Record<string, any>> = [];
-const hook = http.createServer((req, res) => {
-  let body = '';
-  req.on('data', (chunk) => (body += chunk));
-  req.on('end', () => {
-    notifications.push(JSON.parse(body));
-    res.end('ok');
-  });
-});
+let hook: Awaited<ReturnType<typeof startWebhook>>;
 
 beforeAll(async () => {
-  await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+  hook = await startWebhook();
   project = await createTestProject();
   project.writeConfig((config) => {
     Object.assign(config.environments.production, {
       watch: '5s',
       analysis: { interval: '500ms', checks: [errorsCheck] },
-      notify: { webhook: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook` },
+      notify: { webhook: `${hook.url}/hook` },
     });
   });
   project.commit({}, 'a metrics gate');
@@ -34,7 +25,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await load?.stop();
   await project?.cleanup();
-  hook.close();
+  hook?.close();
 });
 
 const deploy = async () => {
@@ -68,7 +59,7 @@ describe('the metrics gate (analysis:) on the router’s counters', () => {
     console.log(`metrics gate: first 5xx to traffic restored: ${exposureMs} ms (${bad.length} errors answered by r2)`);
     expect(load!.samples.slice(mark).filter((s) => s.status === null)).toEqual([]);
     // The notification carries the measurement, its threshold and the verdict.
-    expect(notifications.at(-1)).toMatchObject({ outcome: 'rolled_back', failedStep: 'analysis', analysis: [{ check: 'errors', threshold: '≤ 0.01', verdict: 'fail', samples: expect.any(Number) }] });
+    expect(hook.received.at(-1)?.json).toMatchObject({ outcome: 'rolled_back', failedStep: 'analysis', analysis: [{ check: 'errors', threshold: '≤ 0.01', verdict: 'fail', samples: expect.any(Number) }] });
   });
 
   it('promotes a release under the threshold (0.5% errors)', async () => {

@@ -1,25 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import http from 'node:http';
 import { createTestProject, httpGet, type TestProject } from '../../test/support/project.js';
 import { KeepAliveLoad } from '../../test/support/load.js';
+import { startWebhook } from '../../test/support/webhook.js';
 
 let project: TestProject;
-const received: Array<{ headers: http.IncomingHttpHeaders; body: any }> = [];
-const hook = http.createServer((req, res) => {
-  let body = '';
-  req.on('data', (c) => (body += c));
-  req.on('end', () => {
-    received.push({ headers: req.headers, body: JSON.parse(body) });
-    res.end('ok');
-  });
-});
+let hook: Awaited<ReturnType<typeof startWebhook>>;
 
 beforeAll(async () => {
-  await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
+  hook = await startWebhook();
   project = await createTestProject();
-  const hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}/ferry`;
+  const hookUrl = `${hook.url}/ferry`;
   project.writeConfig((config) => {
     config.environments.production.health.deadline = '3s';
     config.environments.production.watch = '2s';
@@ -30,7 +22,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await project.cleanup();
-  hook.close();
+  hook?.close();
 });
 
 const secrets = { API_KEY: 'key-that-must-not-leak', HOOK_SECRET: 'hook-secret' };
@@ -117,8 +109,8 @@ describe('blue-green deploys of the process runtime', () => {
   });
 
   it('sent a signed notification for every outcome to the local receiver', () => {
-    expect(received.map((r) => r.body.outcome)).toEqual(['succeeded', 'succeeded', 'halted', 'halted', 'rolled_back']);
-    expect(received.every((r) => String(r.headers['x-ferry-signature']).startsWith('sha256='))).toBe(true);
+    expect(hook.received.map((r) => r.json.outcome)).toEqual(['succeeded', 'succeeded', 'halted', 'halted', 'rolled_back']);
+    expect(hook.received.every((r) => String(r.headers['x-ferry-signature']).startsWith('sha256='))).toBe(true);
   });
 
   it('prints instance logs', async () => {

@@ -1,32 +1,24 @@
-import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestProject, httpGet, type TestProject } from '../../test/support/project.js';
 import { createTestDatabase, postgresAvailable, POSTGRES_URL } from '../../test/support/postgres.js';
 import { KeepAliveLoad } from '../../test/support/load.js';
+import { startWebhook } from '../../test/support/webhook.js';
 
 const available = await postgresAvailable();
 if (!available) console.warn(`\n**********\n* SKIPPED: the deploy-with-migrations test needs PostgreSQL at ${POSTGRES_URL.replace(/:[^:@/]*@/, ':***@')}\n**********\n`);
 
 let project: TestProject;
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
-const alerts: any[] = [];
-const receiver = http.createServer((req, res) => {
-  let body = '';
-  req.on('data', (c) => (body += c));
-  req.on('end', () => {
-    alerts.push(JSON.parse(body));
-    res.end('ok');
-  });
-});
+let receiver: Awaited<ReturnType<typeof startWebhook>>;
 
 describe.skipIf(!available)('the migrate step of a deploy', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+    receiver = await startWebhook();
     project = await createTestProject();
     project.writeConfig((config) => {
       config.environments.production.database = { kind: 'postgres', url_secret: 'DATABASE_URL' };
-      config.environments.production.notify = { webhook: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/alerts` };
+      config.environments.production.notify = { webhook: `${receiver.url}/alerts` };
       config.environments.production.watch = '500ms';
     });
     project.commit({ 'migrations/20260101T000000-create-orders.ts': `export async function up(db) { await db.query('CREATE TABLE orders (id bigserial PRIMARY KEY)'); }\nexport async function down(db) { await db.query('DROP TABLE orders'); }\n` }, 'orders');
@@ -34,7 +26,7 @@ describe.skipIf(!available)('the migrate step of a deploy', () => {
   afterAll(async () => {
     await project?.cleanup();
     await database?.drop();
-    receiver.close();
+    receiver?.close();
   });
 
   const env = () => ({ DATABASE_URL: database.url });
@@ -75,7 +67,7 @@ describe.skipIf(!available)('the migrate step of a deploy', () => {
     const [row] = await database.query("SELECT state, error, release FROM changelog WHERE name = '20260102T000000-add-total'");
     expect(row).toEqual({ state: 'failed', error: 'function no_such_function() does not exist', release: 'r2' });
 
-    const alert = alerts.find((a) => a.outcome === 'halted');
+    const alert = receiver.received.map((r) => r.json).find((a) => a.outcome === 'halted');
     expect(alert).toMatchObject({ env: 'production', failedStep: 'migrate', release: 'r2', previousRelease: 'r1' });
     expect(alert.error).toMatch(/20260102T000000-add-total failed/);
 
