@@ -1,5 +1,5 @@
-import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,9 +7,13 @@ import { parse } from 'yaml';
 import { FERRY_BIN, REPO_ROOT } from '../../test/support/project.js';
 import { prometheusAvailable, startPrometheus, type TestPrometheus } from '../../test/support/prometheus.js';
 import { ALERTS } from './monitoring/alerts.js';
+import { freePort } from '../util/ports.js';
 
 const tools = prometheusAvailable();
 const amtool = spawnSync('sh', ['-c', 'command -v amtool']).status === 0;
+const NODE_EXPORTER = '/usr/bin/prometheus-node-exporter';
+const nodeExporter = existsSync(NODE_EXPORTER);
+if (!nodeExporter) console.warn("\n**********\n* SKIPPED: the host dashboard against a real node-exporter needs Debian's prometheus-node-exporter (.ci/run installs it)\n**********\n");
 if (!tools) console.warn("\n**********\n* SKIPPED: the monitoring files' checks need Debian's prometheus (promtool; .ci/run installs it)\n**********\n");
 if (!amtool) console.warn("\n**********\n* SKIPPED: amtool check-config needs Debian's prometheus-alertmanager (.ci/run installs it)\n**********\n");
 
@@ -75,6 +79,30 @@ describe('ferry init --monitoring', () => {
       const query = expr.replaceAll('$__rate_interval', '1m').replaceAll('$environment', 'production');
       const answer = (await (await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(query)}`)).json()) as { status: string; error?: string };
       expect(answer, expr).toMatchObject({ status: 'success' });
+    }
+  });
+
+  it.skipIf(!tools || !nodeExporter)("the host dashboard's queries find data in a real node-exporter, and the host alerts' expressions evaluate on it", async () => {
+    const port = await freePort();
+    const exporter = spawn(NODE_EXPORTER, [`--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+    const scraper = await startPrometheus([{ job: 'node', address: `127.0.0.1:${port}` }]);
+    try {
+      const host = JSON.parse(readFileSync(join(dir, 'monitoring/grafana/dashboards/host.json'), 'utf8'));
+      const exprs: string[] = host.panels.flatMap((p: { targets: Array<{ expr: string }> }) => p.targets.map((t) => t.expr)).filter((e: string) => e.includes('node_'));
+      expect(exprs.length).toBe(6);
+      for (const expr of exprs) {
+        const query = expr.replaceAll('$__rate_interval', '10s');
+        let result: unknown[] = [];
+        for (let i = 0; i < 60 && result.length === 0; i++) {
+          result = await scraper.query(query);
+          if (!result.length) await new Promise((r) => setTimeout(r, 250));
+        }
+        expect(result.length, expr).toBeGreaterThan(0);
+      }
+      for (const alert of ALERTS.filter((a) => a.alert.startsWith('Host'))) await scraper.query(alert.expr.replace('[5m]', '[10s]'));
+    } finally {
+      exporter.kill();
+      await scraper.stop();
     }
   });
 });
