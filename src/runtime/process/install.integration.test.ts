@@ -50,6 +50,7 @@ describe('the process runtime installs dependencies', () => {
     expect(second.code, second.stdout + second.stderr).toBe(0);
     const said = /node_modules reused \(same package-lock\.json, node v[\d.]+, key [0-9a-f]{16}\): (\d+)ms instead of (\d+)ms for `npm ci[^`]*`, (\d+) KB new on disk/.exec(second.stdout);
     expect(said, second.stdout).not.toBeNull();
+    console.log(`second deploy, same lockfile: ${said![0]}`);
     const file = 'node_modules/greet/index.js';
     expect(statSync(join(releaseApp('r2'), file)).ino).toBe(statSync(join(releaseApp('r1'), file)).ino);
     expect((await httpGet(project.ports.production)).status).toBe(200);
