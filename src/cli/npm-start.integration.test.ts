@@ -5,8 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FERRY_BIN, REPO_ROOT, httpGet } from '../../test/support/project.js';
 import { sleep } from '../util/sleep.js';
+import { statePaths } from '../state/paths.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-start-'));
+/** The agent's record: gone once the agent has stopped. */
+const readAgentInfoOrUndefined = () => (existsSync(statePaths(dir).agentInfo) ? readFileSync(statePaths(dir).agentInfo, 'utf8') : undefined);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('npm start', () => {
@@ -48,6 +51,22 @@ describe('npm start', () => {
     const tests = execFileSync('npm', ['test', '--silent'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
     expect(tests).toMatch(/^(#|ℹ) pass 4$/m);
   });
+
+  it('Ctrl-C during the first deploys stops everything it started (exit 130), not leaving an agent behind', async () => {
+    const child = spawn(process.execPath, [FERRY_BIN, 'up', '--project', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c) => (output += c));
+    child.stderr.on('data', (c) => (output += c));
+    const exited = new Promise<number>((r) => child.on('close', (code) => r(code ?? -1)));
+    const deadline = Date.now() + 60_000;
+    while (!output.includes('→ watch') && Date.now() < deadline && child.exitCode === null) await sleep(50);
+    child.kill('SIGINT');
+    expect(await exited, output).toBe(130);
+    expect(output).toContain('stopping: the agent, the router and the instances');
+    expect(output).not.toContain('lost the connection to the agent');
+    await expect(httpGet(3000)).rejects.toThrow();
+    expect(readAgentInfoOrUndefined()).toBeUndefined();
+  }, 90_000);
 
   it("the reference service's own tests pass (what its pipeline's test stage runs)", () => {
     const output = execFileSync('npm', ['test', '--silent'], { cwd: join(REPO_ROOT, 'example'), encoding: 'utf8', timeout: 60_000 });
