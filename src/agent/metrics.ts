@@ -20,6 +20,15 @@ const STAGE_BUCKETS = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800];
 const WAIT_BUCKETS = [0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
 const DORA_WINDOW_MS = 30 * 24 * 3_600_000;
 
+/** The environments of ferry.yml, read once per scrape (every collector asks within the same second). */
+function environmentsOf(projectDir: string): () => string[] {
+  let cached: { at: number; names: string[] } | undefined;
+  return () => {
+    if (!cached || Date.now() - cached.at > 1000) cached = { at: Date.now(), names: Object.keys(loadConfig(projectDir).environments) };
+    return cached.names;
+  };
+}
+
 /**
  * The agent's `/metrics`: what ferry knows about delivery, read from the store at scrape time (so it survives
  * agent restarts and counters only grow, as rows are only added). Label values are bounded: environments,
@@ -30,6 +39,7 @@ export function createMetrics(deps: MetricsDeps): Registry {
   const db = deps.store.db;
   const all = (sql: string, ...params: unknown[]) => db.prepare(sql).all(...params) as Row[];
   const seconds = (ms: number | null) => Math.max(0, (ms ?? 0) / 1000);
+  const environments = environmentsOf(deps.projectDir);
 
   new Counter({
     name: 'ferry_deployments_total',
@@ -59,7 +69,7 @@ export function createMetrics(deps: MetricsDeps): Registry {
     registers: [registry],
     collect() {
       this.reset();
-      for (const env of Object.keys(loadConfig(deps.projectDir).environments)) this.set({ environment: env }, 0);
+      for (const env of environments()) this.set({ environment: env }, 0);
       for (const row of all(`SELECT env, COUNT(*) AS n FROM deployments WHERE state = 'running' GROUP BY env`)) this.set({ environment: row.env }, row.n);
     },
   });
@@ -106,7 +116,7 @@ export function createMetrics(deps: MetricsDeps): Registry {
     async collect() {
       this.reset();
       const snapshot = await deps.router.state();
-      for (const env of Object.keys(loadConfig(deps.projectDir).environments)) {
+      for (const env of environments()) {
         const serving = servingFrom(snapshot, env).release;
         if (serving) this.set({ environment: env, release: serving }, 1);
       }
@@ -133,7 +143,7 @@ export function createMetrics(deps: MetricsDeps): Registry {
       for (const row of all(`SELECT name, state, duration_ms FROM pipeline_stages WHERE cached = 0 AND duration_ms IS NOT NULL`)) this.observe({ stage: row.name, state: row.state }, seconds(row.duration_ms));
     },
   });
-  registerDora(registry, deps);
+  registerDora(registry, deps, environments);
   // The agent's own process: CPU, memory, event-loop lag, handles (prom-client's default set).
   collectDefaultMetrics({ register: registry });
   return registry;
@@ -143,12 +153,12 @@ export function createMetrics(deps: MetricsDeps): Registry {
  * DORA's keys over the last 30 days as gauges. A key with no data is left out (absent, not 0). They are
  * computed again only when a deployment or an incident changed (git is read then).
  */
-function registerDora(registry: Registry, deps: MetricsDeps): void {
+function registerDora(registry: Registry, deps: MetricsDeps, environments: () => string[]): void {
   const delivery = new DeliveryStore(deps.store.db);
   const cache = new Map<string, { key: string; report: DoraReport }>();
   const reports = async (): Promise<Array<[string, DoraReport]>> => {
     const out: Array<[string, DoraReport]> = [];
-    for (const env of Object.keys(loadConfig(deps.projectDir).environments)) {
+    for (const env of environments()) {
       const state = deps.store.db
         .prepare(`SELECT (SELECT COUNT(*) || ':' || IFNULL(MAX(finished_at), 0) FROM deployments WHERE env = ?) || '/' || (SELECT COUNT(*) || ':' || IFNULL(MAX(closed_at), 0) FROM incidents WHERE env = ?) AS key`)
         .get(env, env) as { key: string };

@@ -1,4 +1,5 @@
 import type { StageConfig } from '../config/schema.js';
+import { shellWord } from '../util/shell.js';
 
 export interface ProjectFacts {
   scripts: Record<string, string>;
@@ -14,9 +15,6 @@ export interface ProjectFacts {
   /** A second tag for the image, which a deploy of the same git tree and build settings finds and runs (see pipelineImageTag). */
   deployableTag?: string;
 }
-
-/** A word for sh, quoted so that nothing in it is expanded. */
-const shellWord = (text: string) => (/^[\w./:=@%+-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`);
 
 /** The image stage's build: the environment's Dockerfile and build_args (BASE_IMAGE from the environment of the run may override). */
 function imageBuild(facts: ProjectFacts, image: string): string {

@@ -2,14 +2,9 @@ import type { DoraReport, Measured } from '../metrics/dora.js';
 import type { HostSnapshot } from '../metrics/host.js';
 import type { ReleaseRed } from '../metrics/red.js';
 import type { IncidentRecord } from '../store/delivery.js';
-import { environmentOf, loadConfig } from '../config/load.js';
-import { agentGet, agentPost, ensureAgent } from './agent-client.js';
-import { progress, type Io } from './output.js';
-
-async function connect(io: Io, projectDir: string, env?: string) {
-  if (env) environmentOf(loadConfig(projectDir), env);
-  return ensureAgent(projectDir, progress(io));
-}
+import { agentGet, agentPost } from './agent-client.js';
+import { connect } from './read-commands.js';
+import type { Io } from './output.js';
 
 type MetricsBody = DoraReport & { env: string; since: number; until: number; period: string; uptime: Measured<number> & { probes?: number; healthy?: number }; requestsSince: number; releases: ReleaseRed[]; host: HostSnapshot };
 

@@ -12,6 +12,18 @@ const dir = mkdtempSync(join(tmpdir(), 'ferry-start-'));
 const readAgentInfoOrUndefined = () => (existsSync(statePaths(dir).agentInfo) ? readFileSync(statePaths(dir).agentInfo, 'utf8') : undefined);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** `ferry up` on the copy, until its output shows `text` (or it exits, or a minute passes). */
+async function ferryUpUntil(text: string) {
+  const child = spawn(process.execPath, [FERRY_BIN, 'up', '--project', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (c) => (output += c));
+  child.stderr.on('data', (c) => (output += c));
+  const exited = new Promise<number>((r) => child.on('close', (code) => r(code ?? -1)));
+  const deadline = Date.now() + 60_000;
+  while (!output.includes(text) && Date.now() < deadline && child.exitCode === null) await sleep(50);
+  return { child, output: () => output, exited };
+}
+
 describe('npm start', () => {
   it('runs `ferry up --project example`', () => {
     const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
@@ -21,13 +33,8 @@ describe('npm start', () => {
   it('deploys the bundled example as configured: production on :3000, staging on :3001, status page and API printed', async () => {
     cpSync(join(REPO_ROOT, 'example'), dir, { recursive: true, filter: (from) => !from.includes('.ferry') });
     for (const args of [['init', '-q'], ['add', '-A'], ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'example']]) execFileSync('git', args, { cwd: dir });
-    const child = spawn(process.execPath, [FERRY_BIN, 'up', '--project', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c) => (output += c));
-    child.stderr.on('data', (c) => (output += c));
-    const exited = new Promise<number>((r) => child.on('close', (code) => r(code ?? -1)));
-    const deadline = Date.now() + 60_000;
-    while (!output.includes('ferry is running') && Date.now() < deadline && child.exitCode === null) await sleep(100);
+    const { child, output: said, exited } = await ferryUpUntil('ferry is running');
+    const output = said();
     try {
       expect(output).toContain('ferry is running');
       expect(output).toMatch(/production\s+http:\/\/127\.0\.0\.1:3000/);
@@ -53,15 +60,10 @@ describe('npm start', () => {
   });
 
   it('Ctrl-C during the first deploys stops everything it started (exit 130), not leaving an agent behind', async () => {
-    const child = spawn(process.execPath, [FERRY_BIN, 'up', '--project', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c) => (output += c));
-    child.stderr.on('data', (c) => (output += c));
-    const exited = new Promise<number>((r) => child.on('close', (code) => r(code ?? -1)));
-    const deadline = Date.now() + 60_000;
-    while (!output.includes('→ watch') && Date.now() < deadline && child.exitCode === null) await sleep(50);
+    const { child, output: said, exited } = await ferryUpUntil('→ watch');
     child.kill('SIGINT');
-    expect(await exited, output).toBe(130);
+    expect(await exited, said()).toBe(130);
+    const output = said();
     expect(output).toContain('stopping: the agent, the router and the instances');
     expect(output).not.toContain('lost the connection to the agent');
     await expect(httpGet(3000)).rejects.toThrow();

@@ -5,7 +5,8 @@ import type { AgentInfo } from '../agent/agent.js';
 import { agentGet, agentGetStream, ensureAgent } from './agent-client.js';
 import { printHistory, printStatus, progress, type Io } from './output.js';
 
-async function connect(io: Io, projectDir: string, env?: string) {
+/** The agent of the project (started if none runs), after checking ferry.yml and the environment name. */
+export async function connect(io: Io, projectDir: string, env?: string) {
   const config = loadConfig(projectDir);
   if (env) environmentOf(config, env);
   return ensureAgent(projectDir, progress(io));

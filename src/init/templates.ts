@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
 import type { WorkflowConfig } from '../config/schema.js';
+import { shellWord } from '../util/shell.js';
 
 export interface InitFacts {
   app: string;
@@ -93,9 +94,6 @@ coverage
 sarif
 *.log
 `;
-
-/** A word for sh, quoted so that nothing in it is expanded. */
-const shellWord = (text: string) => (/^[\w./:=@%+-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`);
 
 /** ferry itself, pinned to the version that wrote the workflow (installed globally: it is not the project's dependency). */
 const installFerry = (facts: InitFacts) =>
