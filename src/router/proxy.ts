@@ -1,7 +1,7 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import net from 'node:net';
-import { ResponseParser } from './response-parser.js';
+import type { BodySink, ClientRequest, ConnectionHandlers } from './client-connection.js';
+import { upstreamRequestHead } from './forward-head.js';
+import { ResponseParser, type ResponseHead } from './response-parser.js';
 import type { UpstreamPool } from './upstream-pool.js';
 import type { UpstreamTimeouts } from './state.js';
 
@@ -31,47 +31,31 @@ export interface ProxyOptions {
   observe: (release: string, status: number, seconds: number) => void;
 }
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'x-forwarded-for', 'x-forwarded-proto']);
 const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UPSTREAM_CLOSED']);
-/** Times a bodyless request whose connection failed before any answer is sent again. */
+/** Times a request whose connection failed before any answer (and before any body byte left) is sent again. */
 const MAX_REPEATS = 3;
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Between retries of a refused connection (an instance that just died, not yet seen as gone). */
 const REFUSED_RETRY_DELAY_MS = 20;
-
-function hasBody(req: IncomingMessage): boolean {
-  return req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0');
-}
-
-/** The request head as the upstream gets it: hop-by-hop headers dropped, X-Forwarded-* set, body re-framed. */
-function requestHead(req: IncomingMessage, chunked: boolean): string {
-  let head = `${req.method} ${req.url} HTTP/1.1\r\n`;
-  const raw = req.rawHeaders;
-  let hasHost = false;
-  for (let i = 0; i < raw.length; i += 2) {
-    const lower = raw[i].toLowerCase();
-    if (HOP_BY_HOP.has(lower)) continue;
-    if (lower === 'host') hasHost = true;
-    head += `${raw[i]}: ${raw[i + 1]}\r\n`;
-  }
-  if (!hasHost) head += `host: ${req.socket.localAddress}:${req.socket.localPort}\r\n`;
-  const forwardedFor = req.headers['x-forwarded-for'];
-  head += `x-forwarded-for: ${forwardedFor ? `${forwardedFor}, ` : ''}${req.socket.remoteAddress ?? ''}\r\nx-forwarded-proto: http\r\n`;
-  if (chunked) head += 'transfer-encoding: chunked\r\n';
-  return head + '\r\n';
-}
+const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
+const LAST_CHUNK = Buffer.from('0\r\n\r\n');
+const CRLF = Buffer.from('\r\n');
 
 interface Retry {
-  /** When the request arrived (performance.now()): its latency runs from here, across waits and retries. */
-  arrivedAt: number;
   /** Until when a request may wait for an upstream (held, or retried after a refused connection). */
   deadline: number;
   /** Times it was sent again after its connection failed before an answer. */
   repeats: number;
 }
 
-/** Builds the request handler of one environment's listener: a keep-alive reverse proxy. */
-export function createProxyHandler(options: ProxyOptions) {
+const seconds = (request: ClientRequest) => (performance.now() - request.arrivedAt) / 1000;
+
+/**
+ * The reverse proxy of one environment's listener: each request goes round-robin to a routed upstream over
+ * a pooled keep-alive connection; its body streams as it arrives, with backpressure both ways; an upgrade
+ * becomes a byte pipe. A request with nothing to route to is held until something is (or pendingTimeoutMs).
+ */
+export function createProxy(options: ProxyOptions): ConnectionHandlers {
   let next = 0;
 
   async function pick(deadline: number): Promise<Upstream | undefined> {
@@ -85,79 +69,116 @@ export function createProxyHandler(options: ProxyOptions) {
     return list[next];
   }
 
-  /** One attempt at one upstream; a failure before any answer may send the request again (see fail). */
-  function forward(req: IncomingMessage, res: ServerResponse, upstream: Upstream, retry: Retry): void {
-    upstream.inflight++;
-    const withBody = hasBody(req);
-    const chunkedBody = withBody && req.headers['transfer-encoding'] !== undefined;
-    const timeouts = options.timeouts();
-    let settled = false;
-    let requestSent = !withBody;
-    let bodyStarted = false;
-    let keepAlive = false;
-    let batch: Buffer[] = [];
-    let timer: NodeJS.Timeout | undefined;
-    let status = 0;
+  function route(request: ClientRequest, retry: Retry): void {
+    if (!request.isCurrent) return;
+    const list = options.upstreams();
+    if (list.length > 0) {
+      next = (next + 1) % list.length;
+      return forward(request, list[next], retry);
+    }
+    // Nothing may get traffic now (a recreate, an instance restarting): hold the request until something may.
+    void pick(retry.deadline).then((upstream) => {
+      if (upstream) return route(request, retry);
+      if (!request.isCurrent) return;
+      options.count('unavailable');
+      options.observe('none', 503, seconds(request));
+      request.answer(503, 'ferry router: no healthy instance is serving this environment\n', 'retry-after: 1\r\n');
+    });
+  }
 
-    const arm = (ms: number, code: string) => {
-      clearTimeout(timer);
-      timer = setTimeout(() => fail(code), ms);
-    };
+  /** One attempt at one upstream; a failure before any answer may send the request again (see fail). */
+  function forward(request: ClientRequest, upstream: Upstream, retry: Retry): void {
+    upstream.inflight++;
+    const head = request.head;
+    const chunkedBody = head.body.kind === 'chunked';
+    const timeouts = options.timeouts();
+    const noBody = head.method === 'HEAD';
+    let settled = false;
+    let requestSent = head.body.kind === 'none';
+    let phase: 'connect' | 'response' | 'body' = 'connect';
+    let pendingHead: ResponseHead | undefined;
+    let batch: Buffer[] = [];
+
     const settle = () => {
       if (settled) return false;
       settled = true;
-      clearTimeout(timer);
       upstream.inflight--;
+      request.deadline = Infinity;
+      request.onDeadline = undefined;
+      request.onAbort = undefined;
       return true;
+    };
+    const drop = () => {
+      connection.exchange = undefined;
+      socket.destroy();
     };
     const fail = (code: string) => {
       if (!settle()) return;
-      connection.exchange = undefined;
-      socket.destroy();
-      if (res.headersSent) return void res.destroy();
-      // Refused on a new connection: nothing was sent (the body is not read before the connection opens).
-      const neverSent = code === 'ECONNREFUSED' && fresh && !bodyStarted;
-      if (neverSent && Date.now() < retry.deadline) return void setTimeout(() => route(req, res, retry), REFUSED_RETRY_DELAY_MS);
+      drop();
+      if (!request.isCurrent) return;
+      if (request.responseStarted) return request.abort();
+      // Refused on a new connection: nothing was sent (the body waits for the connection to open).
+      const neverSent = code === 'ECONNREFUSED' && fresh && !request.bodyForwarded;
+      if (neverSent && Date.now() < retry.deadline) {
+        request.unpipeBody();
+        return void setTimeout(() => route(request, retry), REFUSED_RETRY_DELAY_MS);
+      }
       // The connection failed before any answer: a stale pooled connection (the upstream closed it), or an
-      // instance that died holding the request. A bodyless request on a stale connection, or a bodyless
+      // instance that died holding the request. One whose body did not start, on a stale connection, or an
       // idempotent one anywhere, is sent again (RFC 9110 9.2.2), a bounded number of times.
-      const repeatable = RETRYABLE_CODES.has(code) && !withBody && !parser.headSeen && (!fresh || IDEMPOTENT.has(req.method ?? ''));
-      if (repeatable && retry.repeats < MAX_REPEATS && Date.now() < retry.deadline) return void setTimeout(() => route(req, res, { ...retry, repeats: retry.repeats + 1 }), fresh ? REFUSED_RETRY_DELAY_MS : 0);
+      const repeatable = RETRYABLE_CODES.has(code) && !request.bodyForwarded && !parser.headSeen && (!fresh || IDEMPOTENT.has(head.method));
+      if (repeatable && retry.repeats < MAX_REPEATS && Date.now() < retry.deadline) {
+        request.unpipeBody();
+        return void setTimeout(() => route(request, { ...retry, repeats: retry.repeats + 1 }), fresh ? REFUSED_RETRY_DELAY_MS : 0);
+      }
       const timedOut = code === 'CONNECT_TIMEOUT' || code === 'RESPONSE_TIMEOUT';
       options.count(timedOut ? 'upstreamTimeouts' : 'upstreamErrors');
-      options.observe(upstream.release, timedOut ? 504 : 502, (performance.now() - retry.arrivedAt) / 1000);
+      options.observe(upstream.release, timedOut ? 504 : 502, seconds(request));
       const what = code === 'CONNECT_TIMEOUT' ? `did not accept a connection within ${timeouts.connectMs}ms` : code === 'RESPONSE_TIMEOUT' ? `sent no response head within ${timeouts.responseHeaderMs}ms` : `failed: ${code}`;
-      res.writeHead(timedOut ? 504 : 502, { 'content-type': 'text/plain' }).end(`ferry router: upstream ${upstream.id} ${what}\n`);
+      request.answer(timedOut ? 504 : 502, `ferry router: upstream ${upstream.id} ${what}\n`);
     };
     const parser = new ResponseParser(
       {
-        onHead: (head) => {
-          clearTimeout(timer);
-          keepAlive = head.keepAlive;
-          status = head.status;
-          res.writeHead(head.status, head.statusMessage, head.headers);
+        onHead: (responseHead) => {
+          pendingHead = responseHead;
+          phase = 'body';
+          request.deadline = Infinity;
         },
         onBody: (chunk) => batch.push(chunk),
         onEnd: () => undefined,
+        onContinue: () => {
+          if (head.expectContinue && head.version === '1.1' && !request.responseStarted && request.isCurrent) request.connection.write(CONTINUE);
+        },
       },
-      req.method === 'HEAD',
+      noBody,
     );
+    let lastHead: ResponseHead | undefined;
+    /** The whole response is in: the connection goes back to the pool (before the response is written, so a pipelined request can take it), or is closed. */
+    const release = (keepAlive: boolean) => {
+      if (!settle()) return;
+      if (keepAlive && requestSent) upstream.pool.release(connection);
+      else drop();
+      // A body still arriving from the client has nowhere to go now; the client connection closes after this response.
+      request.unpipeBody();
+    };
     // Body bytes of one read go out in one write; a response that arrives whole costs one write to the client.
     const flush = () => {
       const body = batch.length === 1 ? batch[0] : batch.length ? Buffer.concat(batch) : undefined;
       batch = [];
-      if (parser.done) {
-        if (!settle()) return;
-        res.end(body);
-        options.observe(upstream.release, status, (performance.now() - retry.arrivedAt) / 1000);
-        if (keepAlive && requestSent) upstream.pool.release(connection);
-        else {
-          connection.exchange = undefined;
-          socket.destroy();
-        }
-      } else if (body && !res.write(body)) {
+      const complete = parser.done;
+      if (pendingHead) lastHead = pendingHead;
+      if (complete) release(lastHead!.keepAlive);
+      let ok = true;
+      if (pendingHead) {
+        pendingHead = undefined;
+        const status = lastHead!.status;
+        ok = request.writeHead(lastHead!, body, noBody || status === 204 || status === 304, complete);
+      } else if (complete) request.end(body);
+      else if (body) ok = request.writeBody(body);
+      if (complete) options.observe(upstream.release, lastHead!.status, seconds(request));
+      else if (!ok) {
         socket.pause();
-        res.once('drain', () => socket.resume());
+        request.connection.onDrain(() => socket.resume());
       }
     };
     const { connection, fresh } = upstream.pool.acquire({
@@ -168,7 +189,7 @@ export function createProxyHandler(options: ProxyOptions) {
         } catch {
           return fail('MALFORMED_RESPONSE');
         }
-        flush();
+        if (pendingHead || parser.done || batch.length > 0) flush();
       },
       onError: fail,
       onClose: () => {
@@ -177,78 +198,73 @@ export function createProxyHandler(options: ProxyOptions) {
       },
     });
     const socket = connection.socket;
-    res.on('close', () => {
-      if (settle()) {
-        connection.exchange = undefined;
-        socket.destroy();
-      }
-    });
+    request.onAbort = () => {
+      if (settle()) drop();
+    };
+    request.onDeadline = () => fail(phase === 'connect' ? 'CONNECT_TIMEOUT' : 'RESPONSE_TIMEOUT');
 
-    socket.write(requestHead(req, chunkedBody));
-    const awaitHead = () => arm(timeouts.responseHeaderMs, 'RESPONSE_TIMEOUT');
-    if (fresh) {
-      arm(timeouts.connectMs, 'CONNECT_TIMEOUT');
-      socket.once('connect', () => (withBody ? sendBody() : awaitHead()));
-    } else if (withBody) sendBody();
-    else awaitHead();
-
-    function sendBody(): void {
-      if (settled) return;
-      clearTimeout(timer);
-      bodyStarted = true;
-      req.on('data', (chunk: Buffer) => {
-      const ok = chunkedBody ? socket.write(`${chunk.length.toString(16)}\r\n`) && socket.write(chunk) && socket.write('\r\n') : socket.write(chunk);
-      if (!ok) {
-        req.pause();
-        socket.once('drain', () => req.resume());
-      }
-    });
-      req.on('end', () => {
-        if (chunkedBody) socket.write('0\r\n\r\n');
+    const sink: BodySink = {
+      write: (chunk) => {
+        const ok = chunkedBody ? socket.write(Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`, 'latin1'), chunk, CRLF])) : socket.write(chunk);
+        if (!ok) socket.once('drain', () => request.resumeBody());
+        return ok;
+      },
+      end: () => {
+        if (settled) return;
+        if (chunkedBody) socket.write(LAST_CHUNK);
         requestSent = true;
-        if (!settled && !parser.headSeen) awaitHead();
+        if (!parser.headSeen) awaitHead();
+      },
+    };
+    const awaitHead = () => {
+      phase = 'response';
+      request.deadline = Date.now() + timeouts.responseHeaderMs;
+    };
+    const send = () => (head.body.kind === 'none' ? awaitHead() : request.pipeBody(sink));
+
+    socket.write(upstreamRequestHead(head, request.connection.socket, 'http'), 'latin1');
+    if (fresh) {
+      request.deadline = Date.now() + timeouts.connectMs;
+      socket.once('connect', () => {
+        if (!settled) send();
       });
-    }
+    } else send();
   }
 
-  function route(req: IncomingMessage, res: ServerResponse, retry: Retry): void {
-    const list = options.upstreams();
-    if (list.length > 0) {
-      next = (next + 1) % list.length;
-      return forward(req, res, list[next], retry);
-    }
-    // Nothing may get traffic now (a recreate, an instance restarting): hold the request until something may.
-    void pick(retry.deadline).then((upstream) => {
-      if (upstream) return forward(req, res, upstream, retry);
-      options.count('unavailable');
-      options.observe('none', 503, (performance.now() - retry.arrivedAt) / 1000);
-      if (!res.headersSent && !res.destroyed) res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '1' }).end('ferry router: no healthy instance is serving this environment\n');
-    });
-  }
-
-  const handler = (req: IncomingMessage, res: ServerResponse) => route(req, res, { arrivedAt: performance.now(), deadline: Date.now() + options.pendingTimeoutMs, repeats: 0 });
-
-  /** WebSocket and other upgrades: a raw byte tunnel to one upstream. */
-  const upgrade = (req: IncomingMessage, socket: Socket, head: Buffer) => {
+  /** WebSocket and other upgrades: after the head, a raw byte pipe to one upstream. */
+  function tunnel(request: ClientRequest, client: net.Socket, leftover: Buffer): void {
     void pick(Date.now() + options.pendingTimeoutMs).then((upstream) => {
-      if (!upstream) return void socket.destroy();
+      if (!upstream) {
+        options.count('unavailable');
+        return void client.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
+      }
       upstream.inflight++;
-      const target = net.connect(upstream.port, upstream.host, () => {
-        const lines = [`${req.method} ${req.url} HTTP/1.1`];
-        for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
-        target.write(lines.join('\r\n') + '\r\n\r\n');
-        if (head.length > 0) target.write(head);
-        target.pipe(socket).pipe(target);
-      });
-      const close = () => {
+      const { connectMs } = options.timeouts();
+      const target = net.connect({ port: upstream.port, host: upstream.host, noDelay: true });
+      const connectTimer = setTimeout(() => close(), connectMs);
+      target.once('connect', () => clearTimeout(connectTimer));
+      target.write(upstreamRequestHead(request.head, client, 'http'), 'latin1');
+      if (leftover.length > 0) target.write(leftover);
+      target.pipe(client);
+      client.pipe(target);
+      let closed = false;
+      function close() {
+        if (closed) return;
+        closed = true;
+        clearTimeout(connectTimer);
+        upstream!.inflight--;
         target.destroy();
-        socket.destroy();
-      };
-      target.once('close', () => upstream.inflight--);
+        client.destroy();
+      }
       target.on('error', close);
-      socket.on('error', close);
+      target.on('close', close);
+      client.on('error', close);
+      client.on('close', close);
     });
-  };
+  }
 
-  return { handler, upgrade };
+  return {
+    request: (request) => route(request, { deadline: Date.now() + options.pendingTimeoutMs, repeats: 0 }),
+    tunnel,
+  };
 }

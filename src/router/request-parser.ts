@@ -22,8 +22,8 @@ export interface RequestHead {
 export class RequestParseError extends Error {
   constructor(
     readonly reason: string,
-    /** The status to answer with: 400, 431 (head too large), 501 (unknown transfer coding), 505 (version). */
-    readonly status: 400 | 431 | 501 | 505 = 400,
+    /** The status to answer with: 400, 431 (head too large), 505 (version). An unknown transfer coding is 400, as Node's server answers it. */
+    readonly status: 400 | 431 | 505 = 400,
   ) {
     super(reason);
   }
@@ -203,7 +203,7 @@ function parseHead(text: string): RequestHead {
   if (transferEncoding !== undefined) {
     if (contentLength !== undefined) throw new RequestParseError('both Content-Length and Transfer-Encoding');
     const codings = transferEncoding.split(',').map((c) => c.trim().toLowerCase());
-    if (codings.at(-1) !== 'chunked' || codings.slice(0, -1).includes('chunked')) throw new RequestParseError(`Transfer-Encoding ${JSON.stringify(transferEncoding.slice(0, 40))} does not end in chunked (once)`, codings.includes('chunked') ? 400 : 501);
+    if (codings.at(-1) !== 'chunked' || codings.slice(0, -1).includes('chunked')) throw new RequestParseError(`Transfer-Encoding ${JSON.stringify(transferEncoding.slice(0, 40))} does not end in chunked (once)`);
     if (version[1] === '0') throw new RequestParseError('Transfer-Encoding in an HTTP/1.0 request');
     body = { kind: 'chunked' };
   } else if (contentLength !== undefined && contentLength > 0) body = { kind: 'length', length: contentLength };

@@ -17,6 +17,8 @@ export interface ParserEvents {
   onHead(head: ResponseHead): void;
   onBody(chunk: Buffer): void;
   onEnd(): void;
+  /** A `100 Continue` before the real head (the upstream asks for the body of an `Expect: 100-continue` request). */
+  onContinue?(): void;
 }
 
 const MAX_HEAD_BYTES = 64 * 1024;
@@ -134,11 +136,16 @@ export class ResponseParser {
     const statusLine = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(lines[0]);
     if (!statusLine) throw new Error(`malformed status line ${JSON.stringify(lines[0].slice(0, 40))}`);
     const status = Number(statusLine[2]);
-    if (status >= 100 && status < 200) return data.subarray(end + 4); // 100 Continue and friends: the real head follows.
+    if (status >= 100 && status < 200) {
+      // 100 Continue and friends: the real head follows.
+      if (status === 100) this.events.onContinue?.();
+      return data.subarray(end + 4);
+    }
     const headers: string[] = [];
     let contentLength: number | undefined;
     let chunked = false;
     let keepAlive = statusLine[1] === '1';
+    let named: string[] | undefined;
     for (let i = 1; i < lines.length; i++) {
       const colon = lines[i].indexOf(':');
       if (colon <= 0) continue;
@@ -147,8 +154,18 @@ export class ResponseParser {
       const lower = name.toLowerCase();
       if (lower === 'content-length') contentLength = Number(value);
       else if (lower === 'transfer-encoding') chunked = value.toLowerCase().includes('chunked');
-      else if (lower === 'connection') keepAlive = statusLine[1] === '1' ? !/close/i.test(value) : /keep-alive/i.test(value);
+      else if (lower === 'connection') {
+        keepAlive = statusLine[1] === '1' ? !/close/i.test(value) : /keep-alive/i.test(value);
+        named = (named ?? []).concat(value.toLowerCase().split(',').map((token) => token.trim()));
+      }
       if (!DROPPED.has(lower)) headers.push(name, value);
+    }
+    // Chunked framing wins over a Content-Length (RFC 9112 6.3), and the fields Connection names are hop-by-hop.
+    if (chunked || named) {
+      for (let i = headers.length - 2; i >= 0; i -= 2) {
+        const lower = headers[i].toLowerCase();
+        if ((chunked && lower === 'content-length') || named?.includes(lower)) headers.splice(i, 2);
+      }
     }
     this.events.onHead({ status, statusMessage: statusLine[3] ?? '', headers, contentLength: chunked ? undefined : contentLength, keepAlive });
     if (this.noBody || status === 204 || status === 304) this.end();

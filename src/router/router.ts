@@ -1,5 +1,6 @@
-import http from 'node:http';
-import { createProxyHandler, type Upstream } from './proxy.js';
+import { createProxy, type Upstream } from './proxy.js';
+import { HttpListener } from './listener.js';
+import { DEFAULT_CLIENT_TIMEOUTS, type ClientTimeouts } from './client-connection.js';
 import { Supervisor } from './supervisor.js';
 import { UpstreamPool } from './upstream-pool.js';
 import { RequestMetrics } from './request-metrics.js';
@@ -10,12 +11,16 @@ export interface RouterOptions {
   /** Address the environment listeners bind to. */
   host?: string;
   pendingTimeoutMs?: number;
+  /** How long clients may be idle, or slow sending a head or a body. */
+  clientTimeouts?: Partial<ClientTimeouts>;
+  /** A request head larger than this is answered 431 (default 16 KiB, as Node's). */
+  maxHeadBytes?: number;
   log?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
 interface Listener {
   port: number;
-  server: http.Server;
+  listener: HttpListener;
 }
 
 /** The data plane: listening sockets, the routing table on disk, and the instance supervisor. */
@@ -85,7 +90,7 @@ export class Router {
     const existing = this.listeners.get(env);
     if (existing?.port === port) return Promise.resolve();
     const cached: { upstreams: Upstream[]; version: number } = { upstreams: [], version: -1 };
-    const proxy = createProxyHandler({
+    const proxy = createProxy({
       pendingTimeoutMs: this.options.pendingTimeoutMs ?? 10_000,
       timeouts: () => this.state.routes[env]?.timeouts ?? DEFAULT_UPSTREAM_TIMEOUTS,
       count: (outcome) => {
@@ -103,20 +108,19 @@ export class Router {
         return cached.upstreams;
       },
     });
-    const server = http.createServer({ keepAliveTimeout: 65_000 }, proxy.handler);
-    server.on('upgrade', proxy.upgrade);
-    return new Promise((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) => {
-        reject(Object.assign(new Error(`cannot listen on 127.0.0.1:${port} for environment "${env}": ${error.code ?? error.message}`), { code: error.code }));
-      });
-      server.listen(port, this.options.host ?? '127.0.0.1', () => {
+    const listener = new HttpListener(proxy, { timeouts: { ...DEFAULT_CLIENT_TIMEOUTS, ...this.options.clientTimeouts }, maxHeadBytes: this.options.maxHeadBytes ?? 16 * 1024 });
+    return listener.listen(port, this.options.host ?? '127.0.0.1').then(
+      () => {
         // Only a successful listen replaces the old port's listener: a failed move leaves the environment serving.
-        existing?.server.close();
-        this.listeners.set(env, { port, server });
+        void existing?.listener.close(false);
+        this.listeners.set(env, { port, listener });
         this.log('listening', { env, port });
-        resolve();
-      });
-    });
+      },
+      (error: NodeJS.ErrnoException) => {
+        void listener.close(true);
+        throw Object.assign(new Error(`cannot listen on 127.0.0.1:${port} for environment "${env}": ${error.code ?? error.message}`), { code: error.code });
+      },
+    );
   }
 
   /** Points an environment at new upstreams; the switch is one assignment, in-flight requests finish where they are. */
@@ -181,7 +185,7 @@ export class Router {
       await Promise.all(Object.keys(this.state.instances).map((id) => this.supervisor.stop(id, options.graceMs ?? 10_000)));
     }
     this.supervisor.close();
-    await Promise.all([...this.listeners.values()].map(({ server }) => new Promise((r) => { server.close(r); server.closeAllConnections(); })));
+    await Promise.all([...this.listeners.values()].map(({ listener }) => listener.close(true)));
     for (const upstream of this.upstreams.values()) upstream.pool.destroy();
   }
 }

@@ -1,0 +1,118 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RouterClient } from './client.js';
+import { REPO_ROOT } from '../../test/support/project.js';
+import { freePort } from '../util/ports.js';
+import { isProcessAlive, sleep } from '../util/sleep.js';
+import { probeHttp } from '../health/probe.js';
+
+/** An upstream that sends and swallows 100 MB, each side pausing for a while so the router must hold back. */
+const UPSTREAM = `
+import http from 'node:http';
+const MB = Buffer.alloc(1024 * 1024, 120);
+http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://x');
+  if (url.pathname === '/download') {
+    let left = Number(url.searchParams.get('mb'));
+    res.writeHead(200, { 'content-length': left * MB.length });
+    const send = () => { while (left > 0) { left--; if (!res.write(MB)) return void res.once('drain', send); } res.end(); };
+    return send();
+  }
+  let bytes = 0;
+  req.pause();
+  setTimeout(() => { req.on('data', (c) => (bytes += c.length)); req.resume(); }, Number(url.searchParams.get('pauseMs') ?? 0));
+  req.on('end', () => res.end(String(bytes)));
+}).listen(Number(process.env.PORT), '127.0.0.1');
+`;
+
+const MB = 1024 * 1024;
+const dir = mkdtempSync(join(tmpdir(), 'ferry-streaming-'));
+let router: RouterClient;
+let routerPid = 0;
+let port = 0;
+
+/** The router's resident memory now, in MB. */
+const residentMb = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${routerPid}/status`, 'utf8'))![1]) / 1024;
+
+/** Runs a transfer while sampling the router's memory every 20 ms; returns how far it rose above where it began. */
+async function growthMb(transfer: () => Promise<unknown>): Promise<number> {
+  const before = residentMb();
+  let peak = before;
+  const sampler = setInterval(() => (peak = Math.max(peak, residentMb())), 20);
+  try {
+    await transfer();
+  } finally {
+    clearInterval(sampler);
+  }
+  return peak - before;
+}
+
+beforeAll(async () => {
+  writeFileSync(join(dir, 'upstream.mjs'), UPSTREAM);
+  // The router process runs the built code (dist), as the agent starts it.
+  const { ensureRouter } = (await import(join(REPO_ROOT, 'dist/router/client.js'))) as typeof import('./client.js');
+  router = (await ensureRouter(join(dir, 'state'))).client;
+  routerPid = (await router.state()).pid;
+  const upstreamPort = await freePort();
+  await router.startInstance({ id: 'big', env: 'big', release: 'r1', port: upstreamPort, cwd: dir, command: 'node upstream.mjs', vars: {}, logFile: join(dir, 'big.log') });
+  for (let i = 0; i < 100 && (await probeHttp(upstreamPort, '/upload', 500)).status === null; i++) await sleep(50);
+  port = await freePort();
+  await router.setRoute({ env: 'big', port, upstreams: ['big'] });
+});
+afterAll(async () => {
+  await router.shutdown(true).catch(() => undefined);
+  while (routerPid && isProcessAlive(routerPid)) await sleep(50);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the router streams 100 MB bodies with bounded memory', () => {
+  it('a 100 MB download to a client that stops reading for 1.5 s', async () => {
+    let received = 0;
+    const grew = await growthMb(async () => (received = await new Promise<number>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port, path: '/download?mb=100' }, (res) => {
+        let bytes = 0;
+        res.once('data', (chunk: Buffer) => {
+          bytes += chunk.length;
+          res.pause();
+          setTimeout(() => {
+            res.on('data', (c: Buffer) => (bytes += c.length));
+            res.resume();
+          }, 1500);
+        });
+        res.on('end', () => resolve(bytes));
+        res.on('error', reject);
+      }).on('error', reject);
+    })));
+    console.log(`100 MB download through the router: its peak memory grew ${grew.toFixed(1)} MB`);
+    expect(received).toBe(100 * MB);
+    expect(grew).toBeLessThan(50);
+  });
+
+  it('a 100 MB upload to an upstream that does not read for 1.5 s', async () => {
+    let answer = '';
+    const grew = await growthMb(async () => (answer = await new Promise<string>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/upload?pauseMs=1500', headers: { 'content-length': 100 * MB } }, (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      const chunk = Buffer.alloc(MB, 121);
+      let left = 100;
+      const send = () => {
+        while (left > 0) {
+          left--;
+          if (!req.write(chunk)) return void req.once('drain', send);
+        }
+        req.end();
+      };
+      send();
+    })));
+    console.log(`100 MB upload through the router: its peak memory grew ${grew.toFixed(1)} MB`);
+    expect(Number(answer)).toBe(100 * MB);
+    expect(grew).toBeLessThan(50);
+  });
+});
