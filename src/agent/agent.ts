@@ -51,7 +51,7 @@ export async function startAgent(options: { projectDir: string; port?: number; r
   const logger = pino({ base: { component: 'agent', pid: process.pid } }, pino.destination({ dest: paths.agentLog, sync: true, mkdir: true }));
   privateFiles(paths.agentLog);
   const store = new Store(openDb(paths.db));
-  const { client: router, started: routerStarted } = await ensureRouter(paths.root);
+  const { client: router, started: routerStarted } = await ensureRouter(paths.root, { workers: config.router.workers });
   const runtimes = createRuntimes(router);
   const recovery = recoverFromStateFolder(store, paths, await router.state());
   const notes: string[] = [];
@@ -75,7 +75,7 @@ export async function startAgent(options: { projectDir: string; port?: number; r
       if (!watching) break;
       if (!(await router.isUp()) && watching) {
         try {
-          const { started } = await ensureRouter(paths.root);
+          const { started } = await ensureRouter(paths.root, { workers: config.router.workers });
           if (started) logger.warn('router was down; restarted it');
         } catch (error) {
           logger.error({ err: error }, 'router restart failed');

@@ -212,6 +212,17 @@ export const configSchema = z.strictObject({
       uptime_probe_interval: duration.default('15s').describe("How often the agent probes each serving environment's health path through the router; the results make the uptime `ferry metrics` shows (kept 90 days)."),
     })
     .prefault({}),
+  router: z
+    .strictObject({
+      workers: z
+        .number()
+        .int()
+        .min(0)
+        .max(64)
+        .optional()
+        .describe("Proxy worker processes, as nginx's worker_processes; default: the CPU count. 0 proxies in the router's own process. A worker that dies is replaced while the router keeps accepting. Takes effect when the router starts."),
+    })
+    .prefault({}),
   migrations: migrationsSchema,
   scan: scanSchema,
   pipeline: pipelineSchema,

@@ -11,6 +11,8 @@ import { ferryProcessEnv } from '../runtime/base-env.js';
 
 export interface RouterSnapshot {
   pid: number;
+  /** The proxy worker processes (empty when the router proxies in its own process). */
+  workers: number[];
   routes: Record<string, Route>;
   counters: Record<string, RouteCounters>;
   instances: Record<string, InstanceRecord & { inflight: number }>;
@@ -59,7 +61,8 @@ export class RouterClient {
   /** The request counters per environment and release since the router started. */
   requests = () => this.call<{ enabled: boolean; since: number; series: RequestSeries[] }>('GET', '/requests');
   setRequestCounting = (enabled: boolean) => this.call<{ enabled: boolean }>('PUT', '/requests', { enabled });
-  setRoute = (route: Route) => this.call<Route>('PUT', `/routes/${route.env}`, { port: route.port, release: route.release, upstreams: route.upstreams, timeouts: route.timeouts });
+  /** Resolves once every proxy process routes by the new table; propagatedMs is how long that took. */
+  setRoute = (route: Route) => this.call<Route & { propagatedMs: number }>('PUT', `/routes/${route.env}`, { port: route.port, release: route.release, upstreams: route.upstreams, timeouts: route.timeouts });
   startInstance = (spec: InstanceSpec) => this.call<InstanceRecord>('POST', '/instances', spec);
   registerUpstream = (spec: InstanceSpec) => this.call<InstanceRecord>('POST', '/upstreams', spec);
   stopInstance = (id: string, drainTimeoutMs: number, graceMs: number) => this.call<StopInstanceResult>('POST', `/instances/${id}/stop`, { drainTimeoutMs, graceMs });
@@ -80,14 +83,15 @@ export class RouterClient {
 const ROUTER_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url));
 
 /** Starts the router as its own detached process unless one already answers; it outlives the agent. */
-export async function ensureRouter(stateDir: string, startTimeoutMs = 10_000): Promise<{ client: RouterClient; started: boolean }> {
+export async function ensureRouter(stateDir: string, options: { workers?: number; startTimeoutMs?: number } = {}): Promise<{ client: RouterClient; started: boolean }> {
+  const startTimeoutMs = options.startTimeoutMs ?? 10_000;
   const client = new RouterClient(stateDir);
   if (await client.isUp()) return { client, started: false };
   const paths = routerPaths(stateDir);
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   const out = openSync(`${paths.log}.stderr`, 'a', 0o600);
   // A larger young generation halves scavenge work on the proxy's hot path (measured with bench:router).
-  const child = spawn(process.execPath, ['--max-semi-space-size=64', ROUTER_ENTRY, stateDir], { detached: true, stdio: ['ignore', out, out], env: ferryProcessEnv() });
+  const child = spawn(process.execPath, ['--max-semi-space-size=64', ROUTER_ENTRY, stateDir, ...(options.workers !== undefined ? ['--workers', String(options.workers)] : [])], { detached: true, stdio: ['ignore', out, out], env: ferryProcessEnv() });
   closeSync(out);
   child.unref();
   const deadline = Date.now() + startTimeoutMs;

@@ -9,16 +9,17 @@ export function createControlServer(router: Router, onShutdown: (stopInstances: 
     const url = new URL(req.url ?? '/', 'http://router');
     const parts = url.pathname.split('/').filter(Boolean);
     try {
-      if (req.method === 'GET' && url.pathname === '/state') return sendJson(res, 200, router.snapshot());
-      if (req.method === 'GET' && url.pathname === '/requests') return sendJson(res, 200, { enabled: router.requests.enabled, since: router.requests.since, series: router.requests.snapshot() });
+      if (req.method === 'GET' && url.pathname === '/state') return sendJson(res, 200, await router.snapshot());
+      if (req.method === 'GET' && url.pathname === '/requests') return sendJson(res, 200, await router.requestCounts());
       if (req.method === 'PUT' && url.pathname === '/requests') {
-        router.requests.enabled = (await readJsonBody(req)).enabled !== false;
-        return sendJson(res, 200, { enabled: router.requests.enabled });
+        const enabled = (await readJsonBody(req)).enabled !== false;
+        await router.setRequestCounting(enabled);
+        return sendJson(res, 200, { enabled });
       }
       if (req.method === 'PUT' && parts[0] === 'routes' && parts[1]) {
         const body = await readJsonBody(req);
-        await router.setRoute({ env: parts[1], port: body.port, release: body.release, upstreams: body.upstreams, timeouts: body.timeouts });
-        return sendJson(res, 200, router.snapshot().routes[parts[1]]);
+        const { propagatedMs } = await router.setRoute({ env: parts[1], port: body.port, release: body.release, upstreams: body.upstreams, timeouts: body.timeouts });
+        return sendJson(res, 200, { ...router.state.routes[parts[1]], propagatedMs });
       }
       if (req.method === 'POST' && url.pathname === '/upstreams') {
         return sendJson(res, 201, router.registerUpstream(await readJsonBody(req)));

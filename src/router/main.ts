@@ -1,4 +1,5 @@
 import { writeFileSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { privateDir, privateFiles } from '../state/modes.js';
 import { adoptMovedState } from '../state/relocate.js';
 import { pino } from 'pino';
@@ -6,11 +7,13 @@ import { Router } from './router.js';
 import { createControlServer, listenOnSocket } from './control.js';
 import { routerPaths } from './paths.js';
 
-/** Entry point of the data-plane process: `node dist/router/main.js <state-dir>`. */
+/** Entry point of the data-plane process: `node dist/router/main.js <state-dir> [--workers N]`. */
 async function main(): Promise<void> {
   const stateDir = process.argv[2];
-  if (!stateDir) {
-    console.error('usage: node dist/router/main.js <state-dir>');
+  const workersAt = process.argv.indexOf('--workers');
+  const workers = workersAt > 0 ? Number(process.argv[workersAt + 1]) : availableParallelism();
+  if (!stateDir || !Number.isInteger(workers) || workers < 0) {
+    console.error('usage: node dist/router/main.js <state-dir> [--workers N]');
     process.exit(2);
   }
   const paths = routerPaths(stateDir);
@@ -18,7 +21,7 @@ async function main(): Promise<void> {
   privateDir(paths.dir);
   adoptMovedState(stateDir);
   const logger = pino({ base: { component: 'router', pid: process.pid } }, pino.destination({ dest: paths.log, sync: true, mkdir: true }));
-  const router = new Router({ stateDir, log: (message, fields) => logger.info(fields ?? {}, message) });
+  const router = new Router({ stateDir, workers, workerLogFile: `${paths.log}.stderr`, log: (message, fields) => logger.info(fields ?? {}, message) });
   await router.start();
   let stopping = false;
   const shutdown = async (stopInstances: boolean) => {
@@ -37,7 +40,7 @@ async function main(): Promise<void> {
   // A plain SIGTERM stops the router but leaves instances running, to be re-adopted.
   process.on('SIGTERM', () => void shutdown(false));
   process.on('SIGINT', () => void shutdown(false));
-  logger.info({ routes: Object.keys(router.state.routes) }, 'router ready');
+  logger.info({ routes: Object.keys(router.state.routes), workers: router.workerPids() }, 'router ready');
 }
 
 main().catch((error) => {

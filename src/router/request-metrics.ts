@@ -49,3 +49,24 @@ export class RequestMetrics {
     return [...this.series.values()];
   }
 }
+
+/** Sums series of the same environment and release (one per router worker) into one each. */
+export function sumSeries(lists: RequestSeries[][]): RequestSeries[] {
+  const sums = new Map<string, RequestSeries>();
+  for (const list of lists) {
+    for (const series of list) {
+      const key = `${series.env}\0${series.release}`;
+      const sum = sums.get(key);
+      if (!sum) {
+        sums.set(key, structuredClone(series));
+        continue;
+      }
+      for (const name of Object.keys(sum.codes) as StatusClass[]) sum.codes[name] += series.codes[name];
+      series.buckets.forEach((count, index) => (sum.buckets[index] += count));
+      sum.overflow += series.overflow;
+      sum.sumSeconds += series.sumSeconds;
+      sum.count += series.count;
+    }
+  }
+  return [...sums.values()];
+}

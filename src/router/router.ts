@@ -1,49 +1,66 @@
-import { createProxy, type Upstream } from './proxy.js';
-import { HttpListener } from './listener.js';
+import net from 'node:net';
 import { DEFAULT_CLIENT_TIMEOUTS, type ClientTimeouts } from './client-connection.js';
 import { Supervisor } from './supervisor.js';
-import { UpstreamPool } from './upstream-pool.js';
-import { RequestMetrics } from './request-metrics.js';
-import { DEFAULT_UPSTREAM_TIMEOUTS, loadRouterState, saveRouterState, type InstanceRecord, type InstanceSpec, type Route, type RouteCounters, type RouterState } from './state.js';
+import { ProxyHost, type ProxyStats, type RoutingView } from './proxy-host.js';
+import { WorkerPool } from './worker-pool.js';
+import { sumSeries, type RequestSeries } from './request-metrics.js';
+import { loadRouterState, saveRouterState, type InstanceRecord, type InstanceSpec, type Route, type RouteCounters, type RouterState } from './state.js';
 
 export interface RouterOptions {
   stateDir: string;
   /** Address the environment listeners bind to. */
   host?: string;
+  /** Proxy processes: 0 proxies in this process (tests); N forks N workers and only accepts here. */
+  workers?: number;
   pendingTimeoutMs?: number;
   /** How long clients may be idle, or slow sending a head or a body. */
   clientTimeouts?: Partial<ClientTimeouts>;
   /** A request head larger than this is answered 431 (default 16 KiB, as Node's). */
   maxHeadBytes?: number;
+  /** Where workers write what they print. */
+  workerLogFile?: string;
   log?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
 interface Listener {
   port: number;
-  listener: HttpListener;
+  server: net.Server;
 }
 
-/** The data plane: listening sockets, the routing table on disk, and the instance supervisor. */
+/** The request counters summed over the proxy processes. */
+export interface RequestCounts {
+  enabled: boolean;
+  since: number;
+  series: RequestSeries[];
+}
+
+/**
+ * The data plane: the listening sockets, the routing table on disk, and the instance supervisor. With
+ * workers, this process is the master: it accepts each connection and hands it to a worker, which proxies
+ * it; a worker that dies is replaced while the listening sockets stay open, so no connection is refused.
+ */
 export class Router {
   readonly state: RouterState;
   readonly supervisor: Supervisor;
   private readonly listeners = new Map<string, Listener>();
-  private readonly upstreams = new Map<string, Upstream>();
-  private routeWaiters: Array<() => void> = [];
-  /** Bumped on every route change; listeners cache their upstream list per version. */
-  private routeVersion = 0;
   private readonly log: NonNullable<RouterOptions['log']>;
-  /** Per environment, since this router started: requests answered 504 (upstream timeout), 502 (upstream error), 503 (nothing to route to). */
-  private readonly counters: Record<string, RouteCounters> = {};
-  /** Requests per environment and release, for the agent's /metrics. */
-  readonly requests = new RequestMetrics();
+  /** Proxying in this process (workers: 0), or the workers that do. */
+  private readonly host: ProxyHost | undefined;
+  private readonly pool: WorkerPool | undefined;
+  private counting = true;
+  /** When counting began (this router's start): throughput is requests over the time since. */
+  private readonly since = Date.now();
 
   constructor(private readonly options: RouterOptions) {
     this.log = options.log ?? (() => {});
     this.state = loadRouterState(options.stateDir);
+    const hostOptions = { pendingTimeoutMs: options.pendingTimeoutMs ?? 10_000, timeouts: { ...DEFAULT_CLIENT_TIMEOUTS, ...options.clientTimeouts }, maxHeadBytes: options.maxHeadBytes ?? 16 * 1024 };
+    if ((options.workers ?? 0) > 0) {
+      this.pool = new WorkerPool({ count: options.workers!, host: hostOptions, view: () => this.view(), logFile: options.workerLogFile, log: this.log });
+    } else this.host = new ProxyHost(() => this.state, hostOptions);
     this.supervisor = new Supervisor(this.state.instances, {
       // An instance's state decides whether it gets traffic: every change is a routing change.
-      onChange: () => this.changed(),
+      onChange: () => void this.changed(),
       isRouted: (id) => Object.values(this.state.routes).some((route) => route.upstreams.includes(id)),
       log: this.log,
     });
@@ -53,78 +70,65 @@ export class Router {
     saveRouterState(this.options.stateDir, this.state);
   }
 
-  /** Persists, and lets listeners see the new upstream set (held requests wake up). */
-  private changed(): void {
+  /** The routing table as the proxies need it: no commands, variables or paths. */
+  private view(): RoutingView {
+    const instances: RoutingView['instances'] = {};
+    for (const [id, record] of Object.entries(this.state.instances)) instances[id] = { id, port: record.port, host: record.host, release: record.release, state: record.state };
+    return { routes: this.state.routes, instances };
+  }
+
+  /** Persists, and lets every proxy see the new upstream set (held requests wake up); resolves with the time until all have it. */
+  private async changed(): Promise<number> {
     this.persist();
-    this.routeVersion++;
-    const waiters = this.routeWaiters;
-    this.routeWaiters = [];
-    for (const resolve of waiters) resolve();
+    this.host?.changed();
+    return this.pool ? await this.pool.broadcast() : 0;
   }
 
   /**
-   * Re-adopts running instances from the state on disk, starts routed ones that are gone (they get traffic
-   * once healthy), and reopens every route's listener, which holds requests until then.
+   * Starts the workers, re-adopts running instances from the state on disk, starts routed ones that are gone
+   * (they get traffic once healthy), and reopens every route's listener, which holds requests until then.
    */
   async start(): Promise<void> {
+    await this.pool?.start();
     const restarting = this.supervisor.adopt();
     if (restarting.length > 0) this.log('routed instances found gone at start; starting them again', { restarting });
     for (const route of Object.values(this.state.routes)) await this.listen(route.env, route.port);
   }
 
-  /** The upstream of a routed instance that may get traffic now (running; not starting, stopping or gone). */
-  private upstream(id: string): Upstream | undefined {
-    const record = this.state.instances[id];
-    if (!record || record.state !== 'running') return undefined;
-    let upstream = this.upstreams.get(id);
-    const host = record.host ?? '127.0.0.1';
-    if (!upstream || upstream.port !== record.port || upstream.host !== host) {
-      upstream?.pool.destroy();
-      upstream = { id, host, port: record.port, inflight: 0, pool: new UpstreamPool(record.port, undefined, host), release: record.release };
-      this.upstreams.set(id, upstream);
-    }
-    return upstream;
+  /** The worker processes' ids (none when proxying in this process). */
+  workerPids(): number[] {
+    return this.pool?.pids() ?? [];
+  }
+
+  private accept(env: string, socket: net.Socket): void {
+    if (this.pool) this.pool.dispatch(env, socket);
+    else this.host!.accept(env, socket);
   }
 
   private listen(env: string, port: number): Promise<void> {
     const existing = this.listeners.get(env);
     if (existing?.port === port) return Promise.resolve();
-    const cached: { upstreams: Upstream[]; version: number } = { upstreams: [], version: -1 };
-    const proxy = createProxy({
-      pendingTimeoutMs: this.options.pendingTimeoutMs ?? 10_000,
-      timeouts: () => this.state.routes[env]?.timeouts ?? DEFAULT_UPSTREAM_TIMEOUTS,
-      count: (outcome) => {
-        const counters = (this.counters[env] ??= { upstreamTimeouts: 0, upstreamErrors: 0, unavailable: 0 });
-        counters[outcome]++;
-      },
-      observe: (release, status, seconds) => this.requests.observe(env, release, status, seconds),
-      routeChanged: () => new Promise((resolve) => this.routeWaiters.push(resolve)),
-      upstreams: () => {
-        if (cached.version !== this.routeVersion) {
-          const ids = this.state.routes[env]?.upstreams ?? [];
-          cached.upstreams = ids.map((id) => this.upstream(id)).filter((u): u is Upstream => u !== undefined);
-          cached.version = this.routeVersion;
-        }
-        return cached.upstreams;
-      },
-    });
-    const listener = new HttpListener(proxy, { timeouts: { ...DEFAULT_CLIENT_TIMEOUTS, ...this.options.clientTimeouts }, maxHeadBytes: this.options.maxHeadBytes ?? 16 * 1024 });
-    return listener.listen(port, this.options.host ?? '127.0.0.1').then(
-      () => {
+    // With workers, a connection is not read here: it is handed over as accepted.
+    const server = net.createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: this.pool !== undefined }, (socket) => this.accept(env, socket));
+    return new Promise((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) => {
+        reject(Object.assign(new Error(`cannot listen on 127.0.0.1:${port} for environment "${env}": ${error.code ?? error.message}`), { code: error.code }));
+      });
+      server.listen(port, this.options.host ?? '127.0.0.1', () => {
         // Only a successful listen replaces the old port's listener: a failed move leaves the environment serving.
-        void existing?.listener.close(false);
-        this.listeners.set(env, { port, listener });
+        existing?.server.close();
+        this.listeners.set(env, { port, server });
         this.log('listening', { env, port });
-      },
-      (error: NodeJS.ErrnoException) => {
-        void listener.close(true);
-        throw Object.assign(new Error(`cannot listen on 127.0.0.1:${port} for environment "${env}": ${error.code ?? error.message}`), { code: error.code });
-      },
-    );
+        resolve();
+      });
+    });
   }
 
-  /** Points an environment at new upstreams; the switch is one assignment, in-flight requests finish where they are. */
-  async setRoute(route: Route): Promise<void> {
+  /**
+   * Points an environment at new upstreams; the switch is one assignment, in-flight requests finish where
+   * they are. Resolves when every proxy process has the new table, with the time that took.
+   */
+  async setRoute(route: Route): Promise<{ propagatedMs: number }> {
     const unknown = route.upstreams.filter((id) => !this.state.instances[id]);
     if (unknown.length > 0) throw new Error(`unknown instances: ${unknown.join(', ')}`);
     await this.listen(route.env, route.port);
@@ -136,8 +140,9 @@ export class Router {
       upstreams: [...route.upstreams],
       timeouts: route.timeouts ?? previous?.timeouts,
     };
-    this.changed();
-    this.log('route set', { ...this.state.routes[route.env] });
+    const propagatedMs = await this.changed();
+    this.log('route set', { ...this.state.routes[route.env], propagatedMs: Math.round(propagatedMs * 10) / 10 });
+    return { propagatedMs };
   }
 
   startInstance(spec: InstanceSpec) {
@@ -149,12 +154,18 @@ export class Router {
   registerUpstream(spec: InstanceSpec): InstanceRecord {
     const record: InstanceRecord = { ...spec, pid: 0, state: 'running', startedAt: Date.now(), restarts: 0, exitCode: null, signal: null };
     this.state.instances[spec.id] = record;
-    this.persist();
+    void this.changed();
     return record;
   }
 
-  inflight(id: string): number {
-    return this.upstreams.get(id)?.inflight ?? 0;
+  /** What each proxy process counted and holds. */
+  private async stats(): Promise<ProxyStats[]> {
+    return this.pool ? await this.pool.stats() : [this.host!.stats()];
+  }
+
+  /** Requests in flight to an instance, over all proxy processes. */
+  async inflight(id: string): Promise<number> {
+    return (await this.stats()).reduce((sum, stats) => sum + (stats.inflight[id] ?? 0), 0);
   }
 
   /** Waits for in-flight requests to finish (up to drainTimeoutMs), then stops the instance. */
@@ -162,21 +173,44 @@ export class Router {
     const routedBy = Object.values(this.state.routes).filter((route) => route.upstreams.includes(id));
     for (const route of routedBy) await this.setRoute({ ...route, upstreams: route.upstreams.filter((u) => u !== id) });
     const drainStart = Date.now();
-    while (this.inflight(id) > 0 && Date.now() - drainStart < drainTimeoutMs) await new Promise((r) => setTimeout(r, 20));
+    while ((await this.inflight(id)) > 0 && Date.now() - drainStart < drainTimeoutMs) await new Promise((r) => setTimeout(r, 20));
     const drainMs = Date.now() - drainStart;
-    const abandoned = this.inflight(id);
+    const abandoned = await this.inflight(id);
     const result = await this.supervisor.stop(id, graceMs);
-    this.upstreams.get(id)?.pool.destroy();
-    this.upstreams.delete(id);
+    if (this.pool) this.pool.forget(id);
+    else this.host!.forget(id);
     return { ...result, drainMs, abandonedRequests: abandoned };
   }
 
-  snapshot() {
+  /** The request counters, summed over the proxy processes. */
+  async requestCounts(): Promise<RequestCounts> {
+    return { enabled: this.counting, since: this.since, series: sumSeries((await this.stats()).map((stats) => stats.series)) };
+  }
+
+  async setRequestCounting(enabled: boolean): Promise<void> {
+    this.counting = enabled;
+    if (this.host) this.host.requests.enabled = enabled;
+    await this.pool?.setCounting(enabled);
+  }
+
+  async snapshot() {
+    const stats = await this.stats();
+    const counters: Record<string, RouteCounters> = {};
+    for (const { counters: each } of stats) {
+      for (const [env, c] of Object.entries(each)) {
+        const sum = (counters[env] ??= { upstreamTimeouts: 0, upstreamErrors: 0, unavailable: 0 });
+        sum.upstreamTimeouts += c.upstreamTimeouts;
+        sum.upstreamErrors += c.upstreamErrors;
+        sum.unavailable += c.unavailable;
+      }
+    }
+    const inflight = (id: string) => stats.reduce((sum, each) => sum + (each.inflight[id] ?? 0), 0);
     return {
       pid: process.pid,
+      workers: this.workerPids(),
       routes: this.state.routes,
-      counters: this.counters,
-      instances: Object.fromEntries(Object.entries(this.state.instances).map(([id, record]) => [id, { ...record, inflight: this.inflight(id) }])),
+      counters,
+      instances: Object.fromEntries(Object.entries(this.state.instances).map(([id, record]) => [id, { ...record, inflight: inflight(id) }])),
     };
   }
 
@@ -185,7 +219,8 @@ export class Router {
       await Promise.all(Object.keys(this.state.instances).map((id) => this.supervisor.stop(id, options.graceMs ?? 10_000)));
     }
     this.supervisor.close();
-    await Promise.all([...this.listeners.values()].map(({ listener }) => listener.close(true)));
-    for (const upstream of this.upstreams.values()) upstream.pool.destroy();
+    await Promise.all([...this.listeners.values()].map(({ server }) => new Promise((resolve) => server.close(resolve))));
+    this.host?.close();
+    await this.pool?.close();
   }
 }

@@ -34,8 +34,9 @@ let router: RouterClient;
 let routerPid = 0;
 let port = 0;
 
-/** The router's resident memory now, in MB. */
-const residentMb = () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${routerPid}/status`, 'utf8'))![1]) / 1024;
+let workerPids: number[] = [];
+/** The router's resident memory now, master and workers, in MB. */
+const residentMb = () => [routerPid, ...workerPids].reduce((sum, pid) => sum + Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024, 0);
 
 /** Runs a transfer while sampling the router's memory every 20 ms; returns how far it rose above where it began. */
 async function growthMb(transfer: () => Promise<unknown>): Promise<number> {
@@ -55,7 +56,7 @@ beforeAll(async () => {
   // The router process runs the built code (dist), as the agent starts it.
   const { ensureRouter } = (await import(join(REPO_ROOT, 'dist/router/client.js'))) as typeof import('./client.js');
   router = (await ensureRouter(join(dir, 'state'))).client;
-  routerPid = (await router.state()).pid;
+  ({ pid: routerPid, workers: workerPids } = await router.state());
   const upstreamPort = await freePort();
   await router.startInstance({ id: 'big', env: 'big', release: 'r1', port: upstreamPort, cwd: dir, command: 'node upstream.mjs', vars: {}, logFile: join(dir, 'big.log') });
   for (let i = 0; i < 100 && (await probeHttp(upstreamPort, '/upload', 500)).status === null; i++) await sleep(50);

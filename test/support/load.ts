@@ -23,8 +23,8 @@ export class KeepAliveLoad {
   private readonly agent: http.Agent;
   private loops: Promise<void>[] = [];
 
-  constructor(private readonly options: { port: number; path?: string; connections: number; requestTimeoutMs?: number; /** Least time between two requests of one connection; 0 sends back to back. */ pacingMs?: number }) {
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: options.connections });
+  constructor(private readonly options: { port: number; path?: string; connections: number; requestTimeoutMs?: number; /** Least time between two requests of one connection; 0 sends back to back. */ pacingMs?: number; /** false: a new connection for every request. */ keepAlive?: boolean }) {
+    this.agent = new http.Agent({ keepAlive: options.keepAlive ?? true, maxSockets: options.connections });
   }
 
   private once(): Promise<Sample> {

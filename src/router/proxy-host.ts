@@ -1,0 +1,124 @@
+import type net from 'node:net';
+import { createProxy, type Upstream } from './proxy.js';
+import { ConnectionTable, type ConnectionLimits } from './listener.js';
+import { RequestMetrics } from './request-metrics.js';
+import { UpstreamPool } from './upstream-pool.js';
+import { DEFAULT_UPSTREAM_TIMEOUTS, type InstanceRecord, type Route, type RouteCounters } from './state.js';
+
+/** What the proxy needs of an instance: where it listens, what it runs, whether it may get traffic. */
+export type UpstreamRecord = Pick<InstanceRecord, 'id' | 'port' | 'host' | 'release' | 'state'>;
+
+/** The routing table as a proxy process sees it. */
+export interface RoutingView {
+  routes: Record<string, Route>;
+  instances: Record<string, UpstreamRecord>;
+}
+
+export interface ProxyHostOptions extends ConnectionLimits {
+  /** How long a request waits for an upstream when none is routed. */
+  pendingTimeoutMs: number;
+}
+
+/** What one proxy process counted and holds: summed over the workers by the master. */
+export interface ProxyStats {
+  counters: Record<string, RouteCounters>;
+  series: ReturnType<RequestMetrics['snapshot']>;
+  inflight: Record<string, number>;
+}
+
+/**
+ * The proxying side of the router in one process (the router itself with `workers: 0`, or each worker):
+ * per environment, its client connections and its proxy; per upstream instance, a pool of keep-alive
+ * connections; and what it counted.
+ */
+export class ProxyHost {
+  readonly requests = new RequestMetrics();
+  readonly counters: Record<string, RouteCounters> = {};
+  private readonly upstreams = new Map<string, Upstream>();
+  private readonly tables = new Map<string, ConnectionTable>();
+  /** Bumped on every routing change; each environment caches its upstream list per version. */
+  private version = 0;
+  private waiters: Array<() => void> = [];
+
+  constructor(private readonly view: () => RoutingView, private readonly options: ProxyHostOptions) {}
+
+  /** The routing table changed: upstream lists are rebuilt, held requests wake up. */
+  changed(): void {
+    this.version++;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /** A client connection for an environment's listener. */
+  accept(env: string, socket: net.Socket): void {
+    let table = this.tables.get(env);
+    if (!table) {
+      table = new ConnectionTable(this.proxyFor(env), this.options);
+      this.tables.set(env, table);
+    }
+    table.accept(socket);
+  }
+
+  inflight(id: string): number {
+    return this.upstreams.get(id)?.inflight ?? 0;
+  }
+
+  /** Closes the pooled connections to an instance that stopped. */
+  forget(id: string): void {
+    this.upstreams.get(id)?.pool.destroy();
+    this.upstreams.delete(id);
+  }
+
+  stats(): ProxyStats {
+    return { counters: this.counters, series: this.requests.snapshot(), inflight: Object.fromEntries([...this.upstreams].map(([id, upstream]) => [id, upstream.inflight])) };
+  }
+
+  /** Requests in flight, over all upstreams. */
+  inflightTotal(): number {
+    let total = 0;
+    for (const upstream of this.upstreams.values()) total += upstream.inflight;
+    return total;
+  }
+
+  close(): void {
+    for (const table of this.tables.values()) table.close();
+    for (const upstream of this.upstreams.values()) upstream.pool.destroy();
+  }
+
+  /** The upstream of a routed instance that may get traffic now (running; not starting, stopping or gone). */
+  private upstream(id: string): Upstream | undefined {
+    const record = this.view().instances[id];
+    if (!record || record.state !== 'running') return undefined;
+    let upstream = this.upstreams.get(id);
+    const host = record.host ?? '127.0.0.1';
+    if (!upstream || upstream.port !== record.port || upstream.host !== host) {
+      upstream?.pool.destroy();
+      upstream = { id, host, port: record.port, inflight: 0, pool: new UpstreamPool(record.port, undefined, host), release: record.release };
+      this.upstreams.set(id, upstream);
+    }
+    return upstream;
+  }
+
+  private proxyFor(env: string) {
+    const cached: { upstreams: Upstream[]; version: number } = { upstreams: [], version: -1 };
+    return createProxy({
+      pendingTimeoutMs: this.options.pendingTimeoutMs,
+      timeouts: () => this.view().routes[env]?.timeouts ?? DEFAULT_UPSTREAM_TIMEOUTS,
+      count: (outcome) => {
+        const counters = (this.counters[env] ??= { upstreamTimeouts: 0, upstreamErrors: 0, unavailable: 0 });
+        counters[outcome]++;
+      },
+      observe: (release, status, seconds) => this.requests.observe(env, release, status, seconds),
+      routeChanged: () => new Promise((resolve) => this.waiters.push(resolve)),
+      upstreams: () => {
+        if (cached.version !== this.version) {
+          const ids = this.view().routes[env]?.upstreams ?? [];
+          cached.upstreams = ids.map((id) => this.upstream(id)).filter((u): u is Upstream => u !== undefined);
+          cached.version = this.version;
+        }
+        return cached.upstreams;
+      },
+    });
+  }
+}

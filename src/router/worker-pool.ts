@@ -1,0 +1,197 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import type net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { ProxyHostOptions, ProxyStats, RoutingView } from './proxy-host.js';
+import type { FromWorker, ToWorker, WorkerSettings } from './worker-protocol.js';
+import { ferryProcessEnv } from '../runtime/base-env.js';
+
+const WORKER_ENTRY = fileURLToPath(new URL('./worker-main.js', import.meta.url));
+/** How long a worker may take to acknowledge a routing change or answer for its counters. */
+const WORKER_REPLY_TIMEOUT_MS = 2000;
+/** A worker that dies within this long of its start is replaced after RESPAWN_BACKOFF_MS, not at once (a crash loop). */
+const EARLY_DEATH_MS = 1000;
+const RESPAWN_BACKOFF_MS = 1000;
+
+/** `starting`: forked, not yet holding the routing table; `ready`: gets connections; `stopping`: being closed. */
+type WorkerState = 'starting' | 'ready' | 'stopping';
+
+interface Worker {
+  child: ChildProcess;
+  state: WorkerState;
+  startedAt: number;
+  /** What it counted when last asked: kept when it dies, so the sums over workers never go down. */
+  lastStats?: ProxyStats;
+  /** Messages sent to it that await a reply. */
+  pending: Set<number>;
+  /** Connections sent to it that it has not confirmed yet (the master still holds a copy of each). */
+  inTransit: Map<number, { env: string; socket: net.Socket }>;
+}
+
+export interface WorkerPoolOptions {
+  count: number;
+  host: ProxyHostOptions;
+  /** The routing table as workers get it. */
+  view: () => RoutingView;
+  /** Where the workers' stdout and stderr go (the router's stderr log). */
+  logFile?: string;
+  log: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+/**
+ * The master's side of the workers: forks them, hands each accepted client connection to the next ready
+ * worker (round-robin), keeps connections waiting while none is ready, replaces a worker that dies, sends
+ * every routing change to all of them and waits for each to acknowledge it, and sums their counters.
+ */
+export class WorkerPool {
+  private readonly workers = new Set<Worker>();
+  private waiting: Array<{ env: string; socket: net.Socket }> = [];
+  private readonly replies = new Map<number, (message: FromWorker | undefined) => void>();
+  private seq = 0;
+  private next = 0;
+  private closing = false;
+  private counting = true;
+  /** What workers that died had counted. */
+  private readonly retired: ProxyStats[] = [];
+  /** Workers replaced since start (not counting the first ones). */
+  replaced = 0;
+
+  constructor(private readonly options: WorkerPoolOptions) {}
+
+  /** Forks the workers and waits until each holds the routing table. */
+  async start(): Promise<void> {
+    await Promise.all(Array.from({ length: this.options.count }, () => this.spawn()));
+  }
+
+  /** The workers' process ids (ready ones). */
+  pids(): number[] {
+    return [...this.workers].filter((w) => w.state === 'ready').map((w) => w.child.pid!);
+  }
+
+  /** Hands a client connection (accepted paused) to a ready worker, or keeps it until one is. */
+  dispatch(env: string, socket: net.Socket): void {
+    const ready = [...this.workers].filter((w) => w.state === 'ready');
+    if (ready.length === 0) return void this.waiting.push({ env, socket });
+    const worker = ready[(this.next = (this.next + 1) % ready.length)];
+    const id = ++this.seq;
+    const message: ToWorker = { type: 'connection', env, id };
+    worker.inTransit.set(id, { env, socket });
+    // keepOpen: the master closes its copy when the worker confirms; a worker that dies first is sent nothing lost.
+    worker.child.send(message, socket, { keepOpen: true }, (error) => error && this.lost(worker));
+  }
+
+  /** Sends the routing table to every worker; resolves when all have it, with the time that took. */
+  async broadcast(): Promise<number> {
+    const started = performance.now();
+    const view = this.options.view();
+    await Promise.all([...this.workers].filter((w) => w.state !== 'stopping').map((w) => this.ask(w, (seq) => ({ type: 'table', seq, view }))));
+    return performance.now() - started;
+  }
+
+  async setCounting(enabled: boolean): Promise<void> {
+    this.counting = enabled;
+    await Promise.all(this.readyWorkers().map((w) => this.ask(w, (seq) => ({ type: 'counting', seq, enabled }))));
+  }
+
+  forget(id: string): void {
+    for (const worker of this.readyWorkers()) this.send(worker, { type: 'forget', id });
+  }
+
+  /** Each worker's counters and in-flight requests, and those of the workers that died. */
+  async stats(): Promise<ProxyStats[]> {
+    const answers = await Promise.all(
+      this.readyWorkers().map(async (worker) => {
+        const answer = await this.ask(worker, (seq) => ({ type: 'stats', seq }));
+        if (answer?.type === 'stats') worker.lastStats = answer.stats;
+        return worker.lastStats;
+      }),
+    );
+    return [...this.retired, ...answers.filter((s): s is ProxyStats => s !== undefined)];
+  }
+
+  /** Stops the workers: each finishes what it has in flight (up to 2 s) and exits. */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const { socket } of this.waiting) socket.destroy();
+    this.waiting = [];
+    await Promise.all(
+      [...this.workers].map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            worker.state = 'stopping';
+            if (worker.child.exitCode !== null || worker.child.signalCode !== null) return resolve();
+            worker.child.once('exit', () => resolve());
+            if (worker.child.connected) worker.child.disconnect();
+            setTimeout(() => worker.child.kill('SIGKILL'), 3000).unref();
+          }),
+      ),
+    );
+  }
+
+  private readyWorkers(): Worker[] {
+    return [...this.workers].filter((w) => w.state === 'ready');
+  }
+
+  private spawn(): Promise<void> {
+    const settings: WorkerSettings = { ...this.options.host, counting: this.counting };
+    const out = this.options.logFile ? openSync(this.options.logFile, 'a', 0o600) : 'ignore';
+    const child = fork(WORKER_ENTRY, [JSON.stringify(settings)], { stdio: ['ignore', out, out, 'ipc'], env: ferryProcessEnv(), execArgv: ['--max-semi-space-size=64'], serialization: 'json' });
+    if (typeof out === 'number') closeSync(out);
+    const worker: Worker = { child, state: 'starting', startedAt: Date.now(), pending: new Set(), inTransit: new Map() };
+    this.workers.add(worker);
+    child.on('message', (message: FromWorker) => {
+      if (message.type !== 'accepted') return this.replies.get(message.seq)?.(message);
+      const sent = worker.inTransit.get(message.id);
+      worker.inTransit.delete(message.id);
+      sent?.socket.destroy();
+    });
+    child.once('exit', (code, signal) => {
+      this.lost(worker);
+      if (this.closing) return;
+      this.options.log('router worker exited; replacing it', { pid: child.pid, code, signal });
+      const early = Date.now() - worker.startedAt < EARLY_DEATH_MS;
+      setTimeout(() => void this.spawn().then(() => this.replaced++), early ? RESPAWN_BACKOFF_MS : 0).unref();
+    });
+    child.on('error', () => this.lost(worker));
+    return this.ask(worker, (seq) => ({ type: 'table', seq, view: this.options.view() })).then((answer) => {
+      if (!answer || worker.state !== 'starting') return;
+      worker.state = 'ready';
+      const waiting = this.waiting;
+      this.waiting = [];
+      for (const { env, socket } of waiting) this.dispatch(env, socket);
+    });
+  }
+
+  /** A worker that died: it gets nothing more; what it counted stays in the sums. */
+  private lost(worker: Worker): void {
+    if (!this.workers.delete(worker)) return;
+    if (worker.lastStats) this.retired.push({ ...worker.lastStats, inflight: {} });
+    worker.state = 'stopping';
+    for (const seq of worker.pending) this.replies.get(seq)?.(undefined);
+    // Connections it never confirmed go to the other workers (or wait for one).
+    const stranded = [...worker.inTransit.values()];
+    worker.inTransit.clear();
+    for (const { env, socket } of stranded) if (!socket.destroyed) this.dispatch(env, socket);
+  }
+
+  private send(worker: Worker, message: ToWorker): void {
+    if (worker.child.connected) worker.child.send(message, (error) => error && this.lost(worker));
+  }
+
+  /** Sends a message that gets a reply; undefined when the worker did not answer in time (or is gone). */
+  private ask(worker: Worker, message: (seq: number) => ToWorker): Promise<FromWorker | undefined> {
+    const seq = ++this.seq;
+    return new Promise((resolve) => {
+      const done = (answer: FromWorker | undefined) => {
+        clearTimeout(timer);
+        this.replies.delete(seq);
+        worker.pending.delete(seq);
+        resolve(answer);
+      };
+      const timer = setTimeout(() => done(undefined), WORKER_REPLY_TIMEOUT_MS);
+      this.replies.set(seq, done);
+      worker.pending.add(seq);
+      this.send(worker, message(seq));
+    });
+  }
+}

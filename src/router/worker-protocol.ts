@@ -1,0 +1,15 @@
+import type { ProxyHostOptions, ProxyStats, RoutingView } from './proxy-host.js';
+
+/** What the master tells a worker. A `connection` message carries the client socket as its handle. */
+export type ToWorker =
+  | { type: 'table'; seq: number; view: RoutingView }
+  | { type: 'connection'; env: string; id: number }
+  | { type: 'stats'; seq: number }
+  | { type: 'counting'; seq: number; enabled: boolean }
+  | { type: 'forget'; id: string };
+
+/** What a worker answers: every message with a seq gets one reply with that seq. */
+export type FromWorker = { type: 'ack'; seq: number } | { type: 'stats'; seq: number; stats: ProxyStats } | { type: 'accepted'; id: number };
+
+/** A worker's settings, given on its command line (argv[2], JSON). */
+export type WorkerSettings = ProxyHostOptions & { counting: boolean };

@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RouterClient } from './client.js';
+import { freePort } from '../util/ports.js';
+import { isProcessAlive, sleep } from '../util/sleep.js';
+import { probeHttp } from '../health/probe.js';
+import { REPO_ROOT, httpGet } from '../../test/support/project.js';
+import { KeepAliveLoad } from '../../test/support/load.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ferry-workers-'));
+let router: RouterClient;
+let routerPid = 0;
+let port = 0;
+
+async function startInstance(id: string, release: string): Promise<void> {
+  const instancePort = await freePort();
+  await router.startInstance({ id, env: 'web', release, port: instancePort, cwd: join(REPO_ROOT, 'example'), command: 'node server.js', vars: {}, logFile: join(dir, `${id}.log`) });
+  for (let i = 0; i < 100 && !(await probeHttp(instancePort, '/health', 500)).ok; i++) await sleep(50);
+}
+
+beforeAll(async () => {
+  // The router process runs the built code (dist), as the agent starts it: a master and two workers.
+  const { ensureRouter } = (await import(join(REPO_ROOT, 'dist/router/client.js'))) as typeof import('./client.js');
+  router = (await ensureRouter(join(dir, 'state'), { workers: 2 })).client;
+  routerPid = (await router.state()).pid;
+  await startInstance('a', 'r1');
+  port = await freePort();
+  await router.setRoute({ env: 'web', port, upstreams: ['a'] });
+});
+afterAll(async () => {
+  await router.shutdown(true).catch(() => undefined);
+  while (routerPid && isProcessAlive(routerPid)) await sleep(50);
+  if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true });
+  else console.log(dir);
+});
+
+describe('the router as a master and workers', () => {
+  it('runs two workers and sums their request counters', async () => {
+    const { workers } = await router.state();
+    expect(workers).toHaveLength(2);
+    const before = (await router.requests()).series.find((s) => s.release === 'r1')?.count ?? 0;
+    // New connections each time, so both workers get some.
+    for (let i = 0; i < 40; i++) expect((await httpGet(port, '/')).status).toBe(200);
+    const after = (await router.requests()).series.find((s) => s.release === 'r1')!;
+    expect(after.count - before).toBe(40);
+    expect(after.codes['2xx']).toBeGreaterThanOrEqual(40);
+  });
+
+  it('a routing change reaches every worker before the switch returns', async () => {
+    await startInstance('b', 'r2');
+    const switched = await router.setRoute({ env: 'web', port, upstreams: ['b'], release: 'r2' });
+    console.log(`switch propagated to 2 workers in ${switched.propagatedMs.toFixed(2)} ms`);
+    const releases = await Promise.all(Array.from({ length: 40 }, async () => JSON.parse((await httpGet(port, '/')).body).release));
+    expect(new Set(releases)).toEqual(new Set(['r2']));
+  });
+
+  it('a worker SIGKILLed every 500 ms under load: no connection refused, only requests in flight fail, and it is replaced', async () => {
+    const keepAlive = new KeepAliveLoad({ port, connections: 10 });
+    const fresh = new KeepAliveLoad({ port, connections: 4, keepAlive: false });
+    keepAlive.start();
+    fresh.start();
+    const killed: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      await sleep(500);
+      const [victim] = (await router.state()).workers;
+      if (victim) {
+        process.kill(victim, 'SIGKILL');
+        killed.push(victim);
+      }
+    }
+    await sleep(1500);
+    const [kept, opened] = [await keepAlive.stop(), await fresh.stop()];
+    const failed = [...keepAlive.samples, ...fresh.samples].filter((s) => s.status !== 200);
+    const tally = (samples: typeof failed) => JSON.stringify(Object.fromEntries([...new Set(samples.map((s) => String(s.error ?? s.status)))].map((k) => [k, samples.filter((s) => String(s.error ?? s.status) === k).length])));
+    console.log(`by load: keep-alive ${tally(keepAlive.samples.filter((s) => s.status !== 200))} fresh ${tally(fresh.samples.filter((s) => s.status !== 200))}`);
+    console.log(`workers killed: ${killed.length}; keep-alive: ${kept.requests} requests, new connections: ${opened.requests} requests; failed ${failed.length} (${[...new Set(failed.map((s) => s.error ?? s.status))].join(', ') || 'none'})`);
+    expect(killed.length).toBeGreaterThanOrEqual(6);
+    expect(failed.filter((s) => s.error === 'ECONNREFUSED')).toEqual([]);
+    // At most the requests in flight on each killed worker (one per connection it held).
+    expect(failed.length).toBeLessThanOrEqual(killed.length * 14);
+    expect(opened.requests).toBeGreaterThan(100);
+    const { workers } = await router.state();
+    expect(workers).toHaveLength(2);
+    expect(workers.filter((pid) => killed.includes(pid))).toEqual([]);
+    expect((await httpGet(port, '/')).status).toBe(200);
+  });
+});
