@@ -39,16 +39,31 @@ function diskSectors(diskstats: string): { read: number; written: number } {
   return { read: readSectors * 512, written: written * 512 };
 }
 
-/** Bytes received and sent by every interface but loopback. */
-function networkBytes(dev: string): { received: number; sent: number } {
-  let received = 0;
-  let sent = 0;
+/** Bytes received and sent, per interface but loopback. */
+function networkBytes(dev: string): Map<string, { received: number; sent: number }> {
+  const interfaces = new Map<string, { received: number; sent: number }>();
   for (const line of dev.split('\n').slice(2)) {
     const [name, rest] = line.split(':');
     if (!rest || name.trim() === 'lo') continue;
     const f = rest.trim().split(/\s+/).map(Number);
-    received += f[0];
-    sent += f[8];
+    interfaces.set(name.trim(), { received: f[0], sent: f[8] });
+  }
+  return interfaces;
+}
+
+/**
+ * Bytes moved between two samples, over the interfaces present in both: an interface that came or went
+ * meanwhile (a container's veth) would otherwise make the rate jump, or go below zero.
+ */
+export function networkDelta(first: string, second: string): { received: number; sent: number } {
+  const before = networkBytes(first);
+  let received = 0;
+  let sent = 0;
+  for (const [name, after] of networkBytes(second)) {
+    const was = before.get(name);
+    if (!was) continue;
+    received += Math.max(0, after.received - was.received);
+    sent += Math.max(0, after.sent - was.sent);
   }
   return { received, sent };
 }
@@ -72,7 +87,7 @@ export async function sampleHost(sampleMs = 1000): Promise<HostSnapshot> {
   }
   const mem = second.mem ? memory(second.mem) : undefined;
   const disk = first.disk && second.disk ? [diskSectors(first.disk), diskSectors(second.disk)] : undefined;
-  const net = first.net && second.net ? [networkBytes(first.net), networkBytes(second.net)] : undefined;
+  const net = first.net && second.net ? networkDelta(first.net, second.net) : undefined;
   return {
     cpuBusyRatio,
     memory: mem && Number.isFinite(mem.usedBytes) ? { value: mem.usedBytes / mem.totalBytes, ...mem } : noProc,
@@ -80,7 +95,7 @@ export async function sampleHost(sampleMs = 1000): Promise<HostSnapshot> {
       ? { value: (disk[1].read - disk[0].read + disk[1].written - disk[0].written) / seconds, read: (disk[1].read - disk[0].read) / seconds, written: (disk[1].written - disk[0].written) / seconds }
       : noProc,
     networkBytesPerSecond: net
-      ? { value: (net[1].received - net[0].received + net[1].sent - net[0].sent) / seconds, received: (net[1].received - net[0].received) / seconds, sent: (net[1].sent - net[0].sent) / seconds }
+      ? { value: (net.received + net.sent) / seconds, received: net.received / seconds, sent: net.sent / seconds }
       : noProc,
     sampleMs,
   };
