@@ -32,8 +32,8 @@ function toMs(text: string): number {
   return match[2] === 'us' ? value / 1000 : match[2] === 's' ? value * 1000 : value;
 }
 
-function wrk(port: number): WrkResult {
-  const result = spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${DURATION_S}s`, '--latency', `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
+function wrk(port: number, seconds = DURATION_S): WrkResult {
+  const result = spawnSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
   const out = result.stdout;
   const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? '0';
   const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
@@ -207,7 +207,8 @@ async function main(): Promise<void> {
     ];
     const results: Record<string, WrkResult[]> = {};
     console.log(`wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s, ${ROUNDS} rounds, targets interleaved; upstream: example/server.js (one process)${haproxy ? '' : '; haproxy not installed'}\n`);
-    wrk(instancePort); // warm-up
+    // Warm-up: the upstream, and each proxy's code paths (a fresh worker's JIT would otherwise cost its first round).
+    for (const port of new Set(targets.map((target) => target.port))) wrk(port, 3);
     for (let round = 1; round <= ROUNDS; round++) {
       for (const target of targets) (results[target.name] ??= []).push(await measure(target, round));
     }

@@ -41,6 +41,8 @@ const MAX_READ_AHEAD_BYTES = 64 * 1024;
 const COALESCE_BYTES = 16 * 1024;
 const CRLF = Buffer.from('\r\n');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
+/** The end of a chunk and the last chunk. */
+const CHUNK_END_LAST = Buffer.from('\r\n0\r\n\r\n');
 
 /** One request on a client connection: its head, its body on the way in, its response on the way out. */
 export class ClientRequest {
@@ -123,16 +125,18 @@ export class ClientRequest {
     this.connection.keepAlive = keepAlive;
     text += '\r\n';
     let ok: boolean;
-    if (this.framing === 'chunked') {
-      const parts: Buffer[] = [Buffer.from(text, 'latin1')];
-      if (body && body.length > 0) parts.push(Buffer.from(`${body.length.toString(16)}\r\n`, 'latin1'), body, CRLF);
-      if (complete) parts.push(LAST_CHUNK);
-      ok = this.connection.write(Buffer.concat(parts));
-    } else if (!body || body.length === 0) ok = this.connection.write(Buffer.from(text, 'latin1'));
-    else if (body.length <= COALESCE_BYTES) ok = this.connection.write(Buffer.concat([Buffer.from(text, 'latin1'), body]));
-    else {
-      this.connection.write(Buffer.from(text, 'latin1'));
-      ok = this.connection.write(body);
+    const length = body?.length ?? 0;
+    if (length <= COALESCE_BYTES) {
+      // A small response goes out as one latin1 string: cheaper than building and joining buffers.
+      const bytes = length > 0 ? body!.toString('latin1') : '';
+      if (this.framing === 'chunked') text += `${length > 0 ? `${length.toString(16)}\r\n${bytes}\r\n` : ''}${complete ? '0\r\n\r\n' : ''}`;
+      else text += bytes;
+      ok = this.connection.write(text);
+    } else if (this.framing === 'chunked') {
+      ok = this.connection.write(Buffer.concat([Buffer.from(`${text}${length.toString(16)}\r\n`, 'latin1'), body!, complete ? CHUNK_END_LAST : CRLF]));
+    } else {
+      this.connection.write(text);
+      ok = this.connection.write(body!);
     }
     if (complete) this.done();
     return ok;
@@ -187,7 +191,8 @@ export class ClientConnection {
   readingPaused = false;
   /** When the current wait (idle, head or body) runs out, in Date.now() milliseconds. */
   deadline: number;
-  private parser: RequestParser | undefined;
+  /** One parser per connection, reset between requests. */
+  private readonly parser: RequestParser;
   private readAhead: Buffer | undefined;
   private clientEnded = false;
   private drainWaiter: (() => void) | undefined;
@@ -200,6 +205,14 @@ export class ClientConnection {
     private readonly onClosed: (connection: ClientConnection) => void,
   ) {
     this.deadline = Date.now() + timeouts.idleMs;
+    this.parser = new RequestParser(
+      {
+        onHead: (head) => this.headArrived(head),
+        onBody: (body) => this.current?.deliver(body),
+        onEnd: () => this.current?.complete(),
+      },
+      maxHeadBytes,
+    );
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.read(chunk));
     socket.on('end', () => this.ended());
@@ -217,8 +230,9 @@ export class ClientConnection {
     this.drainWaiter = callback;
   }
 
-  write(data: Buffer): boolean {
-    return this.state !== 'closed' && this.socket.write(data);
+  /** Bytes, or text whose characters are bytes (latin1). */
+  write(data: Buffer | string): boolean {
+    return this.state !== 'closed' && (typeof data === 'string' ? this.socket.write(data, 'latin1') : this.socket.write(data));
   }
 
   pauseReading(): void {
@@ -274,14 +288,7 @@ export class ClientConnection {
   }
 
   private parse(chunk: Buffer): void {
-    const parser = (this.parser ??= new RequestParser(
-      {
-        onHead: (head) => this.headArrived(head),
-        onBody: (body) => this.current?.deliver(body),
-        onEnd: () => this.current?.complete(),
-      },
-      this.maxHeadBytes,
-    ));
+    const parser = this.parser;
     let rest: Buffer;
     try {
       rest = parser.push(chunk);
@@ -291,7 +298,7 @@ export class ClientConnection {
       return this.refuse(error.status, error.reason);
     }
     if (!parser.done) return;
-    this.parser = undefined;
+    parser.reset();
     const request = this.current;
     if (request && this.state === 'request' && request.head.upgrade) return this.upgrade(request, rest);
     if (rest.length === 0) return;

@@ -58,6 +58,13 @@ export class RequestParser {
     return this.state === 'done';
   }
 
+  /** Ready for the next request on the same connection. */
+  reset(): void {
+    this.state = 'head';
+    this.pending = null;
+    this.remaining = 0;
+  }
+
   /** Feeds bytes; throws RequestParseError on a request it refuses. Bytes after the message end are returned (a pipelined request). */
   push(chunk: Buffer): Buffer {
     let data = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
