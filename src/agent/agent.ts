@@ -51,10 +51,12 @@ export async function startAgent(options: { projectDir: string; port?: number; r
   const logger = pino({ base: { component: 'agent', pid: process.pid } }, pino.destination({ dest: paths.agentLog, sync: true, mkdir: true }));
   privateFiles(paths.agentLog);
   const store = new Store(openDb(paths.db));
-  const { client: router, started: routerStarted } = await ensureRouter(paths.root, { workers: config.router.workers });
+  const { client: router, started: routerStarted, handover } = await ensureRouter(paths.root, { workers: config.router.workers });
   const runtimes = createRuntimes(router);
   const recovery = recoverFromStateFolder(store, paths, await router.state());
   const notes: string[] = [];
+  if (handover?.to) logger.info(handover, 'the router of another ferry build handed its sockets over to this build');
+  if (handover?.failed) notes.push(`the running router (pid ${handover.from}) is from another ferry build (${handover.previousBuild}) and could not hand over to this one: ${handover.failed}; it keeps serving. Run \`ferry agent stop\` then any ferry command to start this build's router.`);
   if (recovery.releases.length > 0) {
     notes.push(`ferry.db did not know ${recovery.releases.join(', ')}, whose directories are in ${join(paths.root, 'releases')}: they are known again from their manifests (the deployment history before them is gone); new ids continue from r${Number(recovery.releases[0].slice(1)) + 1}`);
     logger.warn(recovery, 'recovered releases the database did not know');

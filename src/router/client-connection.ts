@@ -195,6 +195,8 @@ export class ClientConnection {
   private readonly parser: RequestParser;
   private readAhead: Buffer | undefined;
   private clientEnded = false;
+  /** The router is handing over or stopping: no response keeps the connection open. */
+  private draining = false;
   private drainWaiter: (() => void) | undefined;
 
   constructor(
@@ -249,7 +251,16 @@ export class ClientConnection {
 
   /** Whether this request's response may leave the connection open. */
   mayKeepAlive(request: ClientRequest): boolean {
-    return request.head.keepAlive && request.bodyComplete && !this.clientEnded;
+    return request.head.keepAlive && request.bodyComplete && !this.clientEnded && !this.draining;
+  }
+
+  /**
+   * Lets the connection end gracefully: the response in progress says `connection: close`; an idle one is
+   * closed if no request starts within graceMs (a busy client gets its next answer, with the close, first).
+   */
+  drain(graceMs: number): void {
+    this.draining = true;
+    if (this.state === 'idle') this.deadline = Math.min(this.deadline, Date.now() + graceMs);
   }
 
   /** Checks the connection's deadlines (called by the listener's sweep). */
@@ -261,7 +272,7 @@ export class ClientConnection {
     }
     if (now < this.deadline) return;
     this.deadline = Infinity;
-    if (this.state === 'idle') return this.destroy();
+    if (this.state === 'idle') return this.close();
     if (this.state === 'head') return this.refuse(408, `the request head did not arrive within ${this.timeouts.headMs}ms`);
     if (this.state === 'request' && request && !request.bodyComplete) {
       if (request.responseStarted) return this.destroy();
@@ -336,7 +347,7 @@ export class ClientConnection {
     this.current = undefined;
     if (!this.keepAlive) return this.close();
     this.state = 'idle';
-    this.deadline = Date.now() + this.timeouts.idleMs;
+    this.deadline = Date.now() + (this.draining ? 0 : this.timeouts.idleMs);
     this.resumeReading();
     const ahead = this.readAhead;
     this.readAhead = undefined;

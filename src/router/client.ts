@@ -8,9 +8,12 @@ import type { RequestSeries } from './request-metrics.js';
 import { sleep } from '../util/sleep.js';
 import { FerryError } from '../util/errors.js';
 import { ferryProcessEnv } from '../runtime/base-env.js';
+import { routerBuild } from './handover.js';
 
 export interface RouterSnapshot {
   pid: number;
+  /** Which router code runs (see routerBuild). */
+  build: string;
   /** The proxy worker processes (empty when the router proxies in its own process). */
   workers: number[];
   routes: Record<string, Route>;
@@ -67,6 +70,8 @@ export class RouterClient {
   registerUpstream = (spec: InstanceSpec) => this.call<InstanceRecord>('POST', '/upstreams', spec);
   stopInstance = (id: string, drainTimeoutMs: number, graceMs: number) => this.call<StopInstanceResult>('POST', `/instances/${id}/stop`, { drainTimeoutMs, graceMs });
   forgetInstance = (id: string) => this.call<unknown>('DELETE', `/instances/${id}`);
+  /** Asks the running router to hand its sockets over to a router started from entry; resolves with the new router's pid. */
+  handover = (entry: string, execPath: string, workers?: number) => this.call<{ pid: number }>('POST', '/handover', { entry, execPath, workers });
   shutdown = (stopInstances: boolean) => this.call<unknown>('POST', '/shutdown', { stopInstances });
 
   async isUp(): Promise<boolean> {
@@ -83,10 +88,21 @@ export class RouterClient {
 const ROUTER_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url));
 
 /** Starts the router as its own detached process unless one already answers; it outlives the agent. */
-export async function ensureRouter(stateDir: string, options: { workers?: number; startTimeoutMs?: number } = {}): Promise<{ client: RouterClient; started: boolean }> {
+export async function ensureRouter(stateDir: string, options: { workers?: number; startTimeoutMs?: number } = {}): Promise<{ client: RouterClient; started: boolean; handover?: { from: number; to?: number; previousBuild: string; failed?: string } }> {
   const startTimeoutMs = options.startTimeoutMs ?? 10_000;
   const client = new RouterClient(stateDir);
-  if (await client.isUp()) return { client, started: false };
+  if (await client.isUp()) {
+    // A router of another ferry build (an upgrade, a rebuild) hands its sockets over to one of this build.
+    const running = await client.state();
+    if (running.build === routerBuild()) return { client, started: false };
+    try {
+      const { pid } = await client.handover(ROUTER_ENTRY, process.execPath, options.workers);
+      return { client, started: false, handover: { from: running.pid, to: pid, previousBuild: running.build } };
+    } catch (error) {
+      // The running router keeps serving (a router from before handovers existed answers 404).
+      return { client, started: false, handover: { from: running.pid, previousBuild: running.build, failed: error instanceof Error ? error.message : String(error) } };
+    }
+  }
   const paths = routerPaths(stateDir);
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   const out = openSync(`${paths.log}.stderr`, 'a', 0o600);

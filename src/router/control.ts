@@ -4,7 +4,7 @@ import { readJsonBody, sendJson } from '../util/json-http.js';
 import type { Router } from './router.js';
 
 /** The router's small control interface, on a unix socket only the agent's user can reach. */
-export function createControlServer(router: Router, onShutdown: (stopInstances: boolean) => void): http.Server {
+export function createControlServer(router: Router, onShutdown: (stopInstances: boolean) => void, onHandover: (successor: { entry: string; execPath: string; workers?: number }) => Promise<number>): http.Server {
   return http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://router');
     const parts = url.pathname.split('/').filter(Boolean);
@@ -34,6 +34,11 @@ export function createControlServer(router: Router, onShutdown: (stopInstances: 
       if (req.method === 'DELETE' && parts[0] === 'instances' && parts[1]) {
         router.supervisor.forget(parts[1]);
         return sendJson(res, 200, { forgotten: parts[1] });
+      }
+      if (req.method === 'POST' && url.pathname === '/handover') {
+        const body = await readJsonBody(req);
+        if (typeof body.entry !== 'string' || typeof body.execPath !== 'string') return sendJson(res, 400, { error: 'handover needs entry and execPath' });
+        return sendJson(res, 200, { pid: await onHandover({ entry: body.entry, execPath: body.execPath, workers: body.workers }) });
       }
       if (req.method === 'POST' && url.pathname === '/shutdown') {
         const body = await readJsonBody(req);

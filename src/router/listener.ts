@@ -38,6 +38,11 @@ export class ConnectionTable {
     return this.sockets.size;
   }
 
+  /** Ends every connection gracefully (see ClientConnection.drain). */
+  drain(graceMs: number): void {
+    for (const connection of this.connections) connection.drain(graceMs);
+  }
+
   /** Cuts every open connection. */
   close(): void {
     clearInterval(this.sweeper);

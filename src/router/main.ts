@@ -6,8 +6,13 @@ import { pino } from 'pino';
 import { Router } from './router.js';
 import { createControlServer, listenOnSocket } from './control.js';
 import { routerPaths } from './paths.js';
+import { controlReleased, handOver, receiveListeners, type HandoverMessage } from './handover.js';
 
-/** Entry point of the data-plane process: `node dist/router/main.js <state-dir> [--workers N]`. */
+/**
+ * Entry point of the data-plane process: `node dist/router/main.js <state-dir> [--workers N] [--takeover]`.
+ * With --takeover it was started by a running router (of another ferry build), which sends it the listening
+ * sockets over IPC, then the control socket once this one serves.
+ */
 async function main(): Promise<void> {
   const stateDir = process.argv[2];
   const workersAt = process.argv.indexOf('--workers');
@@ -21,8 +26,14 @@ async function main(): Promise<void> {
   privateDir(paths.dir);
   adoptMovedState(stateDir);
   const logger = pino({ base: { component: 'router', pid: process.pid } }, pino.destination({ dest: paths.log, sync: true, mkdir: true }));
+  const takeover = process.argv.includes('--takeover') && process.send !== undefined;
   const router = new Router({ stateDir, workers, workerLogFile: `${paths.log}.stderr`, log: (message, fields) => logger.info(fields ?? {}, message) });
+  if (takeover) for (const { env, port, server } of await receiveListeners()) router.adoptListener(env, port, server);
   await router.start();
+  if (takeover) {
+    process.send!({ type: 'serving' } satisfies HandoverMessage);
+    await controlReleased();
+  }
   let stopping = false;
   const shutdown = async (stopInstances: boolean) => {
     if (stopping) return;
@@ -33,9 +44,29 @@ async function main(): Promise<void> {
     rmSync(paths.pid, { force: true });
     process.exit(0);
   };
-  const control = createControlServer(router, (stopInstances) => void shutdown(stopInstances));
+  const handover = async (successor: { entry: string; execPath: string; workers?: number }) => {
+    const pid = await handOver(
+      {
+        listeners: () => router.listenerHandles(),
+        stopAccepting: () => router.stopAccepting(),
+        // Stops listening at once; the connection of this very request stays open for its answer.
+        releaseControl: () => void control.close(),
+        log: (message, fields) => logger.info(fields ?? {}, message),
+      },
+      { ...successor, stateDir, workers: successor.workers ?? router.workerCount, logFile: `${paths.log}.stderr` },
+    );
+    stopping = true;
+    // The successor serves: end this router's connections gracefully, then exit; the instances keep running.
+    setImmediate(() => void router.retire(10_000).then(() => process.exit(0)));
+    return pid;
+  };
+  const control = createControlServer(router, (stopInstances) => void shutdown(stopInstances), handover);
   await listenOnSocket(control, paths.socket);
   writeFileSync(paths.pid, String(process.pid), { mode: 0o600 });
+  if (takeover) {
+    process.send!({ type: 'control-bound', pid: process.pid } satisfies HandoverMessage);
+    process.disconnect();
+  }
   privateFiles(paths.log, `${paths.log}.stderr`, paths.socket);
   // A plain SIGTERM stops the router but leaves instances running, to be re-adopted.
   process.on('SIGTERM', () => void shutdown(false));

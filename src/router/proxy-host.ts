@@ -5,6 +5,9 @@ import { RequestMetrics } from './request-metrics.js';
 import { UpstreamPool } from './upstream-pool.js';
 import { DEFAULT_UPSTREAM_TIMEOUTS, type InstanceRecord, type Route, type RouteCounters } from './state.js';
 
+/** When draining, an idle keep-alive connection is closed if no request starts within this. */
+const DRAIN_IDLE_GRACE_MS = 1000;
+
 /** What the proxy needs of an instance: where it listens, what it runs, whether it may get traffic. */
 export type UpstreamRecord = Pick<InstanceRecord, 'id' | 'port' | 'host' | 'release' | 'state'>;
 
@@ -72,6 +75,14 @@ export class ProxyHost {
 
   stats(): ProxyStats {
     return { counters: this.counters, series: this.requests.snapshot(), inflight: Object.fromEntries([...this.upstreams].map(([id, upstream]) => [id, upstream.inflight])) };
+  }
+
+  /** Ends the connections gracefully; resolves when none is left, or after timeoutMs (the rest are cut). */
+  async drain(timeoutMs: number): Promise<void> {
+    for (const table of this.tables.values()) table.drain(DRAIN_IDLE_GRACE_MS);
+    const deadline = Date.now() + timeoutMs;
+    while ([...this.tables.values()].some((table) => table.size > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    this.close();
   }
 
   /** Requests in flight, over all upstreams. */

@@ -3,6 +3,7 @@ import { DEFAULT_CLIENT_TIMEOUTS, type ClientTimeouts } from './client-connectio
 import { Supervisor } from './supervisor.js';
 import { ProxyHost, type ProxyStats, type RoutingView } from './proxy-host.js';
 import { WorkerPool } from './worker-pool.js';
+import { routerBuild } from './handover.js';
 import { sumSeries, type RequestSeries } from './request-metrics.js';
 import { loadRouterState, saveRouterState, type InstanceRecord, type InstanceSpec, type Route, type RouteCounters, type RouterState } from './state.js';
 
@@ -48,8 +49,11 @@ export class Router {
   private readonly host: ProxyHost | undefined;
   private readonly pool: WorkerPool | undefined;
   private counting = true;
+  private retired = false;
   /** When counting began (this router's start): throughput is requests over the time since. */
   private readonly since = Date.now();
+  /** Which router code runs here (a ferry with other code hands over to its own). */
+  private readonly build = routerBuild();
 
   constructor(private readonly options: RouterOptions) {
     this.log = options.log ?? (() => {});
@@ -67,6 +71,8 @@ export class Router {
   }
 
   persist(): void {
+    // A router that handed over no longer owns the state on disk.
+    if (this.retired) return;
     saveRouterState(this.options.stateDir, this.state);
   }
 
@@ -98,6 +104,37 @@ export class Router {
   /** The worker processes' ids (none when proxying in this process). */
   workerPids(): number[] {
     return this.pool?.pids() ?? [];
+  }
+
+  /** A listening socket handed over by the router this one succeeds (it is listening already). */
+  adoptListener(env: string, port: number, server: net.Server): void {
+    const settings = server as net.Server & { pauseOnConnect: boolean; allowHalfOpen: boolean };
+    settings.pauseOnConnect = this.pool !== undefined;
+    settings.allowHalfOpen = true;
+    server.on('connection', (socket: net.Socket) => this.accept(env, socket));
+    this.listeners.set(env, { port, server });
+    this.log('listening (handed over)', { env, port });
+  }
+
+  listenerHandles(): Array<{ env: string; port: number; server: net.Server }> {
+    return [...this.listeners].map(([env, { port, server }]) => ({ env, port, server }));
+  }
+
+  /** Stops accepting (after a handover the sockets stay open in the successor) and stops changing the state on disk. */
+  stopAccepting(): void {
+    this.retired = true;
+    this.supervisor.close();
+    for (const { server } of this.listeners.values()) server.close();
+  }
+
+  /** After a handover: ends the connections gracefully (up to timeoutMs), leaving the instances running. */
+  async retire(timeoutMs: number): Promise<void> {
+    if (this.pool) await this.pool.drain(timeoutMs);
+    else await this.host!.drain(timeoutMs);
+  }
+
+  get workerCount(): number {
+    return this.options.workers ?? 0;
   }
 
   private accept(env: string, socket: net.Socket): void {
@@ -207,6 +244,7 @@ export class Router {
     const inflight = (id: string) => stats.reduce((sum, each) => sum + (each.inflight[id] ?? 0), 0);
     return {
       pid: process.pid,
+      build: this.build,
       workers: this.workerPids(),
       routes: this.state.routes,
       counters,
@@ -219,7 +257,8 @@ export class Router {
       await Promise.all(Object.keys(this.state.instances).map((id) => this.supervisor.stop(id, options.graceMs ?? 10_000)));
     }
     this.supervisor.close();
-    await Promise.all([...this.listeners.values()].map(({ server }) => new Promise((resolve) => server.close(resolve))));
+    // Not waiting for close callbacks: a net.Server calls back only when its connections have ended too.
+    for (const { server } of this.listeners.values()) server.close();
     this.host?.close();
     await this.pool?.close();
   }

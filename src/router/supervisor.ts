@@ -44,6 +44,8 @@ export class Supervisor {
   private readonly children = new Map<string, ChildProcess>();
   private readonly exitWaiters = new Map<string, Array<() => void>>();
   private poller?: NodeJS.Timeout;
+  /** Closed: this router handed over or is stopping; nothing it sees changes the state any more. */
+  private closed = false;
 
   constructor(readonly instances: Record<string, InstanceRecord>, private readonly options: SupervisorOptions) {}
 
@@ -146,6 +148,7 @@ export class Supervisor {
   }
 
   private exited(id: string, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.closed) return;
     const record = this.instances[id];
     this.children.delete(id);
     if (!record || record.state === 'exited') return;
@@ -232,6 +235,7 @@ export class Supervisor {
   }
 
   close(): void {
+    this.closed = true;
     if (this.poller) clearInterval(this.poller);
   }
 }

@@ -32,6 +32,8 @@ process.on('message', (message: ToWorker, handle?: net.Socket) => {
       return reply({ type: 'ack', seq: message.seq });
     case 'forget':
       return host.forget(message.id);
+    case 'drain':
+      return void host.drain(message.timeoutMs).then(() => process.exit(0));
   }
 });
 

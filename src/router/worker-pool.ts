@@ -109,6 +109,22 @@ export class WorkerPool {
     return [...this.retired, ...answers.filter((s): s is ProxyStats => s !== undefined)];
   }
 
+  /** Each worker ends its connections gracefully and exits; resolves when all have (cut after timeoutMs). */
+  async drain(timeoutMs: number): Promise<void> {
+    this.closing = true;
+    await Promise.all(
+      [...this.workers].map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            if (worker.child.exitCode !== null || worker.child.signalCode !== null) return resolve();
+            worker.child.once('exit', () => resolve());
+            this.send(worker, { type: 'drain', timeoutMs });
+            setTimeout(() => worker.child.kill('SIGKILL'), timeoutMs + 2000).unref();
+          }),
+      ),
+    );
+  }
+
   /** Stops the workers: each finishes what it has in flight (up to 2 s) and exits. */
   async close(): Promise<void> {
     this.closing = true;

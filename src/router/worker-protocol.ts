@@ -6,7 +6,9 @@ export type ToWorker =
   | { type: 'connection'; env: string; id: number }
   | { type: 'stats'; seq: number }
   | { type: 'counting'; seq: number; enabled: boolean }
-  | { type: 'forget'; id: string };
+  | { type: 'forget'; id: string }
+  /** End the connections gracefully and exit (the router is handing over). */
+  | { type: 'drain'; timeoutMs: number };
 
 /** What a worker answers: every message with a seq gets one reply with that seq. */
 export type FromWorker = { type: 'ack'; seq: number } | { type: 'stats'; seq: number; stats: ProxyStats } | { type: 'accepted'; id: number };
