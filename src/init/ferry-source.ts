@@ -1,9 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
-/** ferry's own folder (the package root above dist/). */
-export const FERRY_ROOT = resolve(import.meta.dirname, '../..');
+/** ferry's own folder: the nearest folder above this file with ferry's package.json (above dist/, or dist-bench/src/). */
+export const FERRY_ROOT = ((): string => {
+  for (let dir = import.meta.dirname; dir !== dirname(dir); dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'ferry') return dir;
+  }
+  return resolve(import.meta.dirname, '../..');
+})();
 
 /** The version of the ferry that is running, from its package.json. */
 export const FERRY_VERSION: string = (JSON.parse(readFileSync(join(FERRY_ROOT, 'package.json'), 'utf8')) as { version: string }).version;

@@ -108,7 +108,8 @@ export class ClientRequest {
 
   /**
    * Writes the response head with the body bytes that came with it; `complete`: that is the whole response.
-   * Returns false when the client is slow (wait for `onDrain`).
+   * Returns false when the client is slow (wait for `onDrain`). Body bytes are copied (or decoded) before a
+   * write keeps them: they may be an upstream read buffer that is reused.
    */
   writeHead(head: ResponseHead, body: Buffer | undefined, noBody: boolean, complete: boolean): boolean {
     if (!this.isCurrent) return true;
@@ -136,7 +137,7 @@ export class ClientRequest {
       ok = this.connection.write(Buffer.concat([Buffer.from(`${text}${length.toString(16)}\r\n`, 'latin1'), body!, complete ? CHUNK_END_LAST : CRLF]));
     } else {
       this.connection.write(text);
-      ok = this.connection.write(body!);
+      ok = this.connection.write(Buffer.from(body!));
     }
     if (complete) this.done();
     return ok;
@@ -145,7 +146,8 @@ export class ClientRequest {
   writeBody(chunk: Buffer): boolean {
     if (!this.isCurrent || chunk.length === 0) return true;
     if (this.framing === 'chunked') return this.connection.write(Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`, 'latin1'), chunk, CRLF]));
-    return this.connection.write(chunk);
+    // A copy: the chunk may be a read buffer that is reused, and a write the client is slow to take keeps it.
+    return this.connection.write(Buffer.from(chunk));
   }
 
   /** The rest of the response arrived: the next pipelined request (or the idle wait) follows, or the connection closes. */
@@ -153,7 +155,7 @@ export class ClientRequest {
     if (!this.isCurrent) return;
     if (this.framing === 'chunked') {
       this.connection.write(last && last.length > 0 ? Buffer.concat([Buffer.from(`${last.length.toString(16)}\r\n`, 'latin1'), last, CRLF, LAST_CHUNK]) : LAST_CHUNK);
-    } else if (last && last.length > 0) this.connection.write(last);
+    } else if (last && last.length > 0) this.connection.write(Buffer.from(last));
     this.done();
   }
 

@@ -112,7 +112,8 @@ export class ResponseParser {
   }
 
   private wait(data: Buffer): null {
-    this.pending = data;
+    // A copy: what was pushed may be a read buffer that is reused.
+    this.pending = Buffer.from(data);
     return null;
   }
 

@@ -1,8 +1,12 @@
 import net from 'node:net';
 
+/** The one buffer every upstream read of this process lands in (reads are handled one at a time). */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 /** The request/response exchange currently using a connection. */
 export interface Exchange {
   startedAt: number;
+  /** Bytes read: valid during the call only (the buffer is reused). */
   onData(chunk: Buffer): void;
   onError(code: string): void;
   onClose(): void;
@@ -13,7 +17,7 @@ export class UpstreamConnection {
   exchange: Exchange | undefined;
 
   constructor(readonly socket: net.Socket, private readonly pool: UpstreamPool) {
-    socket.on('data', (chunk: Buffer) => this.exchange?.onData(chunk));
+    // Reads arrive through the socket's onread callback (see UpstreamPool.acquire), not as 'data' events.
     socket.on('error', (error: NodeJS.ErrnoException) => this.exchange?.onError(error.code ?? 'UPSTREAM_ERROR'));
     socket.on('close', () => {
       pool.forget(this);
@@ -49,7 +53,14 @@ export class UpstreamPool {
         return { connection, fresh: false };
       }
     }
-    const connection = new UpstreamConnection(net.connect({ port: this.port, host: this.host, noDelay: true }), this);
+    let connection: UpstreamConnection | undefined = undefined;
+    // Each read lands in one shared buffer and goes straight to the exchange, without the stream machinery
+    // ('data' events): whoever keeps bytes beyond the call copies them (the response parser, the client writes).
+    const socket = net.connect({ port: this.port, host: this.host, noDelay: true, onread: { buffer: READ_BUFFER, callback: (bytes: number) => {
+      connection!.exchange?.onData(READ_BUFFER.subarray(0, bytes));
+      return true;
+    } } });
+    connection = new UpstreamConnection(socket, this);
     connection.exchange = exchange;
     return { connection, fresh: true };
   }
