@@ -218,6 +218,8 @@ export class ClientConnection {
       maxHeadBytes,
     );
     socket.setNoDelay(true);
+    // A client that half-closes after its request still gets the answer (a socket handed over from the master lacks the server's setting).
+    socket.allowHalfOpen = true;
     socket.on('data', (chunk: Buffer) => this.read(chunk));
     socket.on('end', () => this.ended());
     socket.on('drain', () => {

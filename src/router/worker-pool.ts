@@ -70,14 +70,21 @@ export class WorkerPool {
 
   /** Hands a client connection (accepted paused) to a ready worker, or keeps it until one is. */
   dispatch(env: string, socket: net.Socket): void {
-    const ready = [...this.workers].filter((w) => w.state === 'ready');
+    if (socket.destroyed) return;
+    const ready = this.readyWorkers();
     if (ready.length === 0) return void this.waiting.push({ env, socket });
     const worker = ready[(this.next = (this.next + 1) % ready.length)];
     const id = ++this.seq;
     const message: ToWorker = { type: 'connection', env, id };
     worker.inTransit.set(id, { env, socket });
-    // keepOpen: the master closes its copy when the worker confirms; a worker that dies first is sent nothing lost.
-    worker.child.send(message, socket, { keepOpen: true }, (error) => error && this.lost(worker));
+    // keepOpen: the master closes its copy only when the worker confirms, so a worker that dies first loses nothing.
+    worker.child.send(message, socket, { keepOpen: true }, (error) => {
+      if (!error) return;
+      if (!worker.child.connected) return this.lost(worker);
+      // The worker is there but this socket could not be sent (the client went away meanwhile).
+      worker.inTransit.delete(id);
+      socket.destroy();
+    });
   }
 
   /** Sends the routing table to every worker; resolves when all have it, with the time that took. */

@@ -8,6 +8,7 @@ import { isProcessAlive, sleep } from '../util/sleep.js';
 import { probeHttp } from '../health/probe.js';
 import { REPO_ROOT, httpGet } from '../../test/support/project.js';
 import { KeepAliveLoad } from '../../test/support/load.js';
+import { rawRequest } from '../../test/support/raw-http.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-workers-'));
 let router: RouterClient;
@@ -46,6 +47,12 @@ describe('the router as a master and workers', () => {
     const after = (await router.requests()).series.find((s) => s.release === 'r1')!;
     expect(after.count - before).toBe(40);
     expect(after.codes['2xx']).toBeGreaterThanOrEqual(40);
+  });
+
+  it('answers a client that half-closes after its request (the socket came from the master)', async () => {
+    const reply = await rawRequest(port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n', { halfClose: true });
+    expect(reply.text).toMatch(/^HTTP\/1\.1 200 /);
+    expect(reply.closed).toBe(true);
   });
 
   it('a routing change reaches every worker before the switch returns', async () => {

@@ -11,7 +11,7 @@ export interface RawReply {
  * server closes, or timeoutMs passes. For what a well-behaved client cannot send: smuggling attempts,
  * pipelined requests, slow heads.
  */
-export function rawRequest(port: number, bytes: string | Buffer | Array<string | Buffer>, options: { done?: (text: string) => boolean; timeoutMs?: number; gapMs?: number } = {}): Promise<RawReply> {
+export function rawRequest(port: number, bytes: string | Buffer | Array<string | Buffer>, options: { done?: (text: string) => boolean; timeoutMs?: number; gapMs?: number; /** End the sending side after the bytes (a half-close). */ halfClose?: boolean } = {}): Promise<RawReply> {
   const parts = Array.isArray(bytes) ? bytes : [bytes];
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
@@ -36,6 +36,7 @@ export function rawRequest(port: number, bytes: string | Buffer | Array<string |
         if (index > 0 && options.gapMs) await new Promise((r) => setTimeout(r, options.gapMs));
         if (!socket.destroyed) socket.write(part);
       }
+      if (options.halfClose && !socket.destroyed) socket.end();
     });
   });
 }
