@@ -1,6 +1,6 @@
 import type net from 'node:net';
 import { createProxy, type Upstream } from './proxy.js';
-import { ConnectionTable, type ConnectionLimits } from './listener.js';
+import { ConnectionTable, type ConnectionLimits } from './connection-table.js';
 import { RequestMetrics } from './request-metrics.js';
 import { UpstreamPool } from './upstream-pool.js';
 import { DEFAULT_UPSTREAM_TIMEOUTS, type InstanceRecord, type Route, type RouteCounters } from './state.js';
