@@ -48,5 +48,6 @@ process.on('disconnect', () => {
     }
   }, 20);
 });
+// A signal to the router's process group: the master decides (it stops the workers through the channel).
 process.on('SIGTERM', () => process.disconnect?.());
 process.on('SIGINT', () => undefined);
