@@ -104,12 +104,33 @@ export async function handOver(side: HandoverSide, successor: SuccessorSpec, tim
   return bound.type === 'control-bound' ? bound.pid : child.pid!;
 }
 
-/** The successor's side: the listening sockets its predecessor sends, until it says it has sent them all. */
-export function receiveListeners(): Promise<Array<{ env: string; port: number; server: net.Server }>> {
-  const received: Array<{ env: string; port: number; server: net.Server }> = [];
+/** A listening socket received from the predecessor, and the connections it accepted before the router took it. */
+export interface ReceivedListener {
+  env: string;
+  port: number;
+  server: net.Server;
+  /** Stops parking connections and returns those parked so far (paused, not read). */
+  takeParked(): net.Socket[];
+}
+
+/**
+ * The successor's side: the listening sockets its predecessor sends, until it says it has sent them all.
+ * Each accepts at once (the predecessor still does too): what it accepts before the router is ready is
+ * parked, paused, not left without a handler.
+ */
+export function receiveListeners(): Promise<ReceivedListener[]> {
+  const received: ReceivedListener[] = [];
   return new Promise((resolve) => {
     const onMessage = (message: HandoverMessage, server?: net.Server) => {
-      if (message.type === 'listener' && server) received.push({ env: message.env, port: message.port, server });
+      if (message.type === 'listener' && server) {
+        const settings = server as net.Server & { pauseOnConnect: boolean; allowHalfOpen: boolean };
+        settings.pauseOnConnect = true;
+        settings.allowHalfOpen = true;
+        const parked: net.Socket[] = [];
+        const park = (socket: net.Socket) => void parked.push(socket);
+        server.on('connection', park);
+        received.push({ env: message.env, port: message.port, server, takeParked: () => (server.off('connection', park), parked.splice(0)) });
+      }
       if (message.type === 'listeners-sent') {
         process.off('message', onMessage);
         resolve(received);

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const logger = pino({ base: { component: 'router', pid: process.pid } }, pino.destination({ dest: paths.log, sync: true, mkdir: true }));
   const takeover = process.argv.includes('--takeover') && process.send !== undefined;
   const router = new Router({ stateDir, workers, workerLogFile: `${paths.log}.stderr`, log: (message, fields) => logger.info(fields ?? {}, message) });
-  if (takeover) for (const { env, port, server } of await receiveListeners()) router.adoptListener(env, port, server);
+  if (takeover) for (const listener of await receiveListeners()) router.adoptListener(listener);
   await router.start();
   if (takeover) {
     process.send!({ type: 'serving' } satisfies HandoverMessage);

@@ -3,7 +3,7 @@ import { DEFAULT_CLIENT_TIMEOUTS, type ClientTimeouts } from './client-connectio
 import { Supervisor } from './supervisor.js';
 import { ProxyHost, type ProxyStats, type RoutingView } from './proxy-host.js';
 import { WorkerPool } from './worker-pool.js';
-import { routerBuild } from './handover.js';
+import { routerBuild, type ReceivedListener } from './handover.js';
 import { sumSeries, type RequestSeries } from './request-metrics.js';
 import { loadRouterState, saveRouterState, type InstanceRecord, type InstanceSpec, type Route, type RouteCounters, type RouterState } from './state.js';
 
@@ -106,12 +106,14 @@ export class Router {
     return this.pool?.pids() ?? [];
   }
 
-  /** A listening socket handed over by the router this one succeeds (it is listening already). */
-  adoptListener(env: string, port: number, server: net.Server): void {
-    const settings = server as net.Server & { pauseOnConnect: boolean; allowHalfOpen: boolean };
-    settings.pauseOnConnect = this.pool !== undefined;
-    settings.allowHalfOpen = true;
+  /**
+   * A listening socket handed over by the router this one succeeds (listening already, accepting paused):
+   * from now on its connections are this router's, the ones it parked meanwhile first.
+   */
+  adoptListener(listener: ReceivedListener): void {
+    const { env, port, server } = listener;
     server.on('connection', (socket: net.Socket) => this.accept(env, socket));
+    for (const socket of listener.takeParked()) this.accept(env, socket);
     this.listeners.set(env, { port, server });
     this.log('listening (handed over)', { env, port });
   }
@@ -138,8 +140,10 @@ export class Router {
   }
 
   private accept(env: string, socket: net.Socket): void {
-    if (this.pool) this.pool.dispatch(env, socket);
-    else this.host!.accept(env, socket);
+    if (this.pool) return this.pool.dispatch(env, socket);
+    this.host!.accept(env, socket);
+    // Accepted paused (a handed-over listening socket): read it now.
+    socket.resume();
   }
 
   private listen(env: string, port: number): Promise<void> {
