@@ -9,7 +9,7 @@ import { freePort } from '../util/ports.js';
 import { isProcessAlive, sleep } from '../util/sleep.js';
 import { probeHttp } from '../health/probe.js';
 
-/** An upstream that sends and swallows 100 MB, each side pausing for a while so the router must hold back. */
+/** An upstream that sends and swallows 200 MB, each side pausing for a while so the router must hold back. */
 const UPSTREAM = `
 import http from 'node:http';
 const MB = Buffer.alloc(1024 * 1024, 120);
@@ -29,6 +29,8 @@ http.createServer((req, res) => {
 `;
 
 const MB = 1024 * 1024;
+// 200 MB, and a bound of 100 MB: V8's young generation alone keeps 30-65 MB of read buffers between
+// collections (Node 20 and 24), while a router that buffered the body would grow by about its size.
 const dir = mkdtempSync(join(tmpdir(), 'ferry-streaming-'));
 let router: RouterClient;
 let routerPid = 0;
@@ -69,11 +71,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('the router streams 100 MB bodies with bounded memory', () => {
-  it('a 100 MB download to a client that stops reading for 1.5 s', async () => {
+describe('the router streams 200 MB bodies with bounded memory', () => {
+  it('a 200 MB download to a client that stops reading for 1.5 s', async () => {
     let received = 0;
     const grew = await growthMb(async () => (received = await new Promise<number>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port, path: '/download?mb=100' }, (res) => {
+      http.get({ host: '127.0.0.1', port, path: '/download?mb=200' }, (res) => {
         let bytes = 0;
         res.once('data', (chunk: Buffer) => {
           bytes += chunk.length;
@@ -87,22 +89,22 @@ describe('the router streams 100 MB bodies with bounded memory', () => {
         res.on('error', reject);
       }).on('error', reject);
     })));
-    console.log(`100 MB download through the router: its peak memory grew ${grew.toFixed(1)} MB`);
-    expect(received).toBe(100 * MB);
-    expect(grew).toBeLessThan(50);
+    console.log(`200 MB download through the router: its peak memory grew ${grew.toFixed(1)} MB`);
+    expect(received).toBe(200 * MB);
+    expect(grew).toBeLessThan(100);
   });
 
-  it('a 100 MB upload to an upstream that does not read for 1.5 s', async () => {
+  it('a 200 MB upload to an upstream that does not read for 1.5 s', async () => {
     let answer = '';
     const grew = await growthMb(async () => (answer = await new Promise<string>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/upload?pauseMs=1500', headers: { 'content-length': 100 * MB } }, (res) => {
+      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/upload?pauseMs=1500', headers: { 'content-length': 200 * MB } }, (res) => {
         let text = '';
         res.on('data', (c) => (text += c));
         res.on('end', () => resolve(text));
       });
       req.on('error', reject);
       const chunk = Buffer.alloc(MB, 121);
-      let left = 100;
+      let left = 200;
       const send = () => {
         while (left > 0) {
           left--;
@@ -112,8 +114,8 @@ describe('the router streams 100 MB bodies with bounded memory', () => {
       };
       send();
     })));
-    console.log(`100 MB upload through the router: its peak memory grew ${grew.toFixed(1)} MB`);
-    expect(Number(answer)).toBe(100 * MB);
-    expect(grew).toBeLessThan(50);
+    console.log(`200 MB upload through the router: its peak memory grew ${grew.toFixed(1)} MB`);
+    expect(Number(answer)).toBe(200 * MB);
+    expect(grew).toBeLessThan(100);
   });
 });
