@@ -33,8 +33,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await router.shutdown(true).catch(() => undefined);
   while (routerPid && isProcessAlive(routerPid)) await sleep(50);
-  if (!process.env.KEEP) rmSync(dir, { recursive: true, force: true });
-  else console.log(dir);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('the router as a master and workers', () => {
