@@ -8,8 +8,7 @@ import { isProcessAlive, sleep } from '../util/sleep.js';
 import { probeHttp } from '../health/probe.js';
 import { REPO_ROOT, httpGet } from '../../test/support/project.js';
 import { KeepAliveLoad } from '../../test/support/load.js';
-
-type ClientModule = typeof import('./client.js');
+import { routerModule, startRouterProcess, stopRouterProcess } from '../../test/support/router-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-handover-'));
 const stateDir = join(dir, 'state');
@@ -27,8 +26,7 @@ function anotherBuild(): string {
 }
 
 beforeAll(async () => {
-  const { ensureRouter } = (await import(join(REPO_ROOT, 'dist/router/client.js'))) as ClientModule;
-  router = (await ensureRouter(stateDir, { workers: 2 })).client;
+  router = await startRouterProcess(stateDir, { workers: 2 });
   const instancePort = await freePort();
   await router.startInstance({ id: 'a', env: 'web', release: 'r1', port: instancePort, cwd: join(REPO_ROOT, 'example'), command: 'node server.js', vars: {}, logFile: join(dir, 'a.log') });
   for (let i = 0; i < 100 && !(await probeHttp(instancePort, '/health', 500)).ok; i++) await sleep(50);
@@ -36,9 +34,7 @@ beforeAll(async () => {
   await router.setRoute({ env: 'web', port, upstreams: ['a'], release: 'r1' });
 });
 afterAll(async () => {
-  const pid = (await router.state().catch(() => undefined))?.pid;
-  await router.shutdown(true).catch(() => undefined);
-  while (pid && isProcessAlive(pid)) await sleep(50);
+  await stopRouterProcess(router);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -51,7 +47,7 @@ describe('a router of another ferry build takes over', () => {
     keepAlive.start();
     fresh.start();
     await sleep(1000);
-    const { ensureRouter } = (await import(join(next, 'dist/router/client.js'))) as ClientModule;
+    const { ensureRouter } = await routerModule(next);
     const started = performance.now();
     const { handover } = await ensureRouter(stateDir);
     const tookMs = performance.now() - started;

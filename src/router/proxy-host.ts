@@ -63,10 +63,6 @@ export class ProxyHost {
     table.accept(socket);
   }
 
-  inflight(id: string): number {
-    return this.upstreams.get(id)?.inflight ?? 0;
-  }
-
   /** Closes the pooled connections to an instance that stopped. */
   forget(id: string): void {
     this.upstreams.get(id)?.pool.destroy();

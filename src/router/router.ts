@@ -206,7 +206,7 @@ export class Router {
 
   /** Requests in flight to an instance, over all proxy processes. */
   async inflight(id: string): Promise<number> {
-    return (await this.stats()).reduce((sum, stats) => sum + (stats.inflight[id] ?? 0), 0);
+    return inflightIn(await this.stats(), id);
   }
 
   /** Waits for in-flight requests to finish (up to drainTimeoutMs), then stops the instance. */
@@ -245,14 +245,13 @@ export class Router {
         sum.unavailable += c.unavailable;
       }
     }
-    const inflight = (id: string) => stats.reduce((sum, each) => sum + (each.inflight[id] ?? 0), 0);
     return {
       pid: process.pid,
       build: this.build,
       workers: this.workerPids(),
       routes: this.state.routes,
       counters,
-      instances: Object.fromEntries(Object.entries(this.state.instances).map(([id, record]) => [id, { ...record, inflight: inflight(id) }])),
+      instances: Object.fromEntries(Object.entries(this.state.instances).map(([id, record]) => [id, { ...record, inflight: inflightIn(stats, id) }])),
     };
   }
 
@@ -266,4 +265,8 @@ export class Router {
     this.host?.close();
     await this.pool?.close();
   }
+}
+
+function inflightIn(stats: ProxyStats[], id: string): number {
+  return stats.reduce((sum, each) => sum + (each.inflight[id] ?? 0), 0);
 }

@@ -4,9 +4,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RouterClient } from './client.js';
-import { REPO_ROOT } from '../../test/support/project.js';
+import { startRouterProcess, stopRouterProcess } from '../../test/support/router-process.js';
 import { freePort } from '../util/ports.js';
-import { isProcessAlive, sleep } from '../util/sleep.js';
+import { sleep } from '../util/sleep.js';
 import { probeHttp } from '../health/probe.js';
 
 /** An upstream that sends and swallows 200 MB, each side pausing for a while so the router must hold back. */
@@ -55,9 +55,7 @@ async function growthMb(transfer: () => Promise<unknown>): Promise<number> {
 
 beforeAll(async () => {
   writeFileSync(join(dir, 'upstream.mjs'), UPSTREAM);
-  // The router process runs the built code (dist), as the agent starts it.
-  const { ensureRouter } = (await import(join(REPO_ROOT, 'dist/router/client.js'))) as typeof import('./client.js');
-  router = (await ensureRouter(join(dir, 'state'))).client;
+  router = await startRouterProcess(join(dir, 'state'));
   ({ pid: routerPid, workers: workerPids } = await router.state());
   const upstreamPort = await freePort();
   await router.startInstance({ id: 'big', env: 'big', release: 'r1', port: upstreamPort, cwd: dir, command: 'node upstream.mjs', vars: {}, logFile: join(dir, 'big.log') });
@@ -66,8 +64,7 @@ beforeAll(async () => {
   await router.setRoute({ env: 'big', port, upstreams: ['big'] });
 });
 afterAll(async () => {
-  await router.shutdown(true).catch(() => undefined);
-  while (routerPid && isProcessAlive(routerPid)) await sleep(50);
+  await stopRouterProcess(router);
   rmSync(dir, { recursive: true, force: true });
 });
 

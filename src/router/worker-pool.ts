@@ -117,35 +117,28 @@ export class WorkerPool {
   }
 
   /** Each worker ends its connections gracefully and exits; resolves when all have (cut after timeoutMs). */
-  async drain(timeoutMs: number): Promise<void> {
-    this.closing = true;
-    await Promise.all(
-      [...this.workers].map(
-        (worker) =>
-          new Promise<void>((resolve) => {
-            if (worker.child.exitCode !== null || worker.child.signalCode !== null) return resolve();
-            worker.child.once('exit', () => resolve());
-            this.send(worker, { type: 'drain', timeoutMs });
-            setTimeout(() => worker.child.kill('SIGKILL'), timeoutMs + 2000).unref();
-          }),
-      ),
-    );
+  drain(timeoutMs: number): Promise<void> {
+    return this.stopAll((worker) => this.send(worker, { type: 'drain', timeoutMs }), timeoutMs + 2000);
   }
 
   /** Stops the workers: each finishes what it has in flight (up to 2 s) and exits. */
-  async close(): Promise<void> {
-    this.closing = true;
+  close(): Promise<void> {
     for (const { socket } of this.waiting) socket.destroy();
     this.waiting = [];
+    return this.stopAll((worker) => worker.child.connected && worker.child.disconnect(), 3000);
+  }
+
+  /** Tells every worker to stop (no replacements from now on) and waits for each to exit, killing it after killAfterMs. */
+  private async stopAll(tell: (worker: Worker) => void, killAfterMs: number): Promise<void> {
+    this.closing = true;
     await Promise.all(
       [...this.workers].map(
         (worker) =>
           new Promise<void>((resolve) => {
-            worker.state = 'stopping';
             if (worker.child.exitCode !== null || worker.child.signalCode !== null) return resolve();
             worker.child.once('exit', () => resolve());
-            if (worker.child.connected) worker.child.disconnect();
-            setTimeout(() => worker.child.kill('SIGKILL'), 3000).unref();
+            tell(worker);
+            setTimeout(() => worker.child.kill('SIGKILL'), killAfterMs).unref();
           }),
       ),
     );

@@ -4,15 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RouterClient } from './client.js';
 import { freePort } from '../util/ports.js';
-import { isProcessAlive, sleep } from '../util/sleep.js';
+import { sleep } from '../util/sleep.js';
 import { probeHttp } from '../health/probe.js';
 import { REPO_ROOT, httpGet } from '../../test/support/project.js';
 import { KeepAliveLoad } from '../../test/support/load.js';
 import { rawRequest } from '../../test/support/raw-http.js';
+import { startRouterProcess, stopRouterProcess } from '../../test/support/router-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-workers-'));
 let router: RouterClient;
-let routerPid = 0;
 let port = 0;
 
 async function startInstance(id: string, release: string): Promise<void> {
@@ -22,17 +22,14 @@ async function startInstance(id: string, release: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  // The router process runs the built code (dist), as the agent starts it: a master and two workers.
-  const { ensureRouter } = (await import(join(REPO_ROOT, 'dist/router/client.js'))) as typeof import('./client.js');
-  router = (await ensureRouter(join(dir, 'state'), { workers: 2 })).client;
-  routerPid = (await router.state()).pid;
+  // A master and two workers.
+  router = await startRouterProcess(join(dir, 'state'), { workers: 2 });
   await startInstance('a', 'r1');
   port = await freePort();
   await router.setRoute({ env: 'web', port, upstreams: ['a'] });
 });
 afterAll(async () => {
-  await router.shutdown(true).catch(() => undefined);
-  while (routerPid && isProcessAlive(routerPid)) await sleep(50);
+  await stopRouterProcess(router);
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,0 +1,23 @@
+import { join } from 'node:path';
+import type { RouterClient } from '../../src/router/client.js';
+import { isProcessAlive, sleep } from '../../src/util/sleep.js';
+import { REPO_ROOT } from './project.js';
+
+type ClientModule = typeof import('../../src/router/client.js');
+
+/** The router client of a ferry build: this one's dist by default (the router process runs built code, as the agent starts it). */
+export async function routerModule(root = REPO_ROOT): Promise<ClientModule> {
+  return (await import(join(root, 'dist/router/client.js'))) as ClientModule;
+}
+
+/** Starts a router process (master and workers) on a state folder. */
+export async function startRouterProcess(stateDir: string, options: { workers?: number } = {}): Promise<RouterClient> {
+  return (await (await routerModule()).ensureRouter(stateDir, options)).client;
+}
+
+/** Stops whichever router serves the state folder now (after a handover, not the one started), its instances too, and waits for it to exit. */
+export async function stopRouterProcess(router: RouterClient): Promise<void> {
+  const pid = (await router.state().catch(() => undefined))?.pid;
+  await router.shutdown(true).catch(() => undefined);
+  while (pid && isProcessAlive(pid)) await sleep(50);
+}
