@@ -74,13 +74,17 @@ export class RouterClient {
   handover = (entry: string, execPath: string, workers?: number) => this.call<{ pid: number }>('POST', '/handover', { entry, execPath, workers });
   shutdown = (stopInstances: boolean) => this.call<unknown>('POST', '/shutdown', { stopInstances });
 
+  /**
+   * Whether a router answers on the control socket: a cheap ping (the agent's watchdog asks 4 times a second;
+   * `state` would gather every worker's counters). A router from before /ping answers it 404: up too.
+   */
   async isUp(): Promise<boolean> {
     if (!existsSync(this.socketPath)) return false;
     try {
-      await this.state();
+      await this.call<{ pid: number }>('GET', '/ping');
       return true;
-    } catch {
-      return false;
+    } catch (error) {
+      return error instanceof FerryError && error.code === 'ROUTER_REFUSED';
     }
   }
 }

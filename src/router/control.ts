@@ -9,6 +9,7 @@ export function createControlServer(router: Router, onShutdown: (stopInstances: 
     const url = new URL(req.url ?? '/', 'http://router');
     const parts = url.pathname.split('/').filter(Boolean);
     try {
+      if (req.method === 'GET' && url.pathname === '/ping') return sendJson(res, 200, { pid: process.pid });
       if (req.method === 'GET' && url.pathname === '/state') return sendJson(res, 200, await router.snapshot());
       if (req.method === 'GET' && url.pathname === '/requests') return sendJson(res, 200, await router.requestCounts());
       if (req.method === 'PUT' && url.pathname === '/requests') {
