@@ -69,8 +69,13 @@ export class ProxyHost {
     this.upstreams.delete(id);
   }
 
+  /** Requests in flight, per upstream instance. */
+  inflight(): Record<string, number> {
+    return Object.fromEntries([...this.upstreams].map(([id, upstream]) => [id, upstream.inflight]));
+  }
+
   stats(): ProxyStats {
-    return { counters: this.counters, series: this.requests.snapshot(), inflight: Object.fromEntries([...this.upstreams].map(([id, upstream]) => [id, upstream.inflight])) };
+    return { counters: this.counters, series: this.requests.snapshot(), inflight: this.inflight() };
   }
 
   /** Ends the connections gracefully; resolves when none is left, or after timeoutMs (the rest are cut). */

@@ -206,7 +206,7 @@ export class Router {
 
   /** Requests in flight to an instance, over all proxy processes. */
   async inflight(id: string): Promise<number> {
-    return inflightIn(await this.stats(), id);
+    return inflightIn(this.pool ? await this.pool.inflight() : [this.host!.inflight()], id);
   }
 
   /** Waits for in-flight requests to finish (up to drainTimeoutMs), then stops the instance. */
@@ -251,7 +251,7 @@ export class Router {
       workers: this.workerPids(),
       routes: this.state.routes,
       counters,
-      instances: Object.fromEntries(Object.entries(this.state.instances).map(([id, record]) => [id, { ...record, inflight: inflightIn(stats, id) }])),
+      instances: Object.fromEntries(Object.entries(this.state.instances).map(([id, record]) => [id, { ...record, inflight: inflightIn(stats.map((each) => each.inflight), id) }])),
     };
   }
 
@@ -267,6 +267,7 @@ export class Router {
   }
 }
 
-function inflightIn(stats: ProxyStats[], id: string): number {
-  return stats.reduce((sum, each) => sum + (each.inflight[id] ?? 0), 0);
+/** Requests in flight to one instance, summed over the proxy processes' counts. */
+function inflightIn(perProcess: Array<Record<string, number>>, id: string): number {
+  return perProcess.reduce((sum, each) => sum + (each[id] ?? 0), 0);
 }

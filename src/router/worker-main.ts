@@ -27,6 +27,8 @@ process.on('message', (message: ToWorker, handle?: net.Socket) => {
       return reply({ type: 'ack', seq: message.seq });
     case 'stats':
       return reply({ type: 'stats', seq: message.seq, stats: host.stats() });
+    case 'inflight':
+      return reply({ type: 'inflight', seq: message.seq, inflight: host.inflight() });
     case 'counting':
       host.requests.enabled = message.enabled;
       return reply({ type: 'ack', seq: message.seq });

@@ -104,6 +104,12 @@ export class WorkerPool {
     for (const worker of this.readyWorkers()) this.send(worker, { type: 'forget', id });
   }
 
+  /** Each ready worker's requests in flight, per upstream instance. */
+  async inflight(): Promise<Array<Record<string, number>>> {
+    const answers = await Promise.all(this.readyWorkers().map((worker) => this.ask(worker, (seq) => ({ type: 'inflight', seq }))));
+    return answers.flatMap((answer) => (answer?.type === 'inflight' ? [answer.inflight] : []));
+  }
+
   /** Each worker's counters and in-flight requests, and those of the workers that died. */
   async stats(): Promise<ProxyStats[]> {
     const answers = await Promise.all(

@@ -5,13 +5,15 @@ export type ToWorker =
   | { type: 'table'; seq: number; view: RoutingView }
   | { type: 'connection'; env: string; id: number }
   | { type: 'stats'; seq: number }
+  /** Only the requests in flight per upstream (a drain asks every 20 ms). */
+  | { type: 'inflight'; seq: number }
   | { type: 'counting'; seq: number; enabled: boolean }
   | { type: 'forget'; id: string }
   /** End the connections gracefully and exit (the router is handing over). */
   | { type: 'drain'; timeoutMs: number };
 
 /** What a worker answers: every message with a seq gets one reply with that seq. */
-export type FromWorker = { type: 'ack'; seq: number } | { type: 'stats'; seq: number; stats: ProxyStats } | { type: 'accepted'; id: number };
+export type FromWorker = { type: 'ack'; seq: number } | { type: 'stats'; seq: number; stats: ProxyStats } | { type: 'accepted'; id: number } | { type: 'inflight'; seq: number; inflight: Record<string, number> };
 
 /** A worker's settings, given on its command line (argv[2], JSON). */
 export type WorkerSettings = ProxyHostOptions & { counting: boolean };
