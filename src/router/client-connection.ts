@@ -24,8 +24,11 @@ export interface BodySink {
 /** `idle`: between requests; `head`: part of a request head read; `request`: a request in progress; `tunnel`: an upgraded byte pipe. */
 export type ConnectionState = 'idle' | 'head' | 'request' | 'tunnel' | 'closed';
 
-/** How the response body reaches the client: as the upstream framed it, re-chunked, or until the connection closes (HTTP/1.0). */
-type Framing = 'none' | 'length' | 'chunked' | 'close';
+/**
+ * How the response body reaches the client: with the upstream's Content-Length, in the upstream's own chunks
+ * (`passed`), chunked by the router (an unframed upstream body), or until the connection closes (HTTP/1.0).
+ */
+type Framing = 'none' | 'length' | 'passed' | 'chunked' | 'close';
 
 export interface ConnectionHandlers {
   /** A request head arrived; its body (if any) follows through `pipeBody`. */
@@ -44,6 +47,14 @@ const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 /** The end of a chunk and the last chunk. */
 const CHUNK_END_LAST = Buffer.from('\r\n0\r\n\r\n');
 
+/** The proxy's attempt at a request, told what happens on the client's side. */
+export interface RequestWatcher {
+  /** The client went away (or was refused) before the response ended. */
+  aborted(): void;
+  /** The request's deadline passed. */
+  deadlinePassed(): void;
+}
+
 /** One request on a client connection: its head, its body on the way in, its response on the way out. */
 export class ClientRequest {
   readonly arrivedAt = performance.now();
@@ -52,11 +63,10 @@ export class ClientRequest {
   bodyForwarded = false;
   responseStarted = false;
   finished = false;
-  /** The client went away before the response ended. */
-  onAbort: (() => void) | undefined;
+  /** Who is told when the client goes away before the response ended, or when `deadline` passes. */
+  watcher: RequestWatcher | undefined;
   /** The proxy's own deadline for this request (upstream connect or response head), checked by the sweep. */
   deadline = Infinity;
-  onDeadline: (() => void) | undefined;
   private held: Buffer[] = [];
   private sink: BodySink | undefined;
   private framing: Framing = 'none';
@@ -115,12 +125,10 @@ export class ClientRequest {
     if (!this.isCurrent) return true;
     this.responseStarted = true;
     const client = this.head;
-    this.framing = noBody ? 'none' : head.contentLength !== undefined ? 'length' : client.version === '1.1' ? 'chunked' : 'close';
+    this.framing = noBody ? 'none' : head.contentLength !== undefined ? 'length' : head.chunksPassed ? 'passed' : client.version === '1.1' ? 'chunked' : 'close';
     const keepAlive = this.connection.mayKeepAlive(this) && this.framing !== 'close';
-    let text = `HTTP/1.1 ${head.status} ${head.statusMessage}\r\n`;
-    const headers = head.headers;
-    for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    if (this.framing === 'chunked') text += 'transfer-encoding: chunked\r\n';
+    let text = `HTTP/1.1 ${head.status} ${head.statusMessage}\r\n${head.headerText}`;
+    if (this.framing === 'chunked' || this.framing === 'passed') text += 'transfer-encoding: chunked\r\n';
     if (!keepAlive) text += 'connection: close\r\n';
     else if (client.version === '1.0') text += 'connection: keep-alive\r\n';
     this.connection.keepAlive = keepAlive;
@@ -272,7 +280,7 @@ export class ClientConnection {
     const request = this.current;
     if (request && request.deadline <= now) {
       request.deadline = Infinity;
-      request.onDeadline?.();
+      request.watcher?.deadlinePassed();
     }
     if (now < this.deadline) return;
     this.deadline = Infinity;
@@ -280,7 +288,7 @@ export class ClientConnection {
     if (this.state === 'head') return this.refuse(408, `the request head did not arrive within ${this.timeouts.headMs}ms`);
     if (this.state === 'request' && request && !request.bodyComplete) {
       if (request.responseStarted) return this.destroy();
-      request.onAbort?.();
+      request.watcher?.aborted();
       return this.refuse(408, `the request body stalled for ${this.timeouts.bodyIdleMs}ms`);
     }
   }
@@ -309,7 +317,7 @@ export class ClientConnection {
       rest = parser.push(chunk);
     } catch (error) {
       if (!(error instanceof RequestParseError)) throw error;
-      this.current?.onAbort?.();
+      this.current?.watcher?.aborted();
       return this.refuse(error.status, error.reason);
     }
     if (!parser.done) return;
@@ -403,7 +411,7 @@ export class ClientConnection {
     this.state = 'closed';
     const request = this.current;
     this.current = undefined;
-    if (request && !request.finished) request.onAbort?.();
+    if (request && !request.finished) request.watcher?.aborted();
     this.drainWaiter = undefined;
     this.onClosed(this);
   }

@@ -2,6 +2,8 @@ import type { RequestHead } from './request-parser.js';
 
 /** Fields that describe one connection, not the message (RFC 9110 7.6.1), and the X-Forwarded-* the router sets itself. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
+/** Only names of these lengths are lowercased and looked at. */
+const NOTED_LENGTHS = new Set([...HOP_BY_HOP, 'host'].map((name) => name.length));
 /** Connection tokens that name no field to drop. */
 const CONNECTION_OPTIONS = new Set(['close', 'keep-alive', 'upgrade']);
 
@@ -24,6 +26,10 @@ export function upstreamRequestHead(head: RequestHead, client: ClientAddress, pr
   let upgrade: string | undefined;
   let named: string[] | undefined;
   for (const [name, value] of head.headers) {
+    if (!NOTED_LENGTHS.has(name.length)) {
+      text += `${name}: ${value}\r\n`;
+      continue;
+    }
     const lower = name.toLowerCase();
     if (HOP_BY_HOP.has(lower)) {
       if (lower === 'x-forwarded-for') forwardedFor = forwardedFor ? `${forwardedFor}, ${value}` : value;

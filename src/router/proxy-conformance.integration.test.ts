@@ -20,6 +20,7 @@ const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
   if (url.pathname === '/seen') return void res.end(JSON.stringify(seen));
   if (url.pathname === '/chunked') { res.write('a'.repeat(10)); return void setTimeout(() => res.end('b'.repeat(10)), 20); }
+  if (url.pathname === '/trailers') { res.writeHead(200, { trailer: 'x-checksum' }); res.write('abc'); res.addTrailers({ 'x-checksum': 'c1' }); return void res.end('def'); }
   if (url.pathname === '/no-content') return void res.writeHead(204).end();
   if (url.pathname === '/not-modified') return void res.writeHead(304, { etag: '"x"' }).end();
   if (url.pathname === '/reject') return void res.writeHead(413, { 'content-length': 4 }).end('nope');
@@ -100,6 +101,12 @@ describe('the proxy core carries HTTP/1.1', () => {
     const chunked = await rawRequest(port, 'GET /chunked HTTP/1.1\r\nHost: a\r\n\r\n', { done: (t) => t.endsWith('0\r\n\r\n') });
     expect(chunked.text).toMatch(/transfer-encoding: chunked\r\n/i);
     expect(chunked.text.split('\r\n\r\n').slice(1).join('\r\n\r\n').replace(/\r\n[0-9a-f]+\r\n|^[0-9a-f]+\r\n/g, '')).toContain('a'.repeat(10));
+    // Chunks go to an HTTP/1.1 client as the upstream framed them, trailers included; an HTTP/1.0 client gets the body decoded.
+    const trailers = await rawRequest(port, 'GET /trailers HTTP/1.1\r\nHost: a\r\n\r\n', { done: (t) => t.endsWith('\r\n\r\n') && t.includes('c1') });
+    expect(trailers.text).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*trailer: x-checksum\r\n[^]*\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n0\r\nx-checksum: c1\r\n\r\n$/i);
+    const decoded = await rawRequest(port, 'GET /trailers HTTP/1.0\r\n\r\n');
+    expect(decoded.text).toMatch(/\r\n\r\nabcdef$/);
+    expect(decoded.text).not.toMatch(/trailer|x-checksum/i);
   });
 
   it('sends 100 Continue when the upstream asks for the body of an Expect request', async () => {

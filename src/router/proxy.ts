@@ -1,8 +1,8 @@
 import net from 'node:net';
-import type { BodySink, ClientRequest, ConnectionHandlers } from './client-connection.js';
+import type { BodySink, ClientRequest, ConnectionHandlers, RequestWatcher } from './client-connection.js';
 import { upstreamRequestHead } from './forward-head.js';
-import { ResponseParser, type ResponseHead } from './response-parser.js';
-import type { UpstreamPool } from './upstream-pool.js';
+import { ResponseParser, type ParserEvents, type ResponseHead } from './response-parser.js';
+import type { Exchange, UpstreamConnection, UpstreamPool } from './upstream-pool.js';
 import type { UpstreamTimeouts } from './state.js';
 
 /** One upstream instance as the proxy sees it: where it listens, its connections, and how busy it is. */
@@ -86,149 +86,8 @@ export function createProxy(options: ProxyOptions): ConnectionHandlers {
     });
   }
 
-  /** One attempt at one upstream; a failure before any answer may send the request again (see fail). */
   function forward(request: ClientRequest, upstream: Upstream, retry: Retry): void {
-    upstream.inflight++;
-    const head = request.head;
-    const chunkedBody = head.body.kind === 'chunked';
-    const timeouts = options.timeouts();
-    const noBody = head.method === 'HEAD';
-    let settled = false;
-    let requestSent = head.body.kind === 'none';
-    let phase: 'connect' | 'response' | 'body' = 'connect';
-    let pendingHead: ResponseHead | undefined;
-    let batch: Buffer[] = [];
-
-    const settle = () => {
-      if (settled) return false;
-      settled = true;
-      upstream.inflight--;
-      request.deadline = Infinity;
-      request.onDeadline = undefined;
-      request.onAbort = undefined;
-      return true;
-    };
-    const drop = () => {
-      connection.exchange = undefined;
-      socket.destroy();
-    };
-    const fail = (code: string) => {
-      if (!settle()) return;
-      drop();
-      if (!request.isCurrent) return;
-      if (request.responseStarted) return request.abort();
-      // Refused on a new connection: nothing was sent (the body waits for the connection to open).
-      const neverSent = code === 'ECONNREFUSED' && fresh && !request.bodyForwarded;
-      if (neverSent && Date.now() < retry.deadline) {
-        request.unpipeBody();
-        return void setTimeout(() => route(request, retry), REFUSED_RETRY_DELAY_MS);
-      }
-      // The connection failed before any answer: a stale pooled connection (the upstream closed it), or an
-      // instance that died holding the request. One whose body did not start, on a stale connection, or an
-      // idempotent one anywhere, is sent again (RFC 9110 9.2.2), a bounded number of times.
-      const repeatable = RETRYABLE_CODES.has(code) && !request.bodyForwarded && !parser.headSeen && (!fresh || IDEMPOTENT.has(head.method));
-      if (repeatable && retry.repeats < MAX_REPEATS && Date.now() < retry.deadline) {
-        request.unpipeBody();
-        return void setTimeout(() => route(request, { ...retry, repeats: retry.repeats + 1 }), fresh ? REFUSED_RETRY_DELAY_MS : 0);
-      }
-      const timedOut = code === 'CONNECT_TIMEOUT' || code === 'RESPONSE_TIMEOUT';
-      options.count(timedOut ? 'upstreamTimeouts' : 'upstreamErrors');
-      options.observe(upstream.release, timedOut ? 504 : 502, seconds(request));
-      const what = code === 'CONNECT_TIMEOUT' ? `did not accept a connection within ${timeouts.connectMs}ms` : code === 'RESPONSE_TIMEOUT' ? `sent no response head within ${timeouts.responseHeaderMs}ms` : `failed: ${code}`;
-      request.answer(timedOut ? 504 : 502, `ferry router: upstream ${upstream.id} ${what}\n`);
-    };
-    const parser = new ResponseParser(
-      {
-        onHead: (responseHead) => {
-          pendingHead = responseHead;
-          phase = 'body';
-          request.deadline = Infinity;
-        },
-        onBody: (chunk) => batch.push(chunk),
-        onEnd: () => undefined,
-        onContinue: () => {
-          if (head.expectContinue && head.version === '1.1' && !request.responseStarted && request.isCurrent) request.connection.write(CONTINUE);
-        },
-      },
-      noBody,
-    );
-    let lastHead: ResponseHead | undefined;
-    /** The whole response is in: the connection goes back to the pool (before the response is written, so a pipelined request can take it), or is closed. */
-    const release = (keepAlive: boolean) => {
-      if (!settle()) return;
-      if (keepAlive && requestSent) upstream.pool.release(connection);
-      else drop();
-      // A body still arriving from the client has nowhere to go now; the client connection closes after this response.
-      request.unpipeBody();
-    };
-    // Body bytes of one read go out in one write; a response that arrives whole costs one write to the client.
-    const flush = () => {
-      const body = batch.length === 1 ? batch[0] : batch.length ? Buffer.concat(batch) : undefined;
-      batch = [];
-      const complete = parser.done;
-      if (pendingHead) lastHead = pendingHead;
-      if (complete) release(lastHead!.keepAlive);
-      let ok = true;
-      if (pendingHead) {
-        pendingHead = undefined;
-        const status = lastHead!.status;
-        ok = request.writeHead(lastHead!, body, noBody || status === 204 || status === 304, complete);
-      } else if (complete) request.end(body);
-      else if (body) ok = request.writeBody(body);
-      if (complete) options.observe(upstream.release, lastHead!.status, seconds(request));
-      else if (!ok) {
-        socket.pause();
-        request.connection.onDrain(() => socket.resume());
-      }
-    };
-    const { connection, fresh } = upstream.pool.acquire({
-      startedAt: Date.now(),
-      onData: (chunk) => {
-        try {
-          parser.push(chunk);
-        } catch {
-          return fail('MALFORMED_RESPONSE');
-        }
-        if (pendingHead || parser.done || batch.length > 0) flush();
-      },
-      onError: fail,
-      onClose: () => {
-        if (parser.close()) flush();
-        else fail('UPSTREAM_CLOSED');
-      },
-    });
-    const socket = connection.socket;
-    request.onAbort = () => {
-      if (settle()) drop();
-    };
-    request.onDeadline = () => fail(phase === 'connect' ? 'CONNECT_TIMEOUT' : 'RESPONSE_TIMEOUT');
-
-    const sink: BodySink = {
-      write: (chunk) => {
-        const ok = chunkedBody ? socket.write(Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`, 'latin1'), chunk, CRLF])) : socket.write(chunk);
-        if (!ok) socket.once('drain', () => request.resumeBody());
-        return ok;
-      },
-      end: () => {
-        if (settled) return;
-        if (chunkedBody) socket.write(LAST_CHUNK);
-        requestSent = true;
-        if (!parser.headSeen) awaitHead();
-      },
-    };
-    const awaitHead = () => {
-      phase = 'response';
-      request.deadline = Date.now() + timeouts.responseHeaderMs;
-    };
-    const send = () => (head.body.kind === 'none' ? awaitHead() : request.pipeBody(sink));
-
-    socket.write(upstreamRequestHead(head, request.connection.socket, 'http'), 'latin1');
-    if (fresh) {
-      request.deadline = Date.now() + timeouts.connectMs;
-      socket.once('connect', () => {
-        if (!settled) send();
-      });
-    } else send();
+    new Attempt(options, route, request, upstream, retry).start();
   }
 
   /** WebSocket and other upgrades: after the head, a raw byte pipe to one upstream. */
@@ -267,4 +126,202 @@ export function createProxy(options: ProxyOptions): ConnectionHandlers {
     request: (request) => route(request, { deadline: Date.now() + options.pendingTimeoutMs, repeats: 0 }),
     tunnel,
   };
+}
+
+/**
+ * One attempt at one upstream over one pooled connection: it is the connection's exchange, the response
+ * parser's listener, the request body's sink and the request's watcher, all in one object per request (the
+ * hot path allocates little). A failure before any answer may send the request again (see fail).
+ */
+class Attempt implements Exchange, ParserEvents, BodySink, RequestWatcher {
+  readonly startedAt = Date.now();
+  private settled = false;
+  private requestSent: boolean;
+  private phase: 'connect' | 'response' | 'body' = 'connect';
+  /** A head parsed in this read, not yet written to the client. */
+  private pendingHead: ResponseHead | undefined;
+  private head: ResponseHead | undefined;
+  /** Body bytes of this read: they go out in one write. */
+  private readonly batch: Buffer[] = [];
+  private readonly parser: ResponseParser;
+  private readonly timeouts: UpstreamTimeouts;
+  private readonly noBody: boolean;
+  private connection!: UpstreamConnection;
+  private fresh = false;
+
+  constructor(
+    private readonly options: ProxyOptions,
+    private readonly route: (request: ClientRequest, retry: Retry) => void,
+    private readonly request: ClientRequest,
+    private readonly upstream: Upstream,
+    private readonly retry: Retry,
+  ) {
+    const head = request.head;
+    this.requestSent = head.body.kind === 'none';
+    this.noBody = head.method === 'HEAD';
+    this.timeouts = options.timeouts();
+    // An HTTP/1.1 client reads chunked: the upstream's chunks go to it as they came.
+    this.parser = new ResponseParser(this, this.noBody, head.version === '1.1');
+  }
+
+  start(): void {
+    const { request, upstream } = this;
+    upstream.inflight++;
+    const { connection, fresh } = upstream.pool.acquire(this);
+    this.connection = connection;
+    this.fresh = fresh;
+    request.watcher = this;
+    connection.socket.write(upstreamRequestHead(request.head, request.connection.socket, 'http'), 'latin1');
+    if (fresh) {
+      request.deadline = Date.now() + this.timeouts.connectMs;
+      connection.socket.once('connect', () => {
+        if (!this.settled) this.send();
+      });
+    } else this.send();
+  }
+
+  private send(): void {
+    if (this.request.head.body.kind === 'none') this.awaitHead();
+    else this.request.pipeBody(this);
+  }
+
+  private awaitHead(): void {
+    this.phase = 'response';
+    this.request.deadline = Date.now() + this.timeouts.responseHeaderMs;
+  }
+
+  // The request body's sink.
+  write(chunk: Buffer): boolean {
+    const socket = this.connection.socket;
+    const ok = this.request.head.body.kind === 'chunked' ? socket.write(Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`, 'latin1'), chunk, CRLF])) : socket.write(chunk);
+    if (!ok) socket.once('drain', () => this.request.resumeBody());
+    return ok;
+  }
+
+  end(): void {
+    if (this.settled) return;
+    if (this.request.head.body.kind === 'chunked') this.connection.socket.write(LAST_CHUNK);
+    this.requestSent = true;
+    if (!this.parser.headSeen) this.awaitHead();
+  }
+
+  // The response parser's listener.
+  onHead(head: ResponseHead): void {
+    this.pendingHead = head;
+    this.phase = 'body';
+    this.request.deadline = Infinity;
+  }
+
+  onBody(chunk: Buffer): void {
+    this.batch.push(chunk);
+  }
+
+  onEnd(): void {}
+
+  onContinue(): void {
+    const { request } = this;
+    if (request.head.expectContinue && request.head.version === '1.1' && !request.responseStarted && request.isCurrent) request.connection.write(CONTINUE);
+  }
+
+  // The upstream connection's exchange.
+  onData(chunk: Buffer): void {
+    try {
+      this.parser.push(chunk);
+    } catch {
+      return this.fail('MALFORMED_RESPONSE');
+    }
+    if (this.pendingHead || this.parser.done || this.batch.length > 0) this.flush();
+  }
+
+  onError(code: string): void {
+    this.fail(code);
+  }
+
+  onClose(): void {
+    if (this.parser.close()) this.flush();
+    else this.fail('UPSTREAM_CLOSED');
+  }
+
+  // The request's watcher.
+  aborted(): void {
+    if (this.settle()) this.drop();
+  }
+
+  deadlinePassed(): void {
+    this.fail(this.phase === 'connect' ? 'CONNECT_TIMEOUT' : 'RESPONSE_TIMEOUT');
+  }
+
+  private settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    this.upstream.inflight--;
+    this.request.deadline = Infinity;
+    this.request.watcher = undefined;
+    return true;
+  }
+
+  private drop(): void {
+    this.connection.exchange = undefined;
+    this.connection.socket.destroy();
+  }
+
+  /** The whole response is in: the connection goes back to the pool (before the response is written, so a pipelined request can take it), or is closed. */
+  private release(keepAlive: boolean): void {
+    if (!this.settle()) return;
+    if (keepAlive && this.requestSent) this.upstream.pool.release(this.connection);
+    else this.drop();
+    // A body still arriving from the client has nowhere to go now; the client connection closes after this response.
+    this.request.unpipeBody();
+  }
+
+  /** Writes what this read brought: a response that arrives whole costs one write to the client. */
+  private flush(): void {
+    const { batch, request } = this;
+    const body = batch.length === 1 ? batch[0] : batch.length ? Buffer.concat(batch) : undefined;
+    batch.length = 0;
+    const complete = this.parser.done;
+    const fresh = this.pendingHead;
+    if (fresh) this.head = fresh;
+    const head = this.head!;
+    if (complete) this.release(head.keepAlive);
+    let ok = true;
+    if (fresh) {
+      this.pendingHead = undefined;
+      ok = request.writeHead(head, body, this.noBody || head.status === 204 || head.status === 304, complete);
+    } else if (complete) request.end(body);
+    else if (body) ok = request.writeBody(body);
+    if (complete) this.options.observe(this.upstream.release, head.status, seconds(request));
+    else if (!ok) {
+      const socket = this.connection.socket;
+      socket.pause();
+      request.connection.onDrain(() => socket.resume());
+    }
+  }
+
+  private fail(code: string): void {
+    if (!this.settle()) return;
+    this.drop();
+    const { request, retry, fresh, upstream, timeouts } = this;
+    if (!request.isCurrent) return;
+    if (request.responseStarted) return request.abort();
+    // Refused on a new connection: nothing was sent (the body waits for the connection to open).
+    const neverSent = code === 'ECONNREFUSED' && fresh && !request.bodyForwarded;
+    if (neverSent && Date.now() < retry.deadline) {
+      request.unpipeBody();
+      return void setTimeout(() => this.route(request, retry), REFUSED_RETRY_DELAY_MS);
+    }
+    // The connection failed before any answer: a stale pooled connection (the upstream closed it), or an
+    // instance that died holding the request. One whose body did not start, on a stale connection, or an
+    // idempotent one anywhere, is sent again (RFC 9110 9.2.2), a bounded number of times.
+    const repeatable = RETRYABLE_CODES.has(code) && !request.bodyForwarded && !this.parser.headSeen && (!fresh || IDEMPOTENT.has(request.head.method));
+    if (repeatable && retry.repeats < MAX_REPEATS && Date.now() < retry.deadline) {
+      request.unpipeBody();
+      return void setTimeout(() => this.route(request, { ...retry, repeats: retry.repeats + 1 }), fresh ? REFUSED_RETRY_DELAY_MS : 0);
+    }
+    const timedOut = code === 'CONNECT_TIMEOUT' || code === 'RESPONSE_TIMEOUT';
+    this.options.count(timedOut ? 'upstreamTimeouts' : 'upstreamErrors');
+    this.options.observe(upstream.release, timedOut ? 504 : 502, seconds(request));
+    const what = code === 'CONNECT_TIMEOUT' ? `did not accept a connection within ${timeouts.connectMs}ms` : code === 'RESPONSE_TIMEOUT' ? `sent no response head within ${timeouts.responseHeaderMs}ms` : `failed: ${code}`;
+    request.answer(timedOut ? 504 : 502, `ferry router: upstream ${upstream.id} ${what}\n`);
+  }
 }

@@ -164,17 +164,32 @@ export class RequestParser {
   }
 }
 
+/** Names of the fields the parser looks at; only names of these lengths are lowercased. */
+const NOTED_LENGTHS = new Set(['content-length', 'transfer-encoding', 'connection', 'expect', 'upgrade', 'host'].map((name) => name.length));
+/** A CR not followed by LF, or an LF not preceded by CR. */
+const BARE_CR_OR_LF = /\r(?!\n)|(?<!\r)\n/;
+
+function isBlank(code: number): boolean {
+  return code === 0x20 || code === 0x09;
+}
+
 function parseHead(text: string): RequestHead {
-  const lines = text.split('\r\n');
-  if (lines.some((line) => line.includes('\r') || line.includes('\n'))) throw new RequestParseError('a bare CR or LF in the request head');
-  const requestLine = lines[0];
-  const parts = requestLine.split(' ');
-  if (parts.length !== 3) throw new RequestParseError('the request line is not method SP target SP version');
-  const [method, target, versionText] = parts;
-  if (!TOKEN.test(method) || !METHODS.has(method)) throw new RequestParseError(`unknown method ${JSON.stringify(method.slice(0, 20))}`);
+  if (BARE_CR_OR_LF.test(text)) throw new RequestParseError('a bare CR or LF in the request head');
+  let lineEnd = text.indexOf('\r\n');
+  if (lineEnd < 0) lineEnd = text.length;
+  const firstSpace = text.indexOf(' ');
+  const secondSpace = firstSpace < 0 ? -1 : text.indexOf(' ', firstSpace + 1);
+  const thirdSpace = secondSpace < 0 ? -1 : text.indexOf(' ', secondSpace + 1);
+  if (secondSpace < 0 || secondSpace >= lineEnd || (thirdSpace >= 0 && thirdSpace < lineEnd)) {
+    throw new RequestParseError('the request line is not method SP target SP version');
+  }
+  const method = text.slice(0, firstSpace);
+  const target = text.slice(firstSpace + 1, secondSpace);
+  const versionText = text.slice(secondSpace + 1, lineEnd);
+  if (!METHODS.has(method)) throw new RequestParseError(`unknown method ${JSON.stringify(method.slice(0, 20))}`);
   if (!TARGET.test(target)) throw new RequestParseError('invalid request target');
-  const version = /^HTTP\/1\.([01])$/.exec(versionText);
-  if (!version) throw new RequestParseError(`unsupported version ${JSON.stringify(versionText.slice(0, 20))}`, /^HTTP\/\d\.\d$/.test(versionText) ? 505 : 400);
+  const minor = versionText === 'HTTP/1.1' ? '1' : versionText === 'HTTP/1.0' ? '0' : undefined;
+  if (!minor) throw new RequestParseError(`unsupported version ${JSON.stringify(versionText.slice(0, 20))}`, /^HTTP\/\d\.\d$/.test(versionText) ? 505 : 400);
   const headers: Array<[string, string]> = [];
   let contentLength: number | undefined;
   let transferEncoding: string | undefined;
@@ -182,15 +197,23 @@ function parseHead(text: string): RequestHead {
   let expect = '';
   let upgrade = false;
   let hosts = 0;
-  for (const line of lines.slice(1)) {
-    if (line.startsWith(' ') || line.startsWith('\t')) throw new RequestParseError('obs-fold (a header line starting with whitespace)');
-    const colon = line.indexOf(':');
-    if (colon <= 0) throw new RequestParseError('a header line without a name and colon');
-    const name = line.slice(0, colon);
+  for (let line = lineEnd + 2; line < text.length; ) {
+    let eol = text.indexOf('\r\n', line);
+    if (eol < 0) eol = text.length;
+    if (isBlank(text.charCodeAt(line))) throw new RequestParseError('obs-fold (a header line starting with whitespace)');
+    const colon = text.indexOf(':', line);
+    if (colon <= line || colon >= eol) throw new RequestParseError('a header line without a name and colon');
+    const name = text.slice(line, colon);
     if (!TOKEN.test(name)) throw new RequestParseError(`invalid header name ${JSON.stringify(name.slice(0, 40))}`);
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+    let from = colon + 1;
+    let to = eol;
+    while (from < to && isBlank(text.charCodeAt(from))) from++;
+    while (to > from && isBlank(text.charCodeAt(to - 1))) to--;
+    const value = text.slice(from, to);
     if (!FIELD_VALUE.test(value)) throw new RequestParseError(`a control character in the value of ${name}`);
     headers.push([name, value]);
+    line = eol + 2;
+    if (!NOTED_LENGTHS.has(name.length)) continue;
     const lower = name.toLowerCase();
     if (lower === 'content-length') {
       if (contentLength !== undefined) throw new RequestParseError('more than one Content-Length');
@@ -205,16 +228,16 @@ function parseHead(text: string): RequestHead {
     else if (lower === 'host') hosts++;
   }
   // RFC 9112 3.2: an HTTP/1.1 request names exactly one Host (Node's server refuses one without, too).
-  if (version[1] === '1' && hosts !== 1) throw new RequestParseError(hosts ? 'more than one Host header' : 'an HTTP/1.1 request without a Host header');
+  if (minor === '1' && hosts !== 1) throw new RequestParseError(hosts ? 'more than one Host header' : 'an HTTP/1.1 request without a Host header');
   let body: RequestHead['body'] = { kind: 'none' };
   if (transferEncoding !== undefined) {
     if (contentLength !== undefined) throw new RequestParseError('both Content-Length and Transfer-Encoding');
     const codings = transferEncoding.split(',').map((c) => c.trim().toLowerCase());
     if (codings.at(-1) !== 'chunked' || codings.slice(0, -1).includes('chunked')) throw new RequestParseError(`Transfer-Encoding ${JSON.stringify(transferEncoding.slice(0, 40))} does not end in chunked (once)`);
-    if (version[1] === '0') throw new RequestParseError('Transfer-Encoding in an HTTP/1.0 request');
+    if (minor === '0') throw new RequestParseError('Transfer-Encoding in an HTTP/1.0 request');
     body = { kind: 'chunked' };
   } else if (contentLength !== undefined && contentLength > 0) body = { kind: 'length', length: contentLength };
-  const tokens = connection.split(',').map((t) => t.trim());
-  const keepAlive = version[1] === '1' ? !tokens.includes('close') : tokens.includes('keep-alive');
-  return { method, target, version: version[1] === '1' ? '1.1' : '1.0', headers, body, keepAlive, expectContinue: expect === '100-continue', upgrade: upgrade && tokens.includes('upgrade') };
+  const tokens = connection === '' ? [] : connection.split(',').map((t) => t.trim());
+  const keepAlive = minor === '1' ? !tokens.includes('close') : tokens.includes('keep-alive');
+  return { method, target, version: minor === '1' ? '1.1' : '1.0', headers, body, keepAlive, expectContinue: expect === '100-continue', upgrade: upgrade && tokens.includes('upgrade') };
 }

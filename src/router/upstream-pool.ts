@@ -15,6 +15,8 @@ export interface Exchange {
 /** One keep-alive TCP connection to an upstream; its listeners are set once and delegate to the current exchange. */
 export class UpstreamConnection {
   exchange: Exchange | undefined;
+  /** When it went back to the pool (Date.now() milliseconds). */
+  idleSince = 0;
 
   constructor(readonly socket: net.Socket, private readonly pool: UpstreamPool) {
     // Reads arrive through the socket's onread callback (see UpstreamPool.acquire), not as 'data' events.
@@ -22,10 +24,6 @@ export class UpstreamConnection {
     socket.on('close', () => {
       pool.forget(this);
       this.exchange?.onClose();
-    });
-    // Idle pooled connections close; an exchange's own timeouts (connect, response head) are the proxy's.
-    socket.setTimeout(pool.idleTimeoutMs, () => {
-      if (!this.exchange) socket.destroy();
     });
   }
 }
@@ -37,6 +35,8 @@ export class UpstreamConnection {
 export class UpstreamPool {
   private readonly idle: UpstreamConnection[] = [];
   private closed = false;
+  /** Closes connections idle longer than idleTimeoutMs (one timer per pool, not one per socket re-armed on every read). */
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     readonly port: number,
@@ -70,7 +70,15 @@ export class UpstreamPool {
     connection.exchange = undefined;
     if (this.closed || connection.socket.destroyed) return void connection.socket.destroy();
     if (connection.socket.isPaused()) connection.socket.resume();
+    connection.idleSince = Date.now();
     this.idle.push(connection);
+    this.sweeper ??= setInterval(() => this.sweep(), Math.max(50, Math.min(1000, this.idleTimeoutMs / 4))).unref();
+  }
+
+  /** Closes the connections idle for idleTimeoutMs; an exchange's own timeouts (connect, response head) are the proxy's. */
+  private sweep(): void {
+    const oldest = Date.now() - this.idleTimeoutMs;
+    for (const connection of [...this.idle]) if (connection.idleSince <= oldest) connection.socket.destroy();
   }
 
   forget(connection: UpstreamConnection): void {
@@ -80,6 +88,7 @@ export class UpstreamPool {
 
   destroy(): void {
     this.closed = true;
+    clearInterval(this.sweeper);
     for (const connection of this.idle.splice(0)) connection.socket.destroy();
   }
 }
