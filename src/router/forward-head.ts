@@ -1,11 +1,10 @@
 import type { RequestHead } from './request-parser.js';
+import { CONNECTION_OPTIONS } from './response-parser.js';
 
 /** Fields that describe one connection, not the message (RFC 9110 7.6.1), and the X-Forwarded-* the router sets itself. */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
 /** Only names of these lengths are lowercased and looked at. */
 const NOTED_LENGTHS = new Set([...HOP_BY_HOP, 'host'].map((name) => name.length));
-/** Connection tokens that name no field to drop. */
-const CONNECTION_OPTIONS = new Set(['close', 'keep-alive', 'upgrade']);
 
 /** Who the client is, as the router saw its connection. */
 export interface ClientAddress {

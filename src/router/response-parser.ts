@@ -36,8 +36,8 @@ const CR = 0x0d;
 const LF = 0x0a;
 /** Only names of these lengths are lowercased and looked at: the hop-by-hop fields, Content-Length and Trailer. */
 const NOTED_LENGTHS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'proxy-connection', 'te', 'upgrade', 'content-length', 'trailer'].map((name) => name.length));
-/** Connection tokens that name no field to drop. */
-const CONNECTION_OPTIONS = new Set(['close', 'keep-alive', 'upgrade']);
+/** Connection tokens that name no field to drop (both directions). */
+export const CONNECTION_OPTIONS = new Set(['close', 'keep-alive', 'upgrade']);
 
 type State = 'head' | 'fixed' | 'chunk-size' | 'chunk-data' | 'chunk-data-end' | 'trailers' | 'until-close' | 'done';
 

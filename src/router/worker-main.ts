@@ -12,7 +12,8 @@ let view: RoutingView = { routes: {}, instances: {} };
 const host = new ProxyHost(() => view, settings);
 host.requests.enabled = settings.counting;
 
-const reply = (message: FromWorker) => process.send?.(message);
+// A reply the master can no longer take (it is stopping, or was killed) is dropped: the 'disconnect' handler below decides.
+const reply = (message: FromWorker) => process.send?.(message, undefined, {}, () => undefined);
 
 process.on('message', (message: ToWorker, handle?: net.Socket) => {
   switch (message.type) {
