@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   { ignores: ['dist/', 'dist-bench/', 'example/', 'schema/', 'test/fixtures/', '.ferry/', 'coverage/'] },
   {
-    files: ['src/**/*.ts', 'test/support/**/*.ts', 'bench/**/*.ts'],
+    files: ['src/**/*.ts', 'test/support/**/*.ts', 'bench/**/*.ts', 'dashboard/**/*.ts'],
     extends: [js.configs.recommended, ...tseslint.configs.recommended],
     rules: { '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true }] },
   },

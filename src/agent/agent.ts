@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
@@ -20,6 +19,7 @@ import { watchDatabaseFile } from '../store/watch.js';
 import { DeliveryStore } from '../store/delivery.js';
 import { startUptimeProbes } from './uptime.js';
 import { createAgentServer } from './server.js';
+import { loadTokens, rotateToken } from './tokens.js';
 
 export interface AgentInfo {
   pid: number;
@@ -87,7 +87,7 @@ export async function startAgent(options: { projectDir: string; port?: number; r
   };
   const watcher = watchRouter();
 
-  const token = randomBytes(24).toString('hex');
+  let tokens = loadTokens(paths.tokens);
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
   let closing = false;
@@ -142,7 +142,21 @@ export async function startAgent(options: { projectDir: string; port?: number; r
     },
     stopProbes.signal,
   );
-  const server = createAgentServer({ store, router, runtimes, paths, location, notes, checkDatabase: database.check, allowedHosts: config.agent.allowed_hosts, projectDir, token, onShutdown: (stopRouter) => void close({ stopRouter }) });
+  const server = createAgentServer({ store, router, runtimes, paths, location, notes, checkDatabase: database.check, allowedHosts: config.agent.allowed_hosts, projectDir,
+    tokens: {
+      current: () => tokens,
+      rotate: (role) => {
+        tokens = rotateToken(paths.tokens, role);
+        // The CLI reads the admin token from agent.json.
+        if (role === 'admin') {
+          info.token = tokens.admin;
+          writeJsonAtomic(paths.agentInfo, info, 0o600);
+        }
+        return tokens;
+      },
+    },
+    onShutdown: (stopRouter) => void close({ stopRouter }),
+  });
   const port = options.port ?? config.agent.port;
   const listen = (wanted: number) =>
     new Promise<void>((resolvePromise, reject) => {
@@ -162,7 +176,7 @@ export async function startAgent(options: { projectDir: string; port?: number; r
   if (portInUse) await listen(0);
   const address = server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
-  const info: AgentInfo = { pid: process.pid, url: `http://127.0.0.1:${boundPort}`, port: boundPort, token, projectDir, routerPid: (await router.state()).pid };
+  const info: AgentInfo = { pid: process.pid, url: `http://127.0.0.1:${boundPort}`, port: boundPort, token: tokens.admin, projectDir, routerPid: (await router.state()).pid };
   writeJsonAtomic(paths.agentInfo, info, 0o600);
   logger.info({ url: info.url, routerStarted, portInUse }, 'agent ready');
   const warnings = [...(portInUse ? [`port ${port} is in use; the agent listens on ${info.url} instead`] : []), ...(location.note ? [location.note] : []), ...notes];

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { timingSafeEqual } from 'node:crypto';
 import { FerryError } from '../util/errors.js';
+import { roleOfSession, roleOfToken, type AgentTokens, type TokenRole } from './tokens.js';
 
 const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
@@ -26,11 +26,67 @@ export function checkHost(req: IncomingMessage, allowed: readonly string[]): voi
   });
 }
 
-/** `Authorization: Bearer <token>`, compared in constant time; anything else (no prefix, another scheme) is refused. */
-export function checkToken(req: IncomingMessage, token: string, tokenFile: string): void {
-  const match = /^Bearer ([^\s]+)$/.exec(req.headers.authorization ?? '');
-  const given = Buffer.from(match?.[1] ?? '');
-  const wanted = Buffer.from(token);
-  if (match && given.length === wanted.length && timingSafeEqual(given, wanted)) return;
-  throw new FerryError({ code: 'UNAUTHORIZED', message: match ? 'wrong bearer token' : 'missing bearer token: send `Authorization: Bearer <token>`', hint: `The token is in ${tokenFile}.` });
+export const SESSION_COOKIE = 'ferry_session';
+
+/** Who is asking: the role its token grants, and whether it came as a bearer token (the CLI) or a dashboard session cookie. */
+export interface Caller {
+  role: TokenRole;
+  via: 'bearer' | 'session';
+}
+
+function cookie(req: IncomingMessage, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const at = part.indexOf('=');
+    if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim();
+  }
+  return undefined;
+}
+
+/**
+ * `Authorization: Bearer <token>` (compared in constant time; another scheme is refused), or else the
+ * dashboard's session cookie. The hint names where the tokens are, not what they are.
+ */
+export function authenticate(req: IncomingMessage, tokens: AgentTokens, tokenFile: string): Caller {
+  const hint = `\`ferry token\` prints the admin token (\`--read-only\` the read-only one); they are in ${tokenFile}.`;
+  const header = req.headers.authorization;
+  if (header !== undefined) {
+    const match = /^Bearer ([^\s]+)$/.exec(header);
+    const role = match ? roleOfToken(tokens, match[1]) : undefined;
+    if (role) return { role, via: 'bearer' };
+    throw new FerryError({ code: 'UNAUTHORIZED', message: match ? 'wrong bearer token' : 'Authorization must be `Bearer <token>`', hint });
+  }
+  const session = cookie(req, SESSION_COOKIE);
+  if (session !== undefined) {
+    const role = roleOfSession(tokens, session);
+    if (role) return { role, via: 'session' };
+    throw new FerryError({ code: 'UNAUTHORIZED', message: 'the dashboard session is not valid (the token was rotated?): sign in again', hint });
+  }
+  throw new FerryError({ code: 'UNAUTHORIZED', message: 'missing bearer token: send `Authorization: Bearer <token>`', hint });
+}
+
+/**
+ * A request that changes state: the admin token only. From a browser session it must also come from the
+ * dashboard's own page (CSRF): the page's header, an Origin naming this very host, and, where the browser
+ * says, Sec-Fetch-Site same-origin. The session cookie is SameSite=Strict as well; this does not rely on it.
+ */
+export function checkMayChange(req: IncomingMessage, caller: Caller): void {
+  if (caller.role !== 'admin') {
+    throw new FerryError({ code: 'FORBIDDEN', message: 'the read-only token may look, not change anything', hint: 'Sign in with the admin token (`ferry token` prints it).' });
+  }
+  if (caller.via === 'bearer') return;
+  const origin = req.headers.origin;
+  let originHost: string | undefined;
+  try {
+    originHost = origin ? new URL(origin).host : undefined;
+  } catch {
+    originHost = undefined;
+  }
+  const site = req.headers['sec-fetch-site'];
+  if (req.headers['x-ferry-csrf'] !== '1' || originHost === undefined || originHost !== req.headers.host || (site !== undefined && site !== 'same-origin')) {
+    throw new FerryError({
+      code: 'FORBIDDEN',
+      message: `a cross-site request was refused (Origin ${origin ?? 'missing'}, Sec-Fetch-Site ${String(site ?? 'missing')})`,
+      hint: 'Changes come from the dashboard page itself, or from the CLI with the bearer token.',
+    });
+  }
 }

@@ -11,13 +11,16 @@ import type { DeployEvent } from '../deploy/events.js';
 import { FerryError, usageError } from '../util/errors.js';
 import { readJsonBody, sendJson } from '../util/json-http.js';
 import { environmentStatuses } from './status.js';
-import { checkHost, checkToken } from './request-guard.js';
-import { renderStatusPage } from './status-page.js';
+import { authenticate, checkHost, checkMayChange, SESSION_COOKIE } from './request-guard.js';
+import { serveDashboardAsset } from './dashboard.js';
+import { sessionValue, TOKEN_ROLES, type AgentTokens, type TokenRole } from './tokens.js';
+import { EventBus, streamEvents } from './events.js';
 import type { ReleaseRecord } from '../store/records.js';
 import type { StateLocation } from '../state/location.js';
 
 export interface AgentServerDeps extends OrchestratorDeps {
-  token: string;
+  /** The API's tokens as they are now, and their rotation (`ferry token --rotate`). */
+  tokens: { current(): AgentTokens; rotate(role: TokenRole): AgentTokens };
   location: StateLocation;
   /** What the person should read in `ferry status` (releases recovered from disk, say). */
   notes: string[];
@@ -67,6 +70,12 @@ async function rollbackTarget(deps: AgentServerDeps, env: string, to: string | u
 
 export function createAgentServer(deps: AgentServerDeps): http.Server {
   const metrics = createMetrics(deps);
+  const bus = new EventBus();
+  const statusOf = async (env?: string) => {
+    const config = loadConfig(deps.projectDir);
+    if (env) environmentOf(config, env);
+    return { app: config.app, state: { dir: deps.location.dir, source: deps.location.source, note: deps.location.note ?? null, notes: deps.notes }, environments: await environmentStatuses(config, deps.store, deps.router, deps.runtimes, deps.paths, env) };
+  };
   const startDeployment = async (req: IncomingMessage, res: ServerResponse, kind: 'deploy' | 'rollback') => {
     const body = await readJsonBody<{ env?: string; ref?: string; to?: string; promoteFrom?: string; secrets?: Record<string, string> }>(req);
     if (!body.env) throw usageError('USAGE', 'env is required');
@@ -83,29 +92,51 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
     if (body.promoteFrom && (!promoteFrom || promoteFrom.commit !== source?.commit)) throw usageError('PROMOTE_MISMATCH', `release ${body.promoteFrom} is not of commit ${source?.commit ?? '?'}`);
     const buffered: DeployEvent[] = [];
     let emit: (event: DeployEvent) => void = (event) => buffered.push(event);
-    const deployment = new Deployment(deps, { env: body.env, kind, config, source, target, secrets, promoteFrom }, (event) => emit(event));
+    let deploymentId: number | null = null;
+    const env = body.env;
+    const deployment = new Deployment(deps, { env, kind, config, source, target, secrets, promoteFrom }, (event) => {
+      if (event.type === 'deployment') deploymentId = event.deploymentId;
+      bus.emit('deploy', { deploymentId, env, event });
+      emit(event);
+    });
     await streamDeployment(res, deployment, buffered, (next) => (emit = next));
+  };
+
+  /** Signing the dashboard in (a token in, an HttpOnly SameSite=Strict cookie out) and out. */
+  const session = async (req: IncomingMessage, res: ServerResponse) => {
+    const secure = 'Path=/; HttpOnly; SameSite=Strict';
+    if (req.method === 'DELETE') return void res.writeHead(204, { 'set-cookie': `${SESSION_COOKIE}=; ${secure}; Max-Age=0` }).end();
+    const body = await readJsonBody<{ token?: string }>(req);
+    const caller = authenticate({ headers: { authorization: `Bearer ${String(body.token ?? '')}` } } as IncomingMessage, deps.tokens.current(), deps.paths.tokens);
+    // Signing in from another site (login CSRF) is refused like any cross-site change.
+    checkMayChange(req, { role: 'admin', via: 'session' });
+    res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': `${SESSION_COOKIE}=${sessionValue(deps.tokens.current(), caller.role)}; ${secure}; Max-Age=${30 * 24 * 3600}` });
+    res.end(JSON.stringify({ role: caller.role }));
   };
 
   return http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://agent');
     try {
       checkHost(req, deps.allowedHosts);
-      if (req.method === 'GET' && url.pathname === '/') {
-        const config = loadConfig(deps.projectDir);
-        const html = renderStatusPage(config.app, await environmentStatuses(config, deps.store, deps.router, deps.runtimes, deps.paths));
-        return void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html);
-      }
+      // The dashboard's page and assets carry no data: what it shows comes from the API, signed in.
+      if (req.method === 'GET' && serveDashboardAsset(url.pathname, res)) return;
       if (req.method === 'GET' && url.pathname === '/api/health') return sendJson(res, 200, { ok: true, pid: process.pid });
-      checkToken(req, deps.token, deps.paths.agentInfo);
+      if (url.pathname === '/api/session' && (req.method === 'POST' || req.method === 'DELETE')) return await session(req, res);
+      const caller = authenticate(req, deps.tokens.current(), deps.paths.tokens);
+      if (req.method !== 'GET' && req.method !== 'HEAD') checkMayChange(req, caller);
+      if (req.method === 'GET' && url.pathname === '/api/session') return sendJson(res, 200, { role: caller.role });
+      if (req.method === 'POST' && url.pathname === '/api/tokens/rotate') {
+        const body = await readJsonBody<{ role?: string }>(req);
+        const role = TOKEN_ROLES.find((each) => each === (body.role ?? 'admin'));
+        if (!role) throw usageError('USAGE', `role must be admin or read (found "${body.role}")`);
+        const tokens = deps.tokens.rotate(role);
+        // A new token goes back only to the CLI (bearer), never into a page.
+        return sendJson(res, 200, { role, token: caller.via === 'bearer' ? tokens[role] : null });
+      }
       const replaced = deps.checkDatabase();
       if (replaced) throw new FerryError({ code: 'STATE_DATABASE_REPLACED', message: `${replaced} under the running agent; it answers nothing more and stops`, hint: 'Run the command again: a new agent starts and recovers the releases from the state folder.' });
-      if (req.method === 'GET' && url.pathname === '/api/status') {
-        const config = loadConfig(deps.projectDir);
-        const env = url.searchParams.get('env') ?? undefined;
-        if (env) environmentOf(config, env);
-        return sendJson(res, 200, { app: config.app, state: { dir: deps.location.dir, source: deps.location.source, note: deps.location.note ?? null, notes: deps.notes }, environments: await environmentStatuses(config, deps.store, deps.router, deps.runtimes, deps.paths, env) });
-      }
+      if (req.method === 'GET' && url.pathname === '/api/status') return sendJson(res, 200, await statusOf(url.searchParams.get('env') ?? undefined));
+      if (req.method === 'GET' && url.pathname === '/api/events') return await streamEvents(req, res, { bus, status: () => statusOf(), statusIntervalMs: 2000, heartbeatMs: 15_000 });
       if (req.method === 'GET' && url.pathname === '/api/deployments') {
         const env = url.searchParams.get('env') ?? undefined;
         if (env) environmentOf(loadConfig(deps.projectDir), env);

@@ -10,8 +10,8 @@ function describeAgent(io: Io, info: { pid: number; url: string }, projectDir: s
   const say = progress(io);
   if (io.json) return io.out(JSON.stringify({ pid: info.pid, url: info.url, statusPage: info.url + '/', api: info.url + '/api', tokenFile: statePaths(projectDir).agentInfo }));
   say(`ferry agent (pid ${info.pid})`);
-  say(`  status page  ${info.url}/`);
-  say(`  API          ${info.url}/api (bearer token in ${statePaths(projectDir).agentInfo})`);
+  say(`  dashboard    ${info.url}/ (sign in with \`ferry token\`)`);
+  say(`  API          ${info.url}/api (bearer token: \`ferry token\`)`);
 }
 
 /** `ferry agent [--detach]`: run the control plane, starting the data plane if it is not running. */

@@ -70,7 +70,7 @@ async function initMonitoring(io: Io, projectDir: string, force: boolean | undef
   const agentPort = config?.agent.port ?? 7070;
   const done = writeFiles(projectDir, monitoringFiles({ app: project.app, environments, agentPort, exporters }), force);
   const next = [
-    "put the agent's API token (\"token\" in agent.json, in the state folder `ferry status` prints) in monitoring/secrets/ferry-agent.token: Prometheus and Alertmanager read it",
+    'ferry token > monitoring/secrets/ferry-agent.token: Prometheus and Alertmanager read the agent\'s API token there (it stays the same until `ferry token --rotate`)',
     'set the team receiver\'s URL in monitoring/alertmanager.yml',
     'docker compose -f docker-compose.monitoring.yml up -d; Grafana on http://127.0.0.1:3030',
     ...(agentPort === 0 ? ['agent.port is 0 (a free port each start): set a fixed one, or Prometheus cannot find the agent'] : []),

@@ -14,6 +14,7 @@ import { scan } from './scan.js';
 import { ci } from './ci.js';
 import { init } from './init.js';
 import { promote } from './promote.js';
+import { token } from './token.js';
 import { migrateCheck, migrateCreate, migrateResolve, migrateRun, migrateStatus, migrateVerify } from './migrate.js';
 
 type Options = { project?: string; json?: boolean };
@@ -93,6 +94,11 @@ export function buildProgram(): Command {
     .option('-f, --follow', 'keep printing new lines (`instance | line`; --json: one JSON record per line) until Ctrl-C; follows what serves across deploys')
     .option('-t, --timestamps', 'prefix each line with the time it was recorded (docker, swarm: the engine\'s; process: the time ferry read it while following, "-" before)')
     .action((env, options) => execute(options, (io, dir) => logs(io, dir, env, { release: options.release, lines: options.lines, follow: options.follow, timestamps: options.timestamps })));
+
+  common(program.command('token').description("print the API's admin token (or --read-only) for the dashboard's sign-in and scripts; --rotate replaces it"))
+    .option('--read-only', 'the read-only token: the dashboard and GET requests only, for sharing')
+    .option('--rotate', 'replace the token; sessions signed in with the old one end')
+    .action((options) => execute(options, (io, dir) => token(io, dir, { readOnly: Boolean(options.readOnly), rotate: Boolean(options.rotate) })));
 
   common(program.command('metrics').description("DORA's four keys with their performance level, from the deploy log and git"))
     .option('-e, --env <env>', 'environment', 'production')

@@ -30,7 +30,7 @@ describe('npm start', () => {
     expect(pkg.scripts.start).toBe('node bin/ferry.js up --project example');
   });
 
-  it('deploys the bundled example as configured: production on :3000, staging on :3001, status page and API printed', async () => {
+  it('deploys the bundled example as configured: production on :3000, staging on :3001, dashboard and API printed', async () => {
     cpSync(join(REPO_ROOT, 'example'), dir, { recursive: true, filter: (from) => !from.includes('.ferry') });
     for (const args of [['init', '-q'], ['add', '-A'], ['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'example']]) execFileSync('git', args, { cwd: dir });
     const { child, output: said, exited } = await ferryUpUntil('ferry is running');
@@ -39,15 +39,19 @@ describe('npm start', () => {
       expect(output).toContain('ferry is running');
       expect(output).toMatch(/production\s+http:\/\/127\.0\.0\.1:3000/);
       expect(output).toMatch(/staging\s+http:\/\/127\.0\.0\.1:3001/);
-      expect(output).toMatch(/status page\s+http:\/\/127\.0\.0\.1:7070\//);
+      expect(output).toMatch(/dashboard\s+http:\/\/127\.0\.0\.1:7070\//);
       expect(output).toMatch(/API\s+http:\/\/127\.0\.0\.1:7070\/api/);
       const production = await httpGet(3000);
       expect(production.status).toBe(200);
       expect(JSON.parse(production.body)).toMatchObject({ app: 'hello', version: '1.0.0', release: 'r1' });
       expect(JSON.parse((await httpGet(3001)).body)).toMatchObject({ app: 'hello', release: 'r2' });
       expect((await httpGet(3000, '/health')).status).toBe(200);
-      const page = await httpGet(7070, '/');
-      expect(page.body).toMatch(/ferry · hello[\s\S]*production[\s\S]*serving: <b>r1/);
+      // The dashboard's page, and what it shows once signed in with the token `ferry token` prints.
+      expect((await httpGet(7070, '/')).body).toContain('<title>ferry</title>');
+      const token = execFileSync(process.execPath, [FERRY_BIN, 'token', '--project', dir], { encoding: 'utf8' }).trim();
+      const status = (await (await fetch('http://127.0.0.1:7070/api/status', { headers: { authorization: `Bearer ${token}` } })).json()) as { app: string; environments: Array<{ env: string; serving: { id: string } }> };
+      expect(status.app).toBe('hello');
+      expect(status.environments.find((each) => each.env === 'production')?.serving.id).toBe('r1');
     } finally {
       child.kill('SIGINT');
     }

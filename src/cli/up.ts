@@ -50,8 +50,8 @@ export async function up(io: Io, projectDir: string): Promise<number> {
   }
   say('');
   for (const [env, envConfig] of Object.entries(config.environments)) say(`${env.padEnd(12)} http://127.0.0.1:${envConfig.port}`);
-  say(`status page  ${info.url}/`);
-  say(`API          ${info.url}/api  (bearer token in ${statePaths(projectDir).agentInfo})`);
+  say(`dashboard    ${info.url}/  (sign in with \`ferry token\`)`);
+  say(`API          ${info.url}/api  (bearer token: \`ferry token\`)`);
   if (!child) return worst;
   say('ferry is running; Ctrl-C stops it (agent, router and instances).');
   await exited;

@@ -207,8 +207,8 @@ export const configSchema = z.strictObject({
     .describe("Where ferry keeps this project's state (database, releases, backups, logs); relative paths are from the project. Default: $XDG_STATE_HOME/ferry/<app>-<hash> (~/.local/state/...), outside the project. FERRY_STATE_DIR overrides it."),
   agent: z
     .strictObject({
-      port: z.number().int().min(0).max(65535).default(7070).describe('API and status page port on 127.0.0.1; 0 picks a free one.'),
-      allowed_hosts: z.array(z.string().regex(/^[a-z0-9.-]+$/i, 'expected a host name such as ferry.internal')).default([]).describe('Host names (besides 127.0.0.1, localhost and [::1]) the API and status page answer to; any other Host header is refused (DNS rebinding).'),
+      port: z.number().int().min(0).max(65535).default(7070).describe('API and dashboard port on 127.0.0.1; 0 picks a free one.'),
+      allowed_hosts: z.array(z.string().regex(/^[a-z0-9.-]+$/i, 'expected a host name such as ferry.internal')).default([]).describe('Host names (besides 127.0.0.1, localhost and [::1]) the API and dashboard answer to; any other Host header is refused (DNS rebinding).'),
       uptime_probe_interval: duration.default('15s').describe("How often the agent probes each serving environment's health path through the router; the results make the uptime `ferry metrics` shows (kept 90 days)."),
     })
     .prefault({}),

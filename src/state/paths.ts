@@ -7,6 +7,8 @@ export function statePaths(projectDir: string, stateDir = stateLocation(projectD
     root: stateDir,
     db: join(stateDir, 'ferry.db'),
     agentInfo: join(stateDir, 'agent.json'),
+    /** The API's admin and read-only tokens (0600), kept across agent restarts. */
+    tokens: join(stateDir, 'tokens.json'),
     agentLog: join(stateDir, 'agent.log'),
     agentOut: join(stateDir, 'agent.out'),
     releases: (env: string) => join(stateDir, 'releases', env),

@@ -29,7 +29,7 @@ const EXPORTERS: Record<Exporter, { port: number; image: string; env: Record<str
  */
 export function prometheusConfig(facts: MonitoringFacts): string {
   const job = (name: string, targets: string[], extra: Record<string, unknown> = {}) => ({ job_name: name, static_configs: [{ targets }], ...extra });
-  return `# Written by ferry init --monitoring. Put the agent's token (agent.json in ferry's state folder, "token") in secrets/ferry-agent.token.\n${stringify({
+  return `# Written by ferry init --monitoring. Put the agent's token in secrets/ferry-agent.token: ferry token > secrets/ferry-agent.token (it stays the same until ferry token --rotate).\n${stringify({
     global: { scrape_interval: '15s', evaluation_interval: '15s', external_labels: { app: facts.app } },
     rule_files: ['rules/ferry-alerts.yml'],
     alerting: { alertmanagers: [{ static_configs: [{ targets: ['127.0.0.1:9093'] }] }] },

@@ -1,0 +1,202 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { createTestProject, readAgentInfo, REPO_ROOT, type TestProject } from '../../test/support/project.js';
+import { freePort } from '../util/ports.js';
+
+// End to end in real headless Chromium (Debian's `chromium`; .ci/run installs it) against a real agent
+// deploying a real service. The screenshots are the README's pictures of each view.
+const CHROMIUM = process.env.FERRY_TEST_CHROMIUM ?? '/usr/bin/chromium';
+const SCREENSHOTS = join(REPO_ROOT, 'docs/screenshots');
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+let project: TestProject;
+let browser: Browser;
+let url: string;
+let tokens: { admin: string; read: string };
+
+async function token(readOnly: boolean): Promise<string> {
+  const result = await project.ferry(['token', ...(readOnly ? ['--read-only'] : [])]);
+  expect(result.code, result.stderr).toBe(0);
+  return result.stdout.trim();
+}
+
+async function signIn(page: Page, value: string): Promise<void> {
+  await page.goto(url);
+  await page.getByLabel('Token').fill(value);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('article[data-env="production"]').waitFor();
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`the dashboard's end-to-end tests need Chromium at ${CHROMIUM}: apt-get install chromium (or set FERRY_TEST_CHROMIUM)`);
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  project = await createTestProject();
+  // What the page shows comes from the repository: a subject that is markup must show as text.
+  project.commit({ 'NOTES.md': 'x\n' }, '<img src=x onerror="document.title=\'pwned\'"> & "quotes"');
+  const deployed = await project.ferry(['deploy', 'production']);
+  expect(deployed.code, deployed.stdout + deployed.stderr).toBe(0);
+  url = readAgentInfo(project).url;
+  tokens = { admin: await token(false), read: await token(true) };
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await project?.cleanup();
+});
+
+describe('the dashboard, in Chromium', () => {
+  let context: BrowserContext;
+  let page: Page;
+  beforeAll(async () => {
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    page = await context.newPage();
+  });
+  afterAll(() => context.close());
+
+  it('asks for a token, refuses a wrong one, and shows the environments with a read-only one; markup from a commit stays text', async () => {
+    await page.goto(url);
+    await expect(page.getByRole('heading', { name: 'Sign in' }).isVisible()).resolves.toBe(true);
+    await page.getByLabel('Token').fill('0'.repeat(48));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#sign-in-error:not(:empty)').waitFor();
+    expect(await page.locator('#sign-in-error').textContent()).toMatch(/wrong bearer token/);
+    await signIn(page, tokens.read);
+    const card = page.locator('article[data-env="production"]');
+    await expect(card.textContent()).resolves.toContain('r1');
+    await expect(card.textContent()).resolves.toContain('<img src=x onerror="document.title=\'pwned\'"> & "quotes"');
+    expect(await card.locator('img').count()).toBe(0);
+    expect(await page.title()).toBe('ferry · hello');
+    const cookie = (await context.cookies()).find((each) => each.name === 'ferry_session');
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
+    expect(cookie?.value).not.toContain(tokens.read);
+    await page.screenshot({ path: join(SCREENSHOTS, 'environments.png'), fullPage: true });
+  });
+
+  it('a read-only session may look, not change', async () => {
+    const answer = await page.evaluate(async () => {
+      const response = await fetch('/api/rollbacks', { method: 'POST', headers: { 'x-ferry-csrf': '1', 'content-type': 'application/json' }, body: '{"env":"production"}' });
+      return { status: response.status, body: await response.json() };
+    });
+    expect(answer).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
+  });
+
+  it('shows a deployment live, step by step, as the agent runs it', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await signIn(page, tokens.admin);
+    project.commit({ 'NOTES.md': 'y\n' }, 'second release');
+    const deploy = project.ferry(['deploy', 'production']);
+    const seen = new Set<string>();
+    // Each step is seen running or done on the page while the CLI still waits for the deploy.
+    const watch = (async () => {
+      for (let i = 0; i < 400 && seen.size < 6; i++) {
+        for (const state of await page.locator('article[data-env="production"] li[data-step]').evaluateAll((items) => items.map((item) => `${(item as HTMLElement).dataset.step}:${(item as HTMLElement).dataset.state}`))) seen.add(state);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    })();
+    const result = await deploy;
+    await watch;
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect([...seen].some((state) => state.endsWith(':running'))).toBe(true);
+    await page.locator('article[data-env="production"] li[data-step="switch"][data-state="succeeded"]').waitFor();
+    await page.locator('article[data-env="production"] h4', { hasText: 'succeeded' }).waitFor();
+    await page.locator('article[data-env="production"] dd', { hasText: 'r2' }).first().waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, 'deployment-live.png'), fullPage: true });
+  });
+
+  it('reports its weight and time to first render', async () => {
+    const figures = await page.evaluate(() => {
+      const resources = performance.getEntriesByType('resource') as PerformanceResourceTiming[];
+      const navigation = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+      const paint = performance.getEntriesByName('first-contentful-paint')[0];
+      return { bytes: navigation.encodedBodySize + resources.filter((r) => !r.name.includes('/api/')).reduce((sum, r) => sum + r.encodedBodySize, 0), firstPaintMs: paint?.startTime ?? null };
+    });
+    console.log(`dashboard: page weight ${(figures.bytes / 1024).toFixed(1)} KiB (page, script, styles, uPlot), first contentful paint ${figures.firstPaintMs?.toFixed(0) ?? 'not measured'} ms`);
+    expect(figures.bytes).toBeLessThan(200 * 1024);
+  });
+});
+
+describe('the dashboard on a phone-sized screen, and its accessibility', () => {
+  it('fits a 390 px wide screen and axe-core finds no violation', async () => {
+    // axe-core is injected as a script: this context alone lets it past the page's Content-Security-Policy.
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, bypassCSP: true, deviceScaleFactor: 2 });
+    const page = await context.newPage();
+    try {
+      await page.goto(url);
+      await page.addScriptTag({ content: AXE });
+      const signInViolations = await page.evaluate(async () => (await (window as unknown as { axe: { run: () => Promise<{ violations: Array<{ id: string }> }> } }).axe.run()).violations.map((v) => v.id));
+      await signIn(page, tokens.read);
+      await page.addScriptTag({ content: AXE });
+      const result = await page.evaluate(async () => {
+        const run = await (window as unknown as { axe: { run: () => Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[] }>; passes: unknown[] }> } }).axe.run();
+        return { violations: run.violations.map((v) => `${v.id} (${v.impact}, ${v.nodes.length} nodes)`), passes: run.passes.length };
+      });
+      console.log(`dashboard: axe-core ${result.passes} rules passed, violations: ${result.violations.join(', ') || 'none'} (sign-in page: ${signInViolations.join(', ') || 'none'})`);
+      expect(signInViolations).toEqual([]);
+      expect(result.violations).toEqual([]);
+      const wider = await page.evaluate(() => [...document.querySelectorAll('body *')].filter((node) => !node.closest('.table-wrap') && node.getBoundingClientRect().right > window.innerWidth + 1).map((node) => `${node.tagName}.${node.className}#${node.id}: ${Math.round(node.getBoundingClientRect().right)} px`));
+      expect(wider, 'elements wider than a 390 px screen (a table scrolls in its own box)').toEqual([]);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+      await page.screenshot({ path: join(SCREENSHOTS, 'phone.png'), fullPage: true });
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe("the dashboard's security", () => {
+  it('serves a strict Content-Security-Policy and refuses an unauthenticated action', async () => {
+    const page = await fetch(`${url}/`);
+    expect(page.headers.get('content-security-policy')).toBe("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    const anonymous = await fetch(`${url}/api/rollbacks`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-ferry-csrf': '1', origin: url }, body: '{"env":"production"}' });
+    expect(anonymous.status).toBe(401);
+    expect(((await anonymous.json()) as { error: { code: string } }).error.code).toBe('UNAUTHORIZED');
+    expect((await fetch(`${url}/api/events`)).status).toBe(401);
+  });
+
+  it('refuses a cross-site request made with the signed-in cookie, from another site in the same browser and by hand', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const evilPort = await freePort();
+    // Another origin (another port) whose page posts a form to the agent, as a CSRF attack would.
+    const evil = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' }).end(`<form id="f" method="POST" action="${url}/api/rollbacks" enctype="text/plain"><input name='{"env":"production","x":"' value='"}'></form><script>document.getElementById('f').submit()</script>`);
+    });
+    await new Promise<void>((resolve) => evil.listen(evilPort, '127.0.0.1', resolve));
+    try {
+      await signIn(page, tokens.admin);
+      const before = (await (await fetch(`${url}/api/deployments?env=production`, { headers: { authorization: `Bearer ${tokens.admin}` } }).then((r) => r.json())) as { deployments: unknown[] }).deployments.length;
+      const posted = page.waitForResponse((response) => response.url().endsWith('/api/rollbacks'));
+      await page.goto(`http://127.0.0.1:${evilPort}/`);
+      const response = await posted;
+      // SameSite=Strict keeps the cookie off a cross-site POST, and the agent would refuse it anyway (below).
+      expect([401, 403]).toContain(response.status());
+      const cookie = (await context.cookies(url)).find((each) => each.name === 'ferry_session')!;
+      const byHand = await fetch(`${url}/api/rollbacks`, { method: 'POST', headers: { cookie: `ferry_session=${cookie.value}`, 'content-type': 'application/json', 'x-ferry-csrf': '1', origin: `http://127.0.0.1:${evilPort}` }, body: '{"env":"production"}' });
+      expect(byHand.status).toBe(403);
+      expect(((await byHand.json()) as { error: { message: string } }).error.message).toMatch(/cross-site request was refused/);
+      const noHeader = await fetch(`${url}/api/rollbacks`, { method: 'POST', headers: { cookie: `ferry_session=${cookie.value}`, 'content-type': 'application/json', origin: url }, body: '{"env":"production"}' });
+      expect(noHeader.status).toBe(403);
+      const after = (await (await fetch(`${url}/api/deployments?env=production`, { headers: { authorization: `Bearer ${tokens.admin}` } }).then((r) => r.json())) as { deployments: unknown[] }).deployments.length;
+      expect(after).toBe(before);
+      // Rotating the admin token ends the sessions signed in with it.
+      const rotated = await project.ferry(['token', '--rotate', '--json']);
+      expect(rotated.code, rotated.stderr).toBe(0);
+      const { token: fresh } = JSON.parse(rotated.stdout) as { token: string };
+      expect(fresh).not.toBe(tokens.admin);
+      expect((await fetch(`${url}/api/session`, { headers: { cookie: `ferry_session=${cookie.value}` } })).status).toBe(401);
+      expect((await fetch(`${url}/api/status`, { headers: { authorization: `Bearer ${fresh}` } })).status).toBe(200);
+      expect(readAgentInfo(project).token).toBe(fresh);
+      tokens.admin = fresh;
+    } finally {
+      evil.close();
+      await context.close();
+    }
+  });
+});
