@@ -71,6 +71,8 @@ describe('the dashboard, in Chromium', () => {
     await expect(card.textContent()).resolves.toContain('<img src=x onerror="document.title=\'pwned\'"> & "quotes"');
     expect(await card.locator('img').count()).toBe(0);
     expect(await page.title()).toBe('ferry · hello');
+    // A read-only session is offered no action.
+    expect(await card.getByRole('button', { name: 'Roll back…' }).count()).toBe(0);
     const cookie = (await context.cookies()).find((each) => each.name === 'ferry_session');
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict' });
     expect(cookie?.value).not.toContain(tokens.read);
@@ -109,6 +111,39 @@ describe('the dashboard, in Chromium', () => {
     await page.screenshot({ path: join(SCREENSHOTS, 'deployment-live.png'), fullPage: true });
   });
 
+  it('rolls back from the page, after a confirmation, with the progress streamed into the dialog', async () => {
+    const card = page.locator('article[data-env="production"]');
+    await card.getByRole('button', { name: 'Roll back…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Roll back production' });
+    await dialog.waitFor();
+    await expect(dialog.getByLabel('Release to go back to').inputValue()).resolves.toBe('r1');
+    await page.screenshot({ path: join(SCREENSHOTS, 'rollback-confirm.png') });
+    await dialog.getByRole('button', { name: 'Roll back production' }).click();
+    await dialog.getByText('rollback: succeeded').waitFor({ timeout: 30_000 });
+    expect(await dialog.getByRole('log').textContent()).toContain('switch: succeeded');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await card.locator('dd', { hasText: /^r1 ·/ }).waitFor();
+    const served = (await fetch(`http://127.0.0.1:${project.ports.production}/`).then((r) => r.json())) as { release: string };
+    expect(served.release).toBe('r1');
+  });
+
+  it('shows the timeline: every deployment with its steps, and a failed one with its log lines', async () => {
+    project.commit({ 'server.js': "console.log('boom: the release cannot start'); process.exit(1);\n" }, 'a release that cannot start');
+    const failed = await project.ferry(['deploy', 'production']);
+    expect(failed.code, failed.stdout + failed.stderr).toBe(1);
+    await page.getByRole('link', { name: 'Timeline' }).click();
+    await page.getByLabel('Environment', { exact: true }).selectOption('production');
+    const halted = page.locator('#timeline li.event[data-outcome="halted"]').first();
+    await halted.waitFor();
+    await halted.locator('summary').click();
+    expect(await halted.locator('pre.logs').first().textContent()).toContain('boom: the release cannot start');
+    const outcomes = await page.locator('#timeline li.event').evaluateAll((items) => items.map((item) => `${(item as HTMLElement).dataset.outcome}`));
+    expect(outcomes).toEqual(['halted', 'succeeded', 'succeeded', 'succeeded']);
+    expect(await page.locator('#timeline li.event[data-deployment="3"] h4').textContent()).toMatch(/#3 rollback r1/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'timeline.png'), fullPage: true });
+    await page.getByRole('link', { name: 'Environments' }).click();
+  });
+
   it('reports its weight and time to first render', async () => {
     const figures = await page.evaluate(() => {
       const resources = performance.getEntriesByType('resource') as PerformanceResourceTiming[];
@@ -133,8 +168,8 @@ describe('the dashboard on a phone-sized screen, and its accessibility', () => {
       await signIn(page, tokens.read);
       await page.addScriptTag({ content: AXE });
       const result = await page.evaluate(async () => {
-        const run = await (window as unknown as { axe: { run: () => Promise<{ violations: Array<{ id: string; impact: string; nodes: unknown[] }>; passes: unknown[] }> } }).axe.run();
-        return { violations: run.violations.map((v) => `${v.id} (${v.impact}, ${v.nodes.length} nodes)`), passes: run.passes.length };
+        const run = await (window as unknown as { axe: { run: () => Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[]; failureSummary?: string }> }>; passes: unknown[] }> } }).axe.run();
+        return { violations: run.violations.map((v) => `${v.id} (${v.impact}: ${v.nodes.map((n) => `${n.target.join(' ')}: ${n.failureSummary ?? ''}`).join(', ')})`), passes: run.passes.length };
       });
       console.log(`dashboard: axe-core ${result.passes} rules passed, violations: ${result.violations.join(', ') || 'none'} (sign-in page: ${signInViolations.join(', ') || 'none'})`);
       expect(signInViolations).toEqual([]);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -17,10 +17,15 @@ export const CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; s
 const ASSETS: Record<string, { file: string; type: string }> = {
   '/': { file: join(ROOT, 'dashboard/index.html'), type: 'text/html; charset=utf-8' },
   '/assets/style.css': { file: join(ROOT, 'dashboard/style.css'), type: 'text/css; charset=utf-8' },
-  '/assets/app.js': { file: join(ROOT, 'dist/dashboard/app.js'), type: 'text/javascript; charset=utf-8' },
   '/assets/uplot.js': { file: join(UPLOT, 'uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
   '/assets/uplot.css': { file: join(UPLOT, 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
+
+// The page's script modules, as `npm run build` compiled them from dashboard/*.ts.
+const SCRIPTS = join(ROOT, 'dist/dashboard');
+for (const name of existsSync(SCRIPTS) ? readdirSync(SCRIPTS) : []) {
+  if (name.endsWith('.js')) ASSETS[`/assets/${name}`] = { file: join(SCRIPTS, name), type: 'text/javascript; charset=utf-8' };
+}
 
 const cache = new Map<string, Buffer>();
 

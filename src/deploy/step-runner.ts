@@ -1,5 +1,6 @@
 import { describeProbe } from '../health/probe.js';
 import { FerryError, errorMessage } from '../util/errors.js';
+import { redact } from '../util/redact.js';
 import type { DeployContext } from './context.js';
 import type { StepName } from './plan.js';
 import { StepFailure, type Step } from './step.js';
@@ -67,14 +68,20 @@ export async function runSteps(ctx: DeployContext, stepOf: (name: StepName) => S
 async function reportFailure(ctx: DeployContext, step: StepName, error: unknown): Promise<void> {
   const failure = error instanceof StepFailure ? error : undefined;
   const instance = failure?.instance;
-  const logs = instance ? (await ctx.runtime.logs(instance, LOG_LINES_ON_FAILURE).catch(() => [])).map((line) => line.text) : [];
-  ctx.emit({
-    type: 'failure',
+  // What the instance printed may hold a secret it was given: each value is masked before it leaves.
+  const secrets = Object.values(ctx.request.secrets);
+  const logs = instance ? (await ctx.runtime.logs(instance, LOG_LINES_ON_FAILURE).catch(() => [])).map((line) => redact(line.text, secrets)) : [];
+  const event = {
+    type: 'failure' as const,
     step,
-    message: errorMessage(error),
+    message: redact(errorMessage(error), secrets),
     hint: error instanceof FerryError ? error.hint : undefined,
     instance,
     logs,
     probes: (failure?.probes ?? []).slice(-10).map(describeProbe),
-  });
+  };
+  ctx.emit(event);
+  // Kept with the deployment: the dashboard's timeline shows the failing step's log lines and probes.
+  const { type, ...data } = event;
+  ctx.deps.store.recordEvent(ctx.request.env, ctx.deploymentId, type, data);
 }

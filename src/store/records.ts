@@ -45,6 +45,8 @@ export interface DeploymentRecord {
   startedAt: number;
   finishedAt: number | null;
   steps?: StepRecord[];
+  /** Why it failed, as the failing step reported it: the instance's last log lines (secrets masked) and the last probes. */
+  failure?: { step: string; message: string; hint?: string; instance?: string; logs: string[]; probes: string[] };
 }
 
 export const releaseId = (n: number | bigint) => `r${n}`;

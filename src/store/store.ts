@@ -129,7 +129,7 @@ export class Store {
 
   deployment(id: number): DeploymentRecord | undefined {
     const row = this.db.prepare(`SELECT * FROM deployments WHERE id = ?`).get(id) as Row | undefined;
-    return row ? { ...toDeployment(row), steps: this.stepsOf(id) } : undefined;
+    return row ? this.withDetail(toDeployment(row)) : undefined;
   }
 
   deployments(options: { env?: string; limit?: number } = {}): DeploymentRecord[] {
@@ -138,7 +138,13 @@ export class Store {
         ? this.db.prepare(`${DEPLOYMENTS_WITH_RELEASES} WHERE d.env = ? ORDER BY d.id DESC LIMIT ?`).all(options.env, options.limit ?? 50)
         : this.db.prepare(`${DEPLOYMENTS_WITH_RELEASES} ORDER BY d.id DESC LIMIT ?`).all(options.limit ?? 50)
     ) as Row[];
-    return rows.map((row) => ({ ...toDeployment(row), steps: this.stepsOf(row.id) }));
+    return rows.map((row) => this.withDetail(toDeployment(row)));
+  }
+
+  /** A deployment with its steps, and its failure when one was recorded. */
+  private withDetail(deployment: DeploymentRecord): DeploymentRecord {
+    const failure = this.db.prepare(`SELECT data_json FROM events WHERE deployment_id = ? AND type = 'failure' ORDER BY id DESC LIMIT 1`).get(deployment.id) as Row | undefined;
+    return { ...deployment, steps: this.stepsOf(deployment.id), ...(failure ? { failure: JSON.parse(failure.data_json) } : {}) };
   }
 
   runningDeployments(): DeploymentRecord[] {

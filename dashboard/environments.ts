@@ -1,0 +1,99 @@
+// Each environment at a glance: what serves, its instances and their health, the router's own answers,
+// the last deployment, and a deployment in progress, step by step, as its events arrive.
+import { ago, definitionList, el, stateText, table } from './dom.js';
+import { confirmAction } from './actions.js';
+import type { EnvironmentStatus, PublishedDeployEvent, Role } from './types.js';
+
+/** A deployment in progress (or just finished), as its events told it. */
+interface LiveDeployment { id: number | null; kind: string; steps: Map<string, { state: string; ms?: number; detail?: string }>; messages: string[]; outcome?: string }
+
+const live = new Map<string, LiveDeployment>();
+
+export function applyDeployEvent({ deploymentId, env, event }: PublishedDeployEvent): void {
+  let deployment = live.get(env);
+  if (event.type === 'deployment' || !deployment || (deployment.outcome && deployment.id !== deploymentId)) {
+    deployment = { id: deploymentId, kind: event.kind ?? 'deploy', steps: new Map(), messages: [] };
+    for (const step of event.steps ?? []) deployment.steps.set(step, { state: 'pending' });
+    live.set(env, deployment);
+  }
+  if (event.type === 'step' && event.step) deployment.steps.set(event.step, { state: event.phase === 'undo' ? `undo ${event.state}` : event.state ?? '', ms: event.ms, detail: event.detail });
+  if ((event.type === 'progress' || event.type === 'failure') && event.message) deployment.messages.push(`${event.step ?? ''}: ${event.message}`);
+  if (event.type === 'result' && event.result) deployment.outcome = event.result.outcome;
+}
+
+function renderLive(deployment: LiveDeployment): HTMLElement {
+  const box = el('section', null, 'live');
+  box.setAttribute('aria-label', `${deployment.kind} ${deployment.id ?? ''} progress`);
+  box.append(el('h4', `${deployment.kind} #${deployment.id ?? '?'}: ${deployment.outcome ?? 'in progress'}`));
+  const list = el('ol', null, 'steps');
+  for (const [name, step] of deployment.steps) {
+    const item = el('li');
+    item.dataset.step = name;
+    item.dataset.state = step.state;
+    item.append(el('span', name), ' ', stateText(`${step.state}${step.ms !== undefined ? ` in ${step.ms} ms` : ''}`, step.state === 'pending' || step.state === 'running' ? null : step.state === 'succeeded'));
+    if (step.detail) item.append(el('span', ` · ${step.detail}`, 'detail'));
+    list.append(item);
+  }
+  box.append(list);
+  if (deployment.messages.length) {
+    const messages = el('ul', null, 'messages');
+    for (const message of deployment.messages.slice(-8)) messages.append(el('li', message));
+    box.append(messages);
+  }
+  return box;
+}
+
+function renderEnvironment(status: EnvironmentStatus, role: Role): HTMLElement {
+  const card = el('article', null, 'card');
+  card.dataset.env = status.env;
+  card.setAttribute('aria-labelledby', `env-${status.env}`);
+  const title = el('h3');
+  title.id = `env-${status.env}`;
+  title.append(`${status.env} `, stateText(status.routed.state, status.routed.state === 'serving' ? true : status.routed.state === 'none' ? null : false));
+  card.append(title);
+  const serving = status.serving;
+  const link = el('a', status.url);
+  link.href = status.url;
+  link.rel = 'noreferrer';
+  const counters = status.router;
+  const last = status.lastDeployment;
+  card.append(
+    definitionList([
+      ['serving', serving ? `${serving.id} · ${serving.commit.slice(0, 12)} · ${serving.ref}` : el('span', 'nothing', 'nodata')],
+      ['change', serving?.subject ?? el('span', 'no commit subject', 'nodata')],
+      ['address', link],
+      ['strategy', status.strategy],
+      ['router answered', `${counters.upstreamErrors} × 502, ${counters.upstreamTimeouts} × 504, ${counters.unavailable} × 503`],
+      ['last deployment', last ? `#${last.id} ${last.kind} ${last.release ?? ''} ${last.outcome ?? last.state}, ${ago(last.startedAt)}` : el('span', 'none yet', 'nodata')],
+    ]),
+  );
+  card.append(
+    status.instances.length === 0
+      ? el('p', 'no instances', 'nodata')
+      : table(
+          ['instance', 'release', 'state', 'health', 'restarts'],
+          status.instances.map((i) => [i.id, i.release, i.state, stateText(i.healthy === null ? 'not checked' : i.healthy ? `healthy (${i.health})` : `unhealthy (${i.health})`, i.healthy), String(i.restarts)]),
+          `${status.env} instances`,
+        ),
+  );
+  if (role === 'admin') {
+    const actions = el('p', null, 'buttons');
+    const deploy = el('button', 'Deploy…', 'secondary');
+    deploy.type = 'button';
+    deploy.addEventListener('click', () => void confirmAction('deploy', status));
+    const rollback = el('button', 'Roll back…', 'secondary');
+    rollback.type = 'button';
+    rollback.addEventListener('click', () => void confirmAction('rollback', status));
+    actions.append(deploy, ' ', rollback);
+    card.append(actions);
+  }
+  const deployment = live.get(status.env);
+  if (deployment) card.append(renderLive(deployment));
+  return card;
+}
+
+export function renderEnvironments(target: HTMLElement, environments: EnvironmentStatus[], role: Role): void {
+  const cards = el('div', null, 'cards');
+  for (const status of environments) cards.append(renderEnvironment(status, role));
+  target.replaceChildren(cards);
+}

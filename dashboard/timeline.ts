@@ -1,0 +1,57 @@
+// The timeline of one environment: every deploy, rollback and halt, with its steps and their durations,
+// what was undone, and for a failure the failing step's log lines and probes.
+import { $, ago, duration, el, getJson, stateText } from './dom.js';
+import type { Deployment } from './types.js';
+
+const GOOD = new Set(['succeeded', 'compensated']);
+
+function renderDeployment(deployment: Deployment): HTMLElement {
+  const item = el('li', null, 'event');
+  item.dataset.deployment = String(deployment.id);
+  item.dataset.outcome = deployment.outcome ?? deployment.state;
+  const outcome = deployment.outcome ?? deployment.state;
+  const title = el('h4');
+  title.append(`#${deployment.id} ${deployment.kind} ${deployment.releaseId ?? ''} `, stateText(outcome, outcome === 'running' ? null : outcome === 'succeeded'));
+  item.append(title);
+  const facts = el('p', null, 'facts');
+  const took = deployment.finishedAt ? duration(deployment.finishedAt - deployment.startedAt) : 'running';
+  facts.append(`${ago(deployment.startedAt)} · ${took}`);
+  if (deployment.release) facts.append(` · commit ${deployment.release.commit.slice(0, 12)}${deployment.release.branch ? ` on ${deployment.release.branch}` : ''}`);
+  if (deployment.previousReleaseId) facts.append(` · previously ${deployment.previousReleaseId}`);
+  item.append(facts);
+  if (deployment.release?.subject) item.append(el('p', deployment.release.subject, 'subject'));
+  if (deployment.error) item.append(el('p', deployment.error, 'bad'));
+  const steps = el('ol', null, 'steps');
+  for (const step of deployment.steps ?? []) {
+    const line = el('li');
+    line.dataset.step = step.name;
+    line.dataset.phase = step.phase;
+    line.append(el('span', step.phase === 'undo' ? `undo ${step.name}` : step.name), ' ', stateText(`${step.state} ${duration(step.durationMs)}`, step.state === 'running' ? null : GOOD.has(step.state)));
+    if (step.detail) line.append(el('span', ` · ${step.detail}`, 'detail'));
+    steps.append(line);
+  }
+  item.append(steps);
+  const failure = deployment.failure;
+  if (failure && (failure.logs.length || failure.probes.length)) {
+    const details = el('details');
+    details.append(el('summary', `${failure.step}: ${failure.instance ? `${failure.instance}'s last log lines and ` : ''}probes`));
+    if (failure.hint) details.append(el('p', failure.hint));
+    if (failure.logs.length) details.append(el('pre', failure.logs.join('\n'), 'logs'));
+    if (failure.probes.length) details.append(el('pre', failure.probes.join('\n'), 'logs'));
+    item.append(details);
+  }
+  return item;
+}
+
+export async function renderTimeline(env: string): Promise<void> {
+  const target = $('timeline-list');
+  try {
+    const { deployments } = await getJson<{ deployments: Deployment[] }>(`/api/deployments?env=${encodeURIComponent(env)}&limit=30`);
+    if (deployments.length === 0) return target.replaceChildren(el('p', `no deployment of ${env} yet`, 'nodata'));
+    const list = el('ol', null, 'timeline');
+    for (const deployment of deployments) list.append(renderDeployment(deployment));
+    target.replaceChildren(list);
+  } catch (error) {
+    target.replaceChildren(el('p', `the timeline could not be read: ${(error as Error).message}`, 'bad'));
+  }
+}
