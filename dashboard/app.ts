@@ -3,9 +3,10 @@
 import { $, api, el } from './dom.js';
 import { applyDeployEvent, renderEnvironments } from './environments.js';
 import { renderTimeline } from './timeline.js';
+import { renderDelivery } from './delivery.js';
 import type { PublishedDeployEvent, Role, StatusPayload } from './types.js';
 
-const VIEWS = ['environments', 'timeline'] as const;
+const VIEWS = ['environments', 'timeline', 'delivery'] as const;
 type View = (typeof VIEWS)[number];
 
 let role: Role = 'read';
@@ -20,8 +21,9 @@ function render(): void {
   document.title = `ferry · ${lastStatus.app}`;
   const view = currentView();
   if (view === 'environments') renderEnvironments($('environment-list'), lastStatus.environments, role);
-  const select = $<HTMLSelectElement>('timeline-env');
-  if (select.options.length === 0) {
+  for (const id of ['timeline-env', 'delivery-env']) {
+    const select = $<HTMLSelectElement>(id);
+    if (select.options.length > 0) continue;
     for (const { env } of lastStatus.environments) {
       const option = el('option', env);
       option.value = env;
@@ -29,6 +31,8 @@ function render(): void {
     }
   }
 }
+
+const refreshDelivery = () => void renderDelivery($<HTMLSelectElement>('delivery-env').value, $<HTMLSelectElement>('delivery-period').value);
 
 function showView(): void {
   const view = currentView();
@@ -40,6 +44,7 @@ function showView(): void {
   }
   render();
   if (view === 'timeline' && $<HTMLSelectElement>('timeline-env').value) void renderTimeline($<HTMLSelectElement>('timeline-env').value);
+  if (view === 'delivery' && $<HTMLSelectElement>('delivery-env').value) refreshDelivery();
 }
 
 function connect(): void {
@@ -58,7 +63,10 @@ function connect(): void {
     const published = JSON.parse((message as MessageEvent<string>).data) as PublishedDeployEvent;
     applyDeployEvent(published);
     render();
-    if (published.event.type === 'result' && currentView() === 'timeline' && $<HTMLSelectElement>('timeline-env').value === published.env) void renderTimeline(published.env);
+    if (published.event.type !== 'result') return;
+    // A finished deployment changes the timeline and the keys: what is on screen is read again.
+    if (currentView() === 'timeline' && $<HTMLSelectElement>('timeline-env').value === published.env) void renderTimeline(published.env);
+    if (currentView() === 'delivery' && $<HTMLSelectElement>('delivery-env').value === published.env) refreshDelivery();
   });
 }
 
@@ -82,6 +90,8 @@ async function start(): Promise<void> {
   show(session.ok, session.ok ? ((await session.json()) as { role: Role }).role : undefined);
   window.addEventListener('hashchange', showView);
   $('timeline-env').addEventListener('change', () => void renderTimeline($<HTMLSelectElement>('timeline-env').value));
+  $('delivery-env').addEventListener('change', refreshDelivery);
+  $('delivery-period').addEventListener('change', refreshDelivery);
   $('sign-in-form').addEventListener('submit', async (submit) => {
     submit.preventDefault();
     const input = $<HTMLInputElement>('token');

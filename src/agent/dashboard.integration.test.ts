@@ -132,7 +132,7 @@ describe('the dashboard, in Chromium', () => {
     const failed = await project.ferry(['deploy', 'production']);
     expect(failed.code, failed.stdout + failed.stderr).toBe(1);
     await page.getByRole('link', { name: 'Timeline' }).click();
-    await page.getByLabel('Environment', { exact: true }).selectOption('production');
+    await page.locator('#timeline-env').selectOption('production');
     const halted = page.locator('#timeline li.event[data-outcome="halted"]').first();
     await halted.waitFor();
     await halted.locator('summary').click();
@@ -141,6 +141,27 @@ describe('the dashboard, in Chromium', () => {
     expect(outcomes).toEqual(['halted', 'succeeded', 'succeeded', 'succeeded']);
     expect(await page.locator('#timeline li.event[data-deployment="3"] h4').textContent()).toMatch(/#3 rollback r1/);
     await page.screenshot({ path: join(SCREENSHOTS, 'timeline.png'), fullPage: true });
+    await page.getByRole('link', { name: 'Environments' }).click();
+  });
+
+  it('shows the delivery keys with their level and a trend chart each, and the requests per release', async () => {
+    await page.getByRole('link', { name: 'Delivery' }).click();
+    const failureRate = page.locator('#delivery .tile[data-key="changeFailureRate"]');
+    await failureRate.waitFor();
+    // Two deploys reached production; r2 was rolled back afterwards (the halted r3 never switched).
+    expect(await failureRate.textContent()).toMatch(/50\.0 %level: low/);
+    expect(await page.locator('#delivery .tile[data-key="deploymentFrequency"]').textContent()).toMatch(/0\.07 \/ daylevel: medium/);
+    await page.locator('#delivery figure.chart canvas').nth(3).waitFor();
+    expect(await page.locator('#delivery figure.chart').count()).toBe(4);
+    // A period without a deploy deployed 0 times a day, but has no lead time: that is said in words and drawn as a gap, not as 0.
+    const frequency = await page.locator('#delivery figure.chart [role="img"]').nth(0).getAttribute('aria-label');
+    const leadTime = await page.locator('#delivery figure.chart [role="img"]').nth(1).getAttribute('aria-label');
+    expect(frequency).toMatch(/^Deployment frequency: .* 0\.00 \/ day;/);
+    expect(leadTime).toMatch(/^Lead time for changes: .* no data;/);
+    expect(leadTime).not.toMatch(/ 0 ms/);
+    const releases = await page.getByRole('region', { name: 'requests per release' }).textContent();
+    expect(releases).toMatch(/r1\d+/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'delivery.png'), fullPage: true });
     await page.getByRole('link', { name: 'Environments' }).click();
   });
 

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { environmentOf, loadConfig } from '../config/load.js';
 import { servingOf } from '../deploy/serving.js';
-import { deliveryMetrics } from '../metrics/delivery.js';
+import { deliveryMetrics, deliveryTrend } from '../metrics/delivery.js';
 import { sampleHost } from '../metrics/host.js';
 import { redByRelease } from '../metrics/red.js';
 import type { RouterClient } from '../router/client.js';
@@ -71,7 +71,7 @@ async function alertmanager(deps: DeliveryDeps, delivery: DeliveryStore, body: {
   return { results };
 }
 
-/** `/api/metrics`, `/api/incidents` and `/api/alertmanager`; false when the request is none of them. */
+/** `/api/metrics`, `/api/metrics/trend`, `/api/incidents` and `/api/alertmanager`; false when the request is none of them. */
 export async function handleDelivery(deps: DeliveryDeps, req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
   const delivery = new DeliveryStore(deps.store.db);
   if (req.method === 'GET' && url.pathname === '/api/metrics') {
@@ -83,6 +83,15 @@ export async function handleDelivery(deps: DeliveryDeps, req: IncomingMessage, r
     const uptime = probes.total ? { value: probes.ok / probes.total, probes: probes.total, healthy: probes.ok } : { noData: `the agent has not probed ${env} in the period (it probes only while something serves)` };
     const releases = redByRelease(requests.series, env, (Date.now() - requests.since) / 1000);
     sendJson(res, 200, { env, since: window.since, until: window.until, period: window.label, ...dora, uptime, requestsSince: requests.since, releases, host });
+    return true;
+  }
+  if (req.method === 'GET' && url.pathname === '/api/metrics/trend') {
+    const env = url.searchParams.get('env') ?? 'production';
+    environmentOf(loadConfig(deps.projectDir), env);
+    const window = windowOf(url);
+    const buckets = Number(url.searchParams.get('buckets') ?? 12);
+    if (!Number.isInteger(buckets) || buckets < 1 || buckets > 90) throw usageError('USAGE', `buckets must be a whole number from 1 to 90 (found "${url.searchParams.get('buckets')}")`);
+    sendJson(res, 200, { env, since: window.since, until: window.until, period: window.label, points: await deliveryTrend(delivery, deps.projectDir, env, window, buckets) });
     return true;
   }
   if (req.method === 'GET' && url.pathname === '/api/incidents') {

@@ -28,3 +28,35 @@ export async function deliveryMetrics(store: DeliveryStore, projectDir: string, 
   const times = await commitTimesByDeploy(projectDir, facts);
   return computeDora({ deployments: facts, incidents: store.incidents({ env }), commitTimes: (d) => times.get(d.id), window });
 }
+
+/** One period of a trend: each key's value, or null where the period has no data (drawn as a gap, never as 0). */
+export interface DoraTrendPoint {
+  since: number;
+  until: number;
+  deploymentsPerDay: number | null;
+  leadTimeMs: number | null;
+  changeFailureRate: number | null;
+  recoveryTimeMs: number | null;
+}
+
+/** DORA's four keys over `buckets` equal periods of the window, oldest first (git is read once). */
+export async function deliveryTrend(store: DeliveryStore, projectDir: string, env: string, window: { since: number; until: number }, buckets: number): Promise<DoraTrendPoint[]> {
+  const facts = store.deploymentFacts(env);
+  const times = await commitTimesByDeploy(projectDir, facts);
+  const incidents = store.incidents({ env });
+  const span = (window.until - window.since) / buckets;
+  const valueOf = (measured: { value: number } | { noData: string }) => ('value' in measured ? measured.value : null);
+  return Array.from({ length: buckets }, (_, index) => {
+    const since = window.since + index * span;
+    const until = since + span;
+    const report = computeDora({ deployments: facts, incidents, commitTimes: (d) => times.get(d.id), window: { since, until } });
+    return {
+      since,
+      until,
+      deploymentsPerDay: valueOf(report.deploymentFrequency),
+      leadTimeMs: valueOf(report.leadTime),
+      changeFailureRate: valueOf(report.changeFailureRate),
+      recoveryTimeMs: valueOf(report.recoveryTime),
+    };
+  });
+}

@@ -1,0 +1,103 @@
+// Delivery: DORA's four keys over a chosen period with their performance level and a trend chart each
+// (uPlot), then latency, error ratio and throughput per release from the router's counters. A period
+// without data is drawn as a gap and said as "no data", never as 0.
+import { $, duration, el, getJson, table } from './dom.js';
+
+interface UPlot { destroy(): void }
+declare const uPlot: new (options: object, data: Array<Array<number | null>>, target: HTMLElement) => UPlot;
+
+type Measured = { value: number; level?: string; [key: string]: unknown } | { noData: string };
+interface MetricsPayload {
+  period: string;
+  deploymentFrequency: Measured;
+  leadTime: Measured;
+  changeFailureRate: Measured;
+  recoveryTime: Measured;
+  uptime: Measured;
+  releases: Array<{ release: string; requests: number; throughput: Measured; errorRatio: Measured; p50Seconds: Measured; p95Seconds: Measured; p99Seconds: Measured }>;
+}
+interface TrendPoint { since: number; until: number; deploymentsPerDay: number | null; leadTimeMs: number | null; changeFailureRate: number | null; recoveryTimeMs: number | null }
+
+const KEYS = [
+  { key: 'deploymentFrequency', trend: 'deploymentsPerDay', title: 'Deployment frequency', format: (v: number) => `${v.toFixed(2)} / day` },
+  { key: 'leadTime', trend: 'leadTimeMs', title: 'Lead time for changes', format: (v: number) => duration(v) },
+  { key: 'changeFailureRate', trend: 'changeFailureRate', title: 'Change failure rate', format: (v: number) => `${(v * 100).toFixed(1)} %` },
+  { key: 'recoveryTime', trend: 'recoveryTimeMs', title: 'Failed deployment recovery time', format: (v: number) => duration(v) },
+] as const;
+
+const charts: UPlot[] = [];
+
+const shown = (measured: Measured, format: (v: number) => string) => ('value' in measured ? format(measured.value) : 'no data');
+
+function cell(measured: Measured, format: (v: number) => string): HTMLElement {
+  return 'value' in measured ? el('span', format(measured.value)) : el('span', 'no data', 'nodata');
+}
+
+function chart(target: HTMLElement, title: string, points: TrendPoint[], values: Array<number | null>, format: (v: number) => string): void {
+  const box = el('figure', null, 'chart');
+  const caption = el('figcaption', `${title}, per period`);
+  box.append(caption);
+  const plot = el('div');
+  // The canvas says nothing to a screen reader: its numbers, in words.
+  plot.setAttribute('role', 'img');
+  plot.setAttribute('aria-label', `${title}: ${values.map((v, i) => `${new Date(points[i].until).toLocaleDateString()} ${v === null ? 'no data' : format(v)}`).join('; ')}`);
+  box.append(plot);
+  target.append(box);
+  if (typeof uPlot !== 'function') return void plot.append(el('p', 'the chart library did not load', 'bad'));
+  const width = Math.max(240, box.clientWidth);
+  charts.push(
+    new uPlot(
+      {
+        width,
+        height: 160,
+        legend: { show: false },
+        cursor: { show: false },
+        scales: { x: { time: true } },
+        axes: [{}, { size: 90, values: (_self: unknown, ticks: number[]) => ticks.map((t) => format(t)) }],
+        series: [{}, { label: title, stroke: '#0a5dc2', width: 2, spanGaps: false, points: { show: true, size: 6 } }],
+      },
+      [points.map((p) => p.until / 1000), values],
+      plot,
+    ),
+  );
+}
+
+export async function renderDelivery(env: string, period: string): Promise<void> {
+  const target = $('delivery-body');
+  for (const each of charts.splice(0)) each.destroy();
+  try {
+    const query = `env=${encodeURIComponent(env)}&since=${encodeURIComponent(period)}`;
+    const [metrics, trend] = await Promise.all([getJson<MetricsPayload>(`/api/metrics?${query}`), getJson<{ points: TrendPoint[] }>(`/api/metrics/trend?${query}&buckets=12`)]);
+    const tiles = el('div', null, 'tiles');
+    for (const { key, title, format } of KEYS) {
+      const measured = metrics[key];
+      const tile = el('section', null, 'tile');
+      tile.dataset.key = key;
+      tile.setAttribute('aria-label', title);
+      tile.append(el('h3', title), el('p', shown(measured, format), 'value' in measured ? 'figure' : 'figure nodata'));
+      tile.append(el('p', 'value' in measured ? `level: ${measured.level ?? 'not rated'}` : measured.noData, 'level'));
+      tiles.append(tile);
+    }
+    const uptime = metrics.uptime;
+    const uptimeTile = el('section', null, 'tile');
+    uptimeTile.setAttribute('aria-label', 'Uptime');
+    uptimeTile.append(el('h3', 'Uptime (probes)'), el('p', shown(uptime, (v) => `${(v * 100).toFixed(2)} %`), 'value' in uptime ? 'figure' : 'figure nodata'), el('p', 'value' in uptime ? `${String(uptime.probes)} probes` : uptime.noData, 'level'));
+    tiles.append(uptimeTile);
+    const trends = el('div', null, 'charts');
+    target.replaceChildren(tiles, el('h3', `Trend over ${metrics.period}, 12 periods`), trends);
+    for (const { trend: field, title, format } of KEYS) chart(trends, title, trend.points, trend.points.map((p) => p[field]), format);
+    const seconds = (v: number) => `${(v * 1000).toFixed(1)} ms`;
+    target.append(
+      el('h3', 'Per release, from the router (since it started counting)'),
+      metrics.releases.length === 0
+        ? el('p', 'no data: the router has counted no request of this environment', 'nodata')
+        : table(
+            ['release', 'requests', 'throughput', 'error ratio', 'p50', 'p95', 'p99'],
+            metrics.releases.map((r) => [r.release, String(r.requests), cell(r.throughput, (v) => `${v.toFixed(1)} /s`), cell(r.errorRatio, (v) => `${(v * 100).toFixed(2)} %`), cell(r.p50Seconds, seconds), cell(r.p95Seconds, seconds), cell(r.p99Seconds, seconds)]),
+            'requests per release',
+          ),
+    );
+  } catch (error) {
+    target.replaceChildren(el('p', `the delivery metrics could not be read: ${(error as Error).message}`, 'bad'));
+  }
+}
