@@ -4,9 +4,10 @@ import { $, api, el } from './dom.js';
 import { applyDeployEvent, renderEnvironments } from './environments.js';
 import { renderTimeline } from './timeline.js';
 import { renderDelivery } from './delivery.js';
+import { renderPipelines } from './pipelines.js';
 import type { PublishedDeployEvent, Role, StatusPayload } from './types.js';
 
-const VIEWS = ['environments', 'timeline', 'delivery'] as const;
+const VIEWS = ['environments', 'timeline', 'delivery', 'pipelines'] as const;
 type View = (typeof VIEWS)[number];
 
 let role: Role = 'read';
@@ -45,6 +46,7 @@ function showView(): void {
   render();
   if (view === 'timeline' && $<HTMLSelectElement>('timeline-env').value) void renderTimeline($<HTMLSelectElement>('timeline-env').value);
   if (view === 'delivery' && $<HTMLSelectElement>('delivery-env').value) refreshDelivery();
+  if (view === 'pipelines') void renderPipelines();
 }
 
 function connect(): void {

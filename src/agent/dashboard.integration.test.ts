@@ -165,6 +165,28 @@ describe('the dashboard, in Chromium', () => {
     await page.getByRole('link', { name: 'Environments' }).click();
   });
 
+  it("shows pipeline runs with their stages and logs, and each scan tool's findings, or that it did not scan", async () => {
+    project.commit({ 'server.js': readFileSync(join(REPO_ROOT, 'example/server.js'), 'utf8') }, 'the server starts again');
+    const ci = await project.ferry(['ci', '--stage', 'audit', 'licenses', 'test']);
+    expect(ci.code, ci.stdout + ci.stderr).toBe(0);
+    await page.getByRole('link', { name: 'Pipelines' }).click();
+    const run = page.locator('#pipelines li.event').first();
+    await run.waitFor();
+    expect(await run.getAttribute('data-outcome')).toBe('succeeded');
+    const test = run.locator('li[data-stage="test"]');
+    expect(await test.getAttribute('data-state')).toBe('succeeded');
+    await test.locator('summary').click();
+    expect(await test.locator('pre.logs').textContent()).toMatch(/# pass \d+/);
+    // The audit and licence stages ran `ferry scan`; Trivy and dependency-check never did: not scanned, not clean.
+    for (const tool of ['npm-audit', 'licenses']) expect(await page.locator(`#security-list article[data-tool="${tool}"]`).getAttribute('data-scanned')).toBe('true');
+    const trivy = page.locator('#security-list article[data-tool="trivy"]');
+    expect(await trivy.getAttribute('data-scanned')).toBe('false');
+    expect(await trivy.textContent()).toMatch(/not scanned[^]*ferry scan has not run trivy/);
+    expect(await trivy.locator('.ok').count()).toBe(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'pipelines.png'), fullPage: true });
+    await page.getByRole('link', { name: 'Environments' }).click();
+  });
+
   it('reports its weight and time to first render', async () => {
     const figures = await page.evaluate(() => {
       const resources = performance.getEntriesByType('resource') as PerformanceResourceTiming[];

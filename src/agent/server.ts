@@ -5,6 +5,7 @@ import { resolveCommit } from '../deploy/source.js';
 import { servingOf } from '../deploy/serving.js';
 import { logRequestOf, logsOf, streamLogs } from './logs.js';
 import { handleDelivery } from './delivery.js';
+import { handlePipelines } from './pipelines.js';
 import { createMetrics } from './metrics.js';
 import { requestExposition } from './request-exposition.js';
 import type { DeployEvent } from '../deploy/events.js';
@@ -160,6 +161,7 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
         return void res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' }).end(text + requestExposition(requests.series, snapshot.counters ?? {}, Object.keys(snapshot.routes)));
       }
       if (await handleDelivery(deps, req, res, url)) return;
+      if (handlePipelines(deps.store.db, req, res, url, (name, fallback) => countParam(url, name, fallback))) return;
       if (req.method === 'POST' && url.pathname === '/api/shutdown') {
         const body = await readJsonBody(req);
         sendJson(res, 200, { stopping: true });

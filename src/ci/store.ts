@@ -47,8 +47,8 @@ export class PipelineStore {
     return new Map(rows.map((r) => [r.name, r.durationMs]));
   }
 
-  runs(limit: number): Array<{ id: number; outcome: string; wallMs: number | null; startedAt: number; stages: StageRecord[] }> {
-    const runs = this.db.prepare('SELECT id, outcome, wall_ms AS wallMs, started_at AS startedAt FROM pipeline_runs ORDER BY id DESC LIMIT ?').all(limit) as Array<{ id: number; outcome: string; wallMs: number | null; startedAt: number }>;
+  runs(limit: number): Array<{ id: number; commit: string | null; branch: string | null; outcome: string; wallMs: number | null; startedAt: number; stages: StageRecord[] }> {
+    const runs = this.db.prepare('SELECT id, commit_sha AS "commit", branch, outcome, wall_ms AS wallMs, started_at AS startedAt FROM pipeline_runs ORDER BY id DESC LIMIT ?').all(limit) as Array<{ id: number; commit: string | null; branch: string | null; outcome: string; wallMs: number | null; startedAt: number }>;
     const stages = this.db.prepare('SELECT name, state, cached, input_key AS inputKey, duration_ms AS durationMs, log_file AS logFile, detail FROM pipeline_stages WHERE run_id = ? ORDER BY id');
     return runs.map((r) => ({ ...r, stages: (stages.all(r.id) as Array<Omit<StageRecord, 'cached'> & { cached: number }>).map((s) => ({ ...s, cached: Boolean(s.cached) })) }));
   }

@@ -3,11 +3,26 @@ import { join, relative, resolve } from 'node:path';
 import { CONFIG_FILE, loadConfig } from '../config/load.js';
 import { scanSchema } from '../config/schema.js';
 import { hasLockfile, scanProject, summarize, writeSarifFiles, writeSbom } from '../scan/scan.js';
-import { SEVERITIES, type Severity, type ToolName } from '../scan/types.js';
+import { SEVERITIES, type Severity, type ToolName, type ToolReport } from '../scan/types.js';
 import { uploadSarif, uploadTarget } from '../scan/upload.js';
 import { FerryError } from '../util/errors.js';
 import { ExitCode } from '../util/exit-codes.js';
 import { progress, type Io } from './output.js';
+import { ScanStore } from '../scan/store.js';
+import { openDb } from '../store/db.js';
+import { statePaths } from '../state/paths.js';
+import { run } from '../util/run.js';
+
+/** Keeps the reports in the project's state, with the commit they scanned: the dashboard's security view reads them. */
+async function recordScan(projectDir: string, reports: ToolReport[]): Promise<void> {
+  const head = await run('git', ['rev-parse', 'HEAD'], { cwd: projectDir, timeoutMs: 10_000 });
+  const db = openDb(statePaths(projectDir).db);
+  try {
+    new ScanStore(db).record(reports, head.exitCode === 0 ? head.stdout.trim() : null);
+  } finally {
+    db.close();
+  }
+}
 
 export interface ScanOptions {
   sarif?: string;
@@ -33,6 +48,7 @@ export async function scan(io: Io, projectDir: string, options: ScanOptions): Pr
   const path = (file?: string) => (file ? resolve(file) : undefined);
   const reports = await scanProject({ projectDir, config, tools: options.tool, auditReport: path(options.auditReport), dependencyCheckReport: path(options.dependencyCheck), image: options.image, log: say });
   const outcome = summarize(reports, failOn);
+  if (existsSync(join(projectDir, CONFIG_FILE))) await recordScan(projectDir, reports);
   const sarifFiles = options.sarif ? writeSarifFiles(reports, options.sarif, VERSION) : [];
   const sbomComponents = options.sbom ? writeSbom(projectDir, options.sbom) : undefined;
   const uploads: Array<{ file: string; id?: string }> = [];

@@ -99,6 +99,18 @@ const MIGRATIONS: string[] = [
      ok INTEGER NOT NULL
    );
    CREATE INDEX uptime_probes_env ON uptime_probes(env, at);`,
+  // Each tool's report of each `ferry scan` (a tool that could not scan is a row too, with why): the dashboard's security view.
+  `CREATE TABLE scan_reports (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at INTEGER NOT NULL,
+     commit_sha TEXT,
+     tool TEXT NOT NULL,
+     scanned INTEGER NOT NULL,
+     reason TEXT,
+     version TEXT,
+     rules_json TEXT NOT NULL,
+     findings_json TEXT NOT NULL
+   );`,
 ];
 
 export type Db = Sqlite;
