@@ -1,10 +1,12 @@
-// Deploy a ref and roll back, from the page: each asks for confirmation in a dialog, then streams the
+// Deploy a ref, roll back and promote, from the page: each asks for confirmation in a dialog, then streams the
 // deployment's progress there (the agent answers NDJSON, as it does the CLI). Admin sessions only; the
 // agent checks that too, and that the request comes from this page.
 import { api, el, getJson } from './dom.js';
 import type { DeployEvent, Deployment, EnvironmentStatus } from './types.js';
 
-type Action = 'deploy' | 'rollback';
+type Action = 'deploy' | 'rollback' | 'promote';
+
+const TITLES: Record<Action, (env: string) => string> = { deploy: (env) => `Deploy to ${env}`, rollback: (env) => `Roll back ${env}`, promote: (env) => `Promote to ${env}` };
 
 async function rollbackTargets(status: EnvironmentStatus): Promise<string[]> {
   const { deployments } = await getJson<{ deployments: Deployment[] }>(`/api/deployments?env=${encodeURIComponent(status.env)}&limit=50`);
@@ -50,21 +52,28 @@ async function run(path: string, body: unknown, log: HTMLElement): Promise<strin
 }
 
 /** Opens the confirmation dialog for an action on an environment. */
-export async function confirmAction(action: Action, status: EnvironmentStatus): Promise<void> {
+export async function confirmAction(action: Action, status: EnvironmentStatus, others: string[] = []): Promise<void> {
   const dialog = el('dialog', null, 'action');
   dialog.setAttribute('aria-labelledby', 'action-title');
-  const title = el('h2', action === 'deploy' ? `Deploy to ${status.env}` : `Roll back ${status.env}`);
+  const title = el('h2', TITLES[action](status.env));
   title.id = 'action-title';
   const form = el('form');
   form.method = 'dialog';
   const field = el('p');
-  const label = el('label', action === 'deploy' ? 'Git ref (branch, tag or commit)' : 'Release to go back to');
+  const label = el('label', action === 'deploy' ? 'Git ref (branch, tag or commit)' : action === 'rollback' ? 'Release to go back to' : 'Environment to promote from');
   label.htmlFor = 'action-input';
   let input: HTMLInputElement | HTMLSelectElement;
   if (action === 'deploy') {
     input = el('input');
     input.value = 'HEAD';
     input.required = true;
+  } else if (action === 'promote') {
+    input = el('select');
+    for (const env of others) {
+      const option = el('option', env);
+      option.value = env;
+      input.append(option);
+    }
   } else {
     input = el('select');
     const targets = await rollbackTargets(status);
@@ -82,7 +91,9 @@ export async function confirmAction(action: Action, status: EnvironmentStatus): 
     'p',
     action === 'deploy'
       ? `Builds a release of that commit and deploys it to ${status.env} with its health gate, watch window and automatic rollback. ${status.serving ? `${status.serving.id} serves now.` : ''}`
-      : `Switches ${status.env} back to that release with its own config and secrets snapshot${status.serving ? `, away from ${status.serving.id}` : ''}.`,
+      : action === 'rollback'
+        ? `Switches ${status.env} back to that release with its own config and secrets snapshot${status.serving ? `, away from ${status.serving.id}` : ''}.`
+        : `Deploys to ${status.env} exactly the commit that environment serves, after smoke checks on it (its last deployment succeeded, its instances are healthy, three probes pass).`,
   );
   const log = el('ol', null, 'action-log');
   log.setAttribute('role', 'log');
@@ -92,7 +103,7 @@ export async function confirmAction(action: Action, status: EnvironmentStatus): 
   const cancel = el('button', 'Cancel', 'secondary');
   cancel.type = 'button';
   cancel.addEventListener('click', () => dialog.close());
-  const confirm = el('button', action === 'deploy' ? `Deploy to ${status.env}` : `Roll back ${status.env}`);
+  const confirm = el('button', TITLES[action](status.env));
   confirm.type = 'submit';
   confirm.disabled = input.disabled;
   const buttons = el('p', null, 'buttons');
@@ -107,8 +118,13 @@ export async function confirmAction(action: Action, status: EnvironmentStatus): 
     cancel.textContent = 'Close';
     result.textContent = 'running…';
     try {
-      const outcome = action === 'deploy' ? await run('/api/deployments', { env: status.env, ref: input.value.trim() }, log) : await run('/api/rollbacks', { env: status.env, to: input.value }, log);
-      result.textContent = `${action === 'deploy' ? 'deploy' : 'rollback'}: ${outcome}`;
+      const outcome =
+        action === 'deploy'
+          ? await run('/api/deployments', { env: status.env, ref: input.value.trim() }, log)
+          : action === 'rollback'
+            ? await run('/api/rollbacks', { env: status.env, to: input.value }, log)
+            : await run('/api/promotions', { from: input.value, to: status.env }, log);
+      result.textContent = `${action}: ${outcome}`;
       result.className = `action-result ${outcome === 'succeeded' ? 'ok' : 'bad'}`;
     } catch (error) {
       result.textContent = (error as Error).message;

@@ -43,7 +43,7 @@ function renderLive(deployment: LiveDeployment): HTMLElement {
   return box;
 }
 
-function renderEnvironment(status: EnvironmentStatus, role: Role): HTMLElement {
+function renderEnvironment(status: EnvironmentStatus, role: Role, others: string[]): HTMLElement {
   const card = el('article', null, 'card');
   card.dataset.env = status.env;
   card.setAttribute('aria-labelledby', `env-${status.env}`);
@@ -85,6 +85,12 @@ function renderEnvironment(status: EnvironmentStatus, role: Role): HTMLElement {
     rollback.type = 'button';
     rollback.addEventListener('click', () => void confirmAction('rollback', status));
     actions.append(deploy, ' ', rollback);
+    if (others.length > 0) {
+      const promote = el('button', 'Promote…', 'secondary');
+      promote.type = 'button';
+      promote.addEventListener('click', () => void confirmAction('promote', status, others));
+      actions.append(' ', promote);
+    }
     card.append(actions);
   }
   const deployment = live.get(status.env);
@@ -94,6 +100,6 @@ function renderEnvironment(status: EnvironmentStatus, role: Role): HTMLElement {
 
 export function renderEnvironments(target: HTMLElement, environments: EnvironmentStatus[], role: Role): void {
   const cards = el('div', null, 'cards');
-  for (const status of environments) cards.append(renderEnvironment(status, role));
+  for (const status of environments) cards.append(renderEnvironment(status, role, environments.map((e) => e.env).filter((env) => env !== status.env)));
   target.replaceChildren(cards);
 }

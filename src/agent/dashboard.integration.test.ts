@@ -187,6 +187,29 @@ describe('the dashboard, in Chromium', () => {
     await page.getByRole('link', { name: 'Environments' }).click();
   });
 
+  it('promotes from the page after the smoke checks, and shows why it refuses when they fail', async () => {
+    const staging = page.locator('article[data-env="staging"]');
+    const promoteOnce = async () => {
+      await staging.getByRole('button', { name: 'Promote…' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Promote to staging' });
+      await dialog.getByLabel('Environment to promote from').selectOption('production');
+      await dialog.getByRole('button', { name: 'Promote to staging' }).click();
+      await dialog.locator('.action-result:not(:has-text("running…"))').waitFor({ timeout: 30_000 });
+      const said = await dialog.locator('.action-result').textContent();
+      await dialog.getByRole('button', { name: 'Close' }).click();
+      return said;
+    };
+    // Production's last deployment (r3) halted: nothing is promoted.
+    expect(await promoteOnce()).toMatch(/not promoting production to staging: its last deployment \(#4\) ended halted; nothing was changed/);
+    const good = await project.ferry(['deploy', 'production']);
+    expect(good.code, good.stdout + good.stderr).toBe(0);
+    expect(await promoteOnce()).toBe('promote: succeeded');
+    const [production, promoted] = await Promise.all([project.ports.production, project.ports.staging].map((port) => fetch(`http://127.0.0.1:${port}/`).then((r) => r.json() as Promise<{ release: string }>)));
+    expect(production.release).toBe('r4');
+    await staging.locator('dd', { hasText: /^r5 ·/ }).waitFor();
+    expect(promoted.release).toBe('r5');
+  });
+
   it('reports its weight and time to first render', async () => {
     const figures = await page.evaluate(() => {
       const resources = performance.getEntriesByType('resource') as PerformanceResourceTiming[];

@@ -3,6 +3,7 @@ import { environmentOf, loadConfig } from '../config/load.js';
 import { Deployment, type OrchestratorDeps } from '../deploy/deployment.js';
 import { resolveCommit } from '../deploy/source.js';
 import { servingOf } from '../deploy/serving.js';
+import { checkPromotion } from '../deploy/promotion.js';
 import { logRequestOf, logsOf, streamLogs } from './logs.js';
 import { handleDelivery } from './delivery.js';
 import { handlePipelines } from './pipelines.js';
@@ -69,6 +70,15 @@ async function rollbackTarget(deps: AgentServerDeps, env: string, to: string | u
   return deps.store.release(candidate)!;
 }
 
+/** What starts a deployment: POST /api/deployments and /api/rollbacks, and a promotion after its checks. */
+interface DeploymentBody {
+  env?: string;
+  ref?: string;
+  to?: string;
+  promoteFrom?: string;
+  secrets?: Record<string, string>;
+}
+
 export function createAgentServer(deps: AgentServerDeps): http.Server {
   const metrics = createMetrics(deps);
   const bus = new EventBus();
@@ -77,8 +87,8 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
     if (env) environmentOf(config, env);
     return { app: config.app, state: { dir: deps.location.dir, source: deps.location.source, note: deps.location.note ?? null, notes: deps.notes }, environments: await environmentStatuses(config, deps.store, deps.router, deps.runtimes, deps.paths, env) };
   };
-  const startDeployment = async (req: IncomingMessage, res: ServerResponse, kind: 'deploy' | 'rollback') => {
-    const body = await readJsonBody<{ env?: string; ref?: string; to?: string; promoteFrom?: string; secrets?: Record<string, string> }>(req);
+  const startDeployment = async (req: IncomingMessage, res: ServerResponse, kind: 'deploy' | 'rollback', given?: DeploymentBody) => {
+    const body = given ?? (await readJsonBody<DeploymentBody>(req));
     if (!body.env) throw usageError('USAGE', 'env is required');
     const config = loadConfig(deps.projectDir);
     environmentOf(config, body.env);
@@ -151,6 +161,17 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
       }
       if (req.method === 'POST' && url.pathname === '/api/deployments') return await startDeployment(req, res, 'deploy');
       if (req.method === 'POST' && url.pathname === '/api/rollbacks') return await startDeployment(req, res, 'rollback');
+      if (req.method === 'POST' && url.pathname === '/api/promotions') {
+        // What `ferry promote` does, for the dashboard: the smoke checks here, then a deploy of the source's commit.
+        const body = await readJsonBody<{ from?: string; to?: string; secrets?: Record<string, string> }>(req);
+        if (!body.from || !body.to) throw usageError('USAGE', 'from and to are required');
+        const config = loadConfig(deps.projectDir);
+        const source = environmentOf(config, body.from);
+        environmentOf(config, body.to);
+        const [status] = (await statusOf(body.from)).environments;
+        const { release, commit } = await checkPromotion(body.from, body.to, status, source);
+        return await startDeployment(req, res, 'deploy', { env: body.to, ref: commit, promoteFrom: release, secrets: body.secrets });
+      }
       if (req.method === 'GET' && url.pathname === '/api/logs') {
         const request = logRequestOf(deps.projectDir, url, (name, fallback) => countParam(url, name, fallback));
         if (url.searchParams.get('follow') === '1') return await streamLogs(deps, request, req, res);
