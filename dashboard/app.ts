@@ -21,7 +21,7 @@ function render(): void {
   $('app-name').textContent = lastStatus.app;
   document.title = `ferry · ${lastStatus.app}`;
   const view = currentView();
-  if (view === 'environments') renderEnvironments($('environment-list'), lastStatus.environments, role);
+  if (view === 'environments') renderEnvironments($('environment-list'), lastStatus, role);
   for (const id of ['timeline-env', 'delivery-env']) {
     const select = $<HTMLSelectElement>(id);
     if (select.options.length > 0) continue;

@@ -1,7 +1,7 @@
 // Delivery: DORA's four keys over a chosen period with their performance level and a trend chart each
 // (uPlot), then latency, error ratio and throughput per release from the router's counters. A period
 // without data is drawn as a gap and said as "no data", never as 0.
-import { $, duration, el, getJson, table } from './dom.js';
+import { $, duration, el, getJson, stateText, table } from './dom.js';
 
 interface UPlot { destroy(): void }
 declare const uPlot: new (options: object, data: Array<Array<number | null>>, target: HTMLElement) => UPlot;
@@ -87,13 +87,17 @@ export async function renderDelivery(env: string, period: string): Promise<void>
     target.replaceChildren(tiles, el('h3', `Trend over ${metrics.period}, 12 periods`), trends);
     for (const { trend: field, title, format } of KEYS) chart(trends, title, trend.points, trend.points.map((p) => p[field]), format);
     const seconds = (v: number) => `${(v * 1000).toFixed(1)} ms`;
+    // A bad release stands out: over 1 % errors, or a p99 over twice the best release's.
+    const p99s = metrics.releases.flatMap((r) => ('value' in r.p99Seconds ? [r.p99Seconds.value] : []));
+    const bestP99 = p99s.length ? Math.min(...p99s) : Infinity;
+    const flagged = (measured: Measured, format: (v: number) => string, bad: (v: number) => boolean) => ('value' in measured && bad(measured.value) ? stateText(format(measured.value), false) : cell(measured, format));
     target.append(
       el('h3', 'Per release, from the router (since it started counting)'),
       metrics.releases.length === 0
         ? el('p', 'no data: the router has counted no request of this environment', 'nodata')
         : table(
             ['release', 'requests', 'throughput', 'error ratio', 'p50', 'p95', 'p99'],
-            metrics.releases.map((r) => [r.release, String(r.requests), cell(r.throughput, (v) => `${v.toFixed(1)} /s`), cell(r.errorRatio, (v) => `${(v * 100).toFixed(2)} %`), cell(r.p50Seconds, seconds), cell(r.p95Seconds, seconds), cell(r.p99Seconds, seconds)]),
+            metrics.releases.map((r) => [r.release, String(r.requests), cell(r.throughput, (v) => `${v.toFixed(1)} /s`), flagged(r.errorRatio, (v) => `${(v * 100).toFixed(2)} %`, (v) => v > 0.01), cell(r.p50Seconds, seconds), cell(r.p95Seconds, seconds), flagged(r.p99Seconds, seconds, (v) => p99s.length > 1 && v > 2 * bestP99)]),
             'requests per release',
           ),
     );

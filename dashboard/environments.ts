@@ -2,7 +2,7 @@
 // the last deployment, and a deployment in progress, step by step, as its events arrive.
 import { ago, definitionList, el, stateText, table } from './dom.js';
 import { confirmAction } from './actions.js';
-import type { EnvironmentStatus, PublishedDeployEvent, Role } from './types.js';
+import type { EnvironmentStatus, LiveTraffic, PublishedDeployEvent, Role, StatusPayload } from './types.js';
 
 /** A deployment in progress (or just finished), as its events told it. */
 interface LiveDeployment { id: number | null; kind: string; steps: Map<string, { state: string; ms?: number; detail?: string }>; messages: string[]; outcome?: string }
@@ -43,7 +43,18 @@ function renderLive(deployment: LiveDeployment): HTMLElement {
   return box;
 }
 
-function renderEnvironment(status: EnvironmentStatus, role: Role, others: string[]): HTMLElement {
+/** The last interval's traffic through the router, or why there is none. */
+function trafficText(traffic: LiveTraffic | undefined, counting: boolean, sampled: boolean): Node | string {
+  if (!counting) return el('span', "no data: the router's request counting is off", 'nodata');
+  if (!traffic) return el('span', sampled ? 'no data: no request since the router started' : 'no data yet: measuring', 'nodata');
+  const errors = 'value' in traffic.errorRatio ? `${(traffic.errorRatio.value * 100).toFixed(2)} % errors` : 'no errors to count';
+  const p99 = 'value' in traffic.p99Seconds ? `p99 ${(traffic.p99Seconds.value * 1000).toFixed(1)} ms` : 'no p99';
+  const text = `${traffic.requestsPerSecond.toFixed(1)} req/s · ${errors} · ${p99} (last ${traffic.seconds.toFixed(0)} s)`;
+  const bad = 'value' in traffic.errorRatio && traffic.errorRatio.value > 0.01;
+  return bad ? stateText(text, false) : text;
+}
+
+function renderEnvironment(status: EnvironmentStatus, role: Role, others: string[], traffic: LiveTraffic | undefined, counting: boolean, sampled: boolean): HTMLElement {
   const card = el('article', null, 'card');
   card.dataset.env = status.env;
   card.setAttribute('aria-labelledby', `env-${status.env}`);
@@ -61,6 +72,9 @@ function renderEnvironment(status: EnvironmentStatus, role: Role, others: string
     definitionList([
       ['serving', serving ? `${serving.id} · ${serving.commit.slice(0, 12)} · ${serving.ref}` : el('span', 'nothing', 'nodata')],
       ['change', serving?.subject ?? el('span', 'no commit subject', 'nodata')],
+      ['by', serving?.author ?? el('span', 'unknown', 'nodata')],
+      ['serving since', serving?.since ? ago(serving.since) : el('span', 'unknown', 'nodata')],
+      ['traffic', trafficText(traffic, counting, sampled)],
       ['address', link],
       ['strategy', status.strategy],
       ['router answered', `${counters.upstreamErrors} × 502, ${counters.upstreamTimeouts} × 504, ${counters.unavailable} × 503`],
@@ -98,8 +112,9 @@ function renderEnvironment(status: EnvironmentStatus, role: Role, others: string
   return card;
 }
 
-export function renderEnvironments(target: HTMLElement, environments: EnvironmentStatus[], role: Role): void {
+export function renderEnvironments(target: HTMLElement, payload: StatusPayload, role: Role): void {
   const cards = el('div', null, 'cards');
-  for (const status of environments) cards.append(renderEnvironment(status, role, environments.map((e) => e.env).filter((env) => env !== status.env)));
+  const environments = payload.environments;
+  for (const status of environments) cards.append(renderEnvironment(status, role, environments.map((e) => e.env).filter((env) => env !== status.env), payload.traffic?.[status.env], payload.counting, Object.keys(payload.traffic ?? {}).length > 0));
   target.replaceChildren(cards);
 }

@@ -5,7 +5,9 @@ import type { Deployment } from './types.js';
 
 const GOOD = new Set(['succeeded', 'compensated']);
 
-function renderDeployment(deployment: Deployment): HTMLElement {
+interface PipelineRun { id: number; commit: string | null; outcome: string }
+
+function renderDeployment(deployment: Deployment, runs: Map<string, PipelineRun>): HTMLElement {
   const item = el('li', null, 'event');
   item.dataset.deployment = String(deployment.id);
   item.dataset.outcome = deployment.outcome ?? deployment.state;
@@ -19,6 +21,17 @@ function renderDeployment(deployment: Deployment): HTMLElement {
   if (deployment.release) facts.append(` · commit ${deployment.release.commit.slice(0, 12)}${deployment.release.branch ? ` on ${deployment.release.branch}` : ''}`);
   if (deployment.previousReleaseId) facts.append(` · previously ${deployment.previousReleaseId}`);
   item.append(facts);
+  if (deployment.release) {
+    // From a release to the pipeline run that checked its commit (the newest one).
+    const run = runs.get(deployment.release.commit);
+    const line = el('p', null, 'facts');
+    if (run) {
+      const link = el('a', `pipeline run #${run.id}`);
+      link.href = '#pipelines';
+      line.append(link, ' ', stateText(run.outcome, run.outcome === 'succeeded' ? true : run.outcome === 'failed' ? false : null));
+    } else line.append(el('span', 'no pipeline run of this commit', 'nodata'));
+    item.append(line);
+  }
   if (deployment.release?.subject) item.append(el('p', deployment.release.subject, 'subject'));
   if (deployment.error) item.append(el('p', deployment.error, 'bad'));
   const steps = el('ol', null, 'steps');
@@ -46,10 +59,12 @@ function renderDeployment(deployment: Deployment): HTMLElement {
 export async function renderTimeline(env: string): Promise<void> {
   const target = $('timeline-list');
   try {
-    const { deployments } = await getJson<{ deployments: Deployment[] }>(`/api/deployments?env=${encodeURIComponent(env)}&limit=30`);
+    const [{ deployments }, pipelines] = await Promise.all([getJson<{ deployments: Deployment[] }>(`/api/deployments?env=${encodeURIComponent(env)}&limit=30`), getJson<{ runs: PipelineRun[] }>('/api/pipelines?limit=100')]);
+    const runs = new Map<string, PipelineRun>();
+    for (const run of pipelines.runs) if (run.commit && !runs.has(run.commit)) runs.set(run.commit, run);
     if (deployments.length === 0) return target.replaceChildren(el('p', `no deployment of ${env} yet`, 'nodata'));
     const list = el('ol', null, 'timeline');
-    for (const deployment of deployments) list.append(renderDeployment(deployment));
+    for (const deployment of deployments) list.append(renderDeployment(deployment, runs));
     target.replaceChildren(list);
   } catch (error) {
     target.replaceChildren(el('p', `the timeline could not be read: ${(error as Error).message}`, 'bad'));

@@ -5,14 +5,16 @@ export interface EnvironmentStatus {
   env: string;
   url: string;
   strategy: string;
-  serving: { id: string; commit: string; ref: string; branch: string | null; subject: string | null } | null;
+  serving: { id: string; commit: string; ref: string; branch: string | null; subject: string | null; author: string | null; since: string | null } | null;
   routed: { release: string | null; state: string };
   router: { upstreamTimeouts: number; upstreamErrors: number; unavailable: number };
   instances: Instance[];
   lastDeployment: { id: number; kind: string; release: string | null; state: string; outcome: string | null; startedAt: string; finishedAt: string | null; error: string | null } | null;
   lock: { deploymentId: number; since: string } | null;
 }
-export interface StatusPayload { app: string; environments: EnvironmentStatus[] }
+export type Measured = { value: number } | { noData: string };
+export interface LiveTraffic { seconds: number; requestsPerSecond: number; errorRatio: Measured; p99Seconds: Measured }
+export interface StatusPayload { app: string; environments: EnvironmentStatus[]; counting: boolean; traffic: Record<string, LiveTraffic> }
 
 export interface DeployEvent { type: string; step?: string; phase?: string; state?: string; ms?: number; detail?: string; message?: string; deploymentId?: number; kind?: string; steps?: string[]; logs?: string[]; probes?: string[]; result?: { outcome: string; release: string | null; exitCode: number; error?: string } }
 export interface PublishedDeployEvent { deploymentId: number | null; env: string; event: DeployEvent }

@@ -71,6 +71,9 @@ describe('the dashboard, in Chromium', () => {
     await expect(card.textContent()).resolves.toContain('<img src=x onerror="document.title=\'pwned\'"> & "quotes"');
     expect(await card.locator('img').count()).toBe(0);
     expect(await page.title()).toBe('ferry · hello');
+    // Who wrote the serving commit, and since when it serves.
+    await expect(card.locator('dt:has-text("by") + dd').textContent()).resolves.toBe('t');
+    await expect(card.locator('dt:has-text("serving since") + dd').textContent()).resolves.toMatch(/\d+ s ago/);
     // A read-only session is offered no action.
     expect(await card.getByRole('button', { name: 'Roll back…' }).count()).toBe(0);
     const cookie = (await context.cookies()).find((each) => each.name === 'ferry_session');
@@ -109,6 +112,17 @@ describe('the dashboard, in Chromium', () => {
     await page.locator('article[data-env="production"] h4', { hasText: 'succeeded' }).waitFor();
     await page.locator('article[data-env="production"] dd', { hasText: 'r2' }).first().waitFor();
     await page.screenshot({ path: join(SCREENSHOTS, 'deployment-live.png'), fullPage: true });
+  });
+
+  it("shows each environment's live traffic from the router's counters", async () => {
+    const traffic = page.locator('article[data-env="production"] dt:has-text("traffic") + dd');
+    const load = (async () => {
+      for (let i = 0; i < 60; i++) await fetch(`http://127.0.0.1:${project.ports.production}/`).then((r) => r.text());
+    })();
+    await traffic.filter({ hasText: /[1-9][\d.]* req\/s · 0\.00 % errors · p99 [\d.]+ ms \(last \d s\)/ }).waitFor({ timeout: 15_000 });
+    await load;
+    // Staging serves nothing and answers nothing: its interval has no error ratio and no p99, not zeros.
+    await expect(page.locator('article[data-env="staging"] dt:has-text("traffic") + dd').textContent()).resolves.toMatch(/no data/);
   });
 
   it('rolls back from the page, after a confirmation, with the progress streamed into the dialog', async () => {
@@ -208,6 +222,14 @@ describe('the dashboard, in Chromium', () => {
     expect(production.release).toBe('r4');
     await staging.locator('dd', { hasText: /^r5 ·/ }).waitFor();
     expect(promoted.release).toBe('r5');
+    // r4's commit is the one `ferry ci` checked: its timeline entry leads to that pipeline run.
+    await page.getByRole('link', { name: 'Timeline' }).click();
+    await page.locator('#timeline-env').selectOption('production');
+    const r4 = page.locator('#timeline li.event', { hasText: '#5 deploy r4' });
+    await r4.getByRole('link', { name: 'pipeline run #1' }).waitFor();
+    expect(await r4.textContent()).toMatch(/pipeline run #1 succeeded/);
+    expect(await page.locator('#timeline li.event', { hasText: '#4 deploy r3' }).textContent()).toContain('no pipeline run of this commit');
+    await page.getByRole('link', { name: 'Environments' }).click();
   });
 
   it('reports its weight and time to first render', async () => {

@@ -17,6 +17,7 @@ import { authenticate, checkHost, checkMayChange, SESSION_COOKIE } from './reque
 import { serveDashboardAsset } from './dashboard.js';
 import { sessionValue, TOKEN_ROLES, type AgentTokens, type TokenRole } from './tokens.js';
 import { EventBus, streamEvents } from './events.js';
+import { TrafficMeter } from '../metrics/live-traffic.js';
 import type { ReleaseRecord } from '../store/records.js';
 import type { StateLocation } from '../state/location.js';
 
@@ -147,7 +148,16 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
       const replaced = deps.checkDatabase();
       if (replaced) throw new FerryError({ code: 'STATE_DATABASE_REPLACED', message: `${replaced} under the running agent; it answers nothing more and stops`, hint: 'Run the command again: a new agent starts and recovers the releases from the state folder.' });
       if (req.method === 'GET' && url.pathname === '/api/status') return sendJson(res, 200, await statusOf(url.searchParams.get('env') ?? undefined));
-      if (req.method === 'GET' && url.pathname === '/api/events') return await streamEvents(req, res, { bus, status: () => statusOf(), statusIntervalMs: 2000, heartbeatMs: 15_000 });
+      if (req.method === 'GET' && url.pathname === '/api/events') {
+        // Each watcher measures live traffic between its own samples of the router's counters.
+        const meter = new TrafficMeter();
+        const status = async () => {
+          const [payload, requests] = await Promise.all([statusOf(), deps.router.requests()]);
+          const traffic = requests.enabled ? Object.fromEntries(meter.sample(requests.series, Date.now())) : {};
+          return { ...payload, counting: requests.enabled, traffic };
+        };
+        return await streamEvents(req, res, { bus, status, statusIntervalMs: 2000, heartbeatMs: 15_000 });
+      }
       if (req.method === 'GET' && url.pathname === '/api/deployments') {
         const env = url.searchParams.get('env') ?? undefined;
         if (env) environmentOf(loadConfig(deps.projectDir), env);

@@ -14,7 +14,7 @@ export interface EnvironmentStatus {
   strategy: string;
   url: string;
   /** The routed release, when at least one of its instances is running and answers its health check. */
-  serving: { id: string; commit: string; ref: string; branch: string | null; subject: string | null } | null;
+  serving: { id: string; commit: string; ref: string; branch: string | null; subject: string | null; author: string | null; since: string | null } | null;
   /** What the routing table names, and whether it can serve: `serving`, `starting` (instances starting again, requests held), `down` (none healthy), `none`. */
   routed: { release: string | null; state: 'serving' | 'starting' | 'down' | 'none' };
   /** Requests the router answered itself since it started: 504 upstream timeouts, 502 upstream errors, 503 nothing to route to. */
@@ -24,6 +24,13 @@ export interface EnvironmentStatus {
   instances: Array<{ id: string; release: string; port: number; pid: number; state: string; restarts: number; healthy: boolean | null; health: string; container?: { id: string; image: string; health?: string } }>;
   lastDeployment: { id: number; kind: string; release: string | null; state: string; outcome: string | null; startedAt: string; finishedAt: string | null; error: string | null } | null;
   lock: { deploymentId: number; since: string } | null;
+}
+
+/** When a release began to serve: the switch of the newest deployment that brought it (a deploy, a rollback or a promotion). */
+function servingSince(store: Store, env: string, release: string): string | null {
+  const brought = store.deployments({ env, limit: 50 }).find((d) => d.releaseId === release && d.outcome === 'succeeded');
+  const at = brought?.steps?.find((step) => step.name === 'switch' && step.phase === 'run')?.finishedAt ?? brought?.finishedAt;
+  return at ? new Date(at).toISOString() : null;
 }
 
 /** Per environment: what serves (from the router), its instances with a live probe, the last deployment, the lock. */
@@ -56,7 +63,7 @@ export async function environmentStatuses(config: FerryConfig, store: Store, rou
         port: envConfig.port,
         strategy: envConfig.strategy,
         url: `http://127.0.0.1:${envConfig.port}`,
-        serving: release && routedState === 'serving' ? { id: release.id, commit: release.commit, ref: release.ref, branch: release.branch, subject: release.subject } : null,
+        serving: release && routedState === 'serving' ? { id: release.id, commit: release.commit, ref: release.ref, branch: release.branch, subject: release.subject, author: release.author, since: servingSince(store, env, release.id) } : null,
         routed: { release: serving.release, state: routedState },
         data: envConfig.runtime === 'process' ? envConfig.shared.map((dir) => `shared ${dir} → ${paths.shared(env)}/${dir}`) : mountsOf(envConfig.volumes, config.app, env).map((m) => `${m.type} ${m.source} → ${m.target}${m.readOnly ? ' (read-only)' : ''}`),
         router: snapshot.counters?.[env] ?? { upstreamTimeouts: 0, upstreamErrors: 0, unavailable: 0 },

@@ -15,6 +15,8 @@ export interface SourceCommit {
   branch?: string | null;
   /** The commit's subject line. */
   subject?: string;
+  /** Who wrote the commit (git's author name). */
+  author?: string;
   /** The git tree of the project folder at the commit: what the release is made of (an image built from the same tree can be reused). */
   tree?: string;
   dirty: boolean;
@@ -54,8 +56,8 @@ export async function resolveCommit(projectDir: string, ref: string | undefined)
   // wanted is revision syntax without a leading dash (SAFE_REF): it cannot be read as an option.
   const branchOf = await git(projectDir, ['rev-parse', '--abbrev-ref', wanted]);
   const branch = branchOf.exitCode === 0 && branchOf.stdout.trim() !== 'HEAD' && !/^[0-9a-f]{40}$/.test(branchOf.stdout.trim()) ? branchOf.stdout.trim() : null;
-  const subject = (await git(projectDir, ['log', '-1', '--format=%s', commit])).stdout.trim();
-  return { commit, ref: wanted, fromGit: true, dirty: status.stdout.trim().length > 0, branch, subject, tree: await sourceTree(projectDir, commit) };
+  const [subject, author] = (await git(projectDir, ['log', '-1', '--format=%s%n%an', commit])).stdout.split('\n');
+  return { commit, ref: wanted, fromGit: true, dirty: status.stdout.trim().length > 0, branch, subject: subject.trim(), author: author?.trim() || undefined, tree: await sourceTree(projectDir, commit) };
 }
 
 /** Writes the project's files at that commit into targetDir, through `git archive` (no checkout, no shell). */

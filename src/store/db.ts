@@ -111,6 +111,8 @@ const MIGRATIONS: string[] = [
      rules_json TEXT NOT NULL,
      findings_json TEXT NOT NULL
    );`,
+  // Who wrote a release's commit: the dashboard shows it beside the commit.
+  `ALTER TABLE releases ADD COLUMN author TEXT;`,
 ];
 
 export type Db = Sqlite;

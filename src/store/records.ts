@@ -11,6 +11,7 @@ export interface ReleaseRecord {
   ref: string;
   branch: string | null;
   subject: string | null;
+  author: string | null;
   dir: string;
   state: ReleaseState;
   createdAt: number;

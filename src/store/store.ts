@@ -15,7 +15,7 @@ import {
 type Row = Record<string, any>;
 
 function toRelease(row: Row): ReleaseRecord {
-  return { id: releaseId(row.id), env: row.env, commit: row.commit_sha, ref: row.ref, branch: row.branch ?? null, subject: row.subject ?? null, dir: row.dir, state: row.state, createdAt: row.created_at };
+  return { id: releaseId(row.id), env: row.env, commit: row.commit_sha, ref: row.ref, branch: row.branch ?? null, subject: row.subject ?? null, author: row.author ?? null, dir: row.dir, state: row.state, createdAt: row.created_at };
 }
 
 function toDeployment(row: Row): DeploymentRecord {
@@ -55,11 +55,11 @@ const DEPLOYMENTS_WITH_RELEASES = `SELECT d.*, r.commit_sha AS release_commit, r
 export class Store {
   constructor(readonly db: Db, private readonly now: () => number = Date.now) {}
 
-  createRelease(input: { env: string; commit: string; ref: string; branch?: string | null; subject?: string; dir: (id: string) => string; configJson: string }): ReleaseRecord {
+  createRelease(input: { env: string; commit: string; ref: string; branch?: string | null; subject?: string; author?: string; dir: (id: string) => string; configJson: string }): ReleaseRecord {
     const insert = this.db.transaction(() => {
       const info = this.db
-        .prepare(`INSERT INTO releases (env, commit_sha, ref, branch, subject, dir, config_json, state, created_at) VALUES (?, ?, ?, ?, ?, '', ?, 'building', ?)`)
-        .run(input.env, input.commit, input.ref, input.branch ?? null, input.subject ?? null, input.configJson, this.now());
+        .prepare(`INSERT INTO releases (env, commit_sha, ref, branch, subject, author, dir, config_json, state, created_at) VALUES (?, ?, ?, ?, ?, ?, '', ?, 'building', ?)`)
+        .run(input.env, input.commit, input.ref, input.branch ?? null, input.subject ?? null, input.author ?? null, input.configJson, this.now());
       const id = releaseId(info.lastInsertRowid);
       this.db.prepare(`UPDATE releases SET dir = ? WHERE id = ?`).run(input.dir(id), info.lastInsertRowid);
       return id;

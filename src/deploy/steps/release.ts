@@ -13,7 +13,7 @@ export const release: Step = {
   async run(ctx) {
     const { store, paths, projectDir } = ctx.deps;
     const { env, source, config } = ctx.request;
-    const created = store.createRelease({ env, commit: source!.commit, ref: source!.ref, branch: source!.branch, subject: source!.subject, dir: (id) => paths.release(env, id), configJson: JSON.stringify(config.environments[env]) });
+    const created = store.createRelease({ env, commit: source!.commit, ref: source!.ref, branch: source!.branch, subject: source!.subject, author: source!.author, dir: (id) => paths.release(env, id), configJson: JSON.stringify(config.environments[env]) });
     ctx.release = created;
     store.setDeploymentRelease(ctx.deploymentId, created.id);
     // Ids come from the database; a directory of that id means the database lost track of it. Never write into it.
