@@ -64,7 +64,7 @@ describe('the dashboard, in Chromium', () => {
     await page.getByLabel('Token').fill('0'.repeat(48));
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('#sign-in-error:not(:empty)').waitFor();
-    expect(await page.locator('#sign-in-error').textContent()).toMatch(/wrong bearer token/);
+    expect(await page.locator('#sign-in-error').textContent()).toMatch(/wrong token/);
     await signIn(page, tokens.read);
     const card = page.locator('article[data-env="production"]');
     await expect(card.textContent()).resolves.toContain('r1');

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { DeployEvent } from '../deploy/events.js';
 
 /** A deploy event as the dashboard gets it: which deployment of which environment said it. */
@@ -25,7 +25,7 @@ export interface EventStreamOptions {
  * Server-sent events for the dashboard: `status` when the environments' status changes (checked every
  * statusIntervalMs), and `deploy` for every step, probe and result of a deployment as it happens.
  */
-export async function streamEvents(req: IncomingMessage, res: ServerResponse, options: EventStreamOptions): Promise<void> {
+export async function streamEvents(res: ServerResponse, options: EventStreamOptions): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no' });
   const send = (event: string, data: unknown) => {
     if (!res.destroyed) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
@@ -57,7 +57,8 @@ export async function streamEvents(req: IncomingMessage, res: ServerResponse, op
   const statusTimer = setInterval(() => void checkStatus(), options.statusIntervalMs);
   const heartbeat = setInterval(() => !res.destroyed && res.write(': still here\n\n'), options.heartbeatMs);
   await checkStatus();
-  await new Promise<void>((resolve) => req.once('close', resolve));
+  // The response closes when the dashboard goes away (the request itself ended long ago).
+  await new Promise<void>((resolve) => res.once('close', resolve));
   clearInterval(statusTimer);
   clearInterval(heartbeat);
   options.bus.off('deploy', onDeploy);

@@ -15,7 +15,7 @@ import { readJsonBody, sendJson } from '../util/json-http.js';
 import { environmentStatuses } from './status.js';
 import { authenticate, checkHost, checkMayChange, SESSION_COOKIE } from './request-guard.js';
 import { serveDashboardAsset } from './dashboard.js';
-import { sessionValue, TOKEN_ROLES, type AgentTokens, type TokenRole } from './tokens.js';
+import { roleOfToken, sessionValue, TOKEN_ROLES, type AgentTokens, type TokenRole } from './tokens.js';
 import { EventBus, streamEvents } from './events.js';
 import { TrafficMeter } from '../metrics/live-traffic.js';
 import type { ReleaseRecord } from '../store/records.js';
@@ -118,12 +118,14 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
   const session = async (req: IncomingMessage, res: ServerResponse) => {
     const secure = 'Path=/; HttpOnly; SameSite=Strict';
     if (req.method === 'DELETE') return void res.writeHead(204, { 'set-cookie': `${SESSION_COOKIE}=; ${secure}; Max-Age=0` }).end();
-    const body = await readJsonBody<{ token?: string }>(req);
-    const caller = authenticate({ headers: { authorization: `Bearer ${String(body.token ?? '')}` } } as IncomingMessage, deps.tokens.current(), deps.paths.tokens);
     // Signing in from another site (login CSRF) is refused like any cross-site change.
     checkMayChange(req, { role: 'admin', via: 'session' });
-    res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': `${SESSION_COOKIE}=${sessionValue(deps.tokens.current(), caller.role)}; ${secure}; Max-Age=${30 * 24 * 3600}` });
-    res.end(JSON.stringify({ role: caller.role }));
+    const body = await readJsonBody<{ token?: string }>(req);
+    const tokens = deps.tokens.current();
+    const role = roleOfToken(tokens, String(body.token ?? ''));
+    if (!role) throw new FerryError({ code: 'UNAUTHORIZED', message: 'wrong token', hint: '`ferry token` prints the admin token, `ferry token --read-only` the read-only one.' });
+    res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': `${SESSION_COOKIE}=${sessionValue(tokens, role)}; ${secure}; Max-Age=${30 * 24 * 3600}` });
+    res.end(JSON.stringify({ role }));
   };
 
   return http.createServer(async (req, res) => {
@@ -156,7 +158,7 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
           const traffic = requests.enabled ? Object.fromEntries(meter.sample(requests.series, Date.now())) : {};
           return { ...payload, counting: requests.enabled, traffic };
         };
-        return await streamEvents(req, res, { bus, status, statusIntervalMs: 2000, heartbeatMs: 15_000 });
+        return await streamEvents(res, { bus, status, statusIntervalMs: 2000, heartbeatMs: 15_000 });
       }
       if (req.method === 'GET' && url.pathname === '/api/deployments') {
         const env = url.searchParams.get('env') ?? undefined;
