@@ -39,7 +39,7 @@ function renderRun(run: Run): HTMLElement {
   const item = el('li', null, 'event');
   item.dataset.run = String(run.id);
   item.dataset.outcome = run.outcome;
-  const title = el('h4');
+  const title = el('h3');
   title.append(`pipeline run #${run.id} `, stateText(run.outcome, goodness(run.outcome)));
   item.append(title);
   item.append(el('p', `${ago(run.startedAt)} · ${run.wallMs === null ? 'running' : duration(run.wallMs)}${run.commit ? ` · commit ${run.commit.slice(0, 12)}` : ''}${run.branch ? ` on ${run.branch}` : ''}`, 'facts'));

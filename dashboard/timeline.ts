@@ -12,7 +12,7 @@ function renderDeployment(deployment: Deployment, runs: Map<string, PipelineRun>
   item.dataset.deployment = String(deployment.id);
   item.dataset.outcome = deployment.outcome ?? deployment.state;
   const outcome = deployment.outcome ?? deployment.state;
-  const title = el('h4');
+  const title = el('h3');
   title.append(`#${deployment.id} ${deployment.kind} ${deployment.releaseId ?? ''} `, stateText(outcome, outcome === 'running' ? null : outcome === 'succeeded'));
   item.append(title);
   const facts = el('p', null, 'facts');
