@@ -13,6 +13,9 @@ const CHROMIUM = process.env.FERRY_TEST_CHROMIUM ?? '/usr/bin/chromium';
 const SCREENSHOTS = join(REPO_ROOT, 'docs/screenshots');
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
+/** Production declares a secret; its value must never reach a page, an event or an API answer the page reads. */
+const SECRET = { API_KEY: 'dashboard-secret-3f9c1e7a' };
+
 let project: TestProject;
 let browser: Browser;
 let url: string;
@@ -35,9 +38,12 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`the dashboard's end-to-end tests need Chromium at ${CHROMIUM}: apt-get install chromium (or set FERRY_TEST_CHROMIUM)`);
   mkdirSync(SCREENSHOTS, { recursive: true });
   project = await createTestProject();
+  project.writeConfig((config) => {
+    config.environments.production.secrets = ['API_KEY'];
+  });
   // What the page shows comes from the repository: a subject that is markup must show as text.
   project.commit({ 'NOTES.md': 'x\n' }, '<img src=x onerror="document.title=\'pwned\'"> & "quotes"');
-  const deployed = await project.ferry(['deploy', 'production']);
+  const deployed = await project.ferry(['deploy', 'production'], SECRET);
   expect(deployed.code, deployed.stdout + deployed.stderr).toBe(0);
   url = readAgentInfo(project).url;
   tokens = { admin: await token(false), read: await token(true) };
@@ -95,7 +101,7 @@ describe('the dashboard, in Chromium', () => {
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await signIn(page, tokens.admin);
     project.commit({ 'NOTES.md': 'y\n' }, 'second release');
-    const deploy = project.ferry(['deploy', 'production']);
+    const deploy = project.ferry(['deploy', 'production'], SECRET);
     const seen = new Set<string>();
     // Each step is seen running or done on the page while the CLI still waits for the deploy.
     const watch = (async () => {
@@ -144,7 +150,7 @@ describe('the dashboard, in Chromium', () => {
 
   it('shows the timeline: every deployment with its steps, and a failed one with its log lines', async () => {
     project.commit({ 'server.js': "console.log('boom: the release cannot start'); process.exit(1);\n" }, 'a release that cannot start');
-    const failed = await project.ferry(['deploy', 'production']);
+    const failed = await project.ferry(['deploy', 'production'], SECRET);
     expect(failed.code, failed.stdout + failed.stderr).toBe(1);
     await page.getByRole('link', { name: 'Timeline' }).click();
     await page.locator('#timeline-env').selectOption('production');
@@ -218,7 +224,7 @@ describe('the dashboard, in Chromium', () => {
     };
     // Production's last deployment (r3) halted: nothing is promoted.
     expect(await promoteOnce()).toMatch(/not promoting production to staging: its last deployment \(#4\) ended halted; nothing was changed/);
-    const good = await project.ferry(['deploy', 'production']);
+    const good = await project.ferry(['deploy', 'production'], SECRET);
     expect(good.code, good.stdout + good.stderr).toBe(0);
     expect(await promoteOnce()).toBe('promote: succeeded');
     const [production, promoted] = await Promise.all([project.ports.production, project.ports.staging].map((port) => fetch(`http://127.0.0.1:${port}/`).then((r) => r.json() as Promise<{ release: string }>)));
@@ -291,6 +297,44 @@ describe('the dashboard on a phone-sized screen, and its accessibility', () => {
 });
 
 describe("the dashboard's security", () => {
+  it("never carries a secret's value: not in the page, its event stream or any API answer it reads", async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const seen: string[] = [];
+    page.on('response', (response) => {
+      if (response.url().startsWith(url) && !response.url().includes('/api/events')) seen.push(response.url());
+    });
+    try {
+      await signIn(page, tokens.admin);
+      for (const view of ['Timeline', 'Delivery', 'Pipelines', 'Environments']) {
+        await page.getByRole('link', { name: view }).click();
+        await page.waitForLoadState('networkidle');
+      }
+      const bodies = await Promise.all(
+        [...new Set(seen)].map(async (address) => (await fetch(address, { headers: { authorization: `Bearer ${tokens.admin}` } })).text()),
+      );
+      // The event stream, read for a few seconds (status ticks every 2 s).
+      const events = await fetch(`${url}/api/events`, { headers: { authorization: `Bearer ${tokens.admin}` }, signal: AbortSignal.timeout(4500) })
+        .then(async (response) => {
+          let text = '';
+          const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader();
+          for (;;) {
+            const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+            if (done) return text;
+            text += value;
+          }
+        });
+      expect(seen.length).toBeGreaterThan(8);
+      expect(events).toContain('event: status');
+      for (const text of [...bodies, events, await page.content()]) expect(text.includes(SECRET.API_KEY)).toBe(false);
+      // The secret did reach production's release (where it belongs).
+      const env = readFileSync(join(project.stateDir, 'releases/production/r4/.env'), 'utf8');
+      expect(env).toContain(SECRET.API_KEY);
+    } finally {
+      await context.close();
+    }
+  });
+
   it('serves a strict Content-Security-Policy and refuses an unauthenticated action', async () => {
     const page = await fetch(`${url}/`);
     expect(page.headers.get('content-security-policy')).toBe("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
