@@ -50,8 +50,8 @@ export async function streamEvents(res: ServerResponse, options: EventStreamOpti
   };
   const onDeploy = (published: PublishedDeployEvent) => {
     send('deploy', published);
-    // A step or result changes what the status says: send it now, not at the next tick.
-    if (published.event.type === 'step' || published.event.type === 'result') void checkStatus();
+    // A finished deployment changes what the status says: send it now, not at the next tick (steps show through their own events).
+    if (published.event.type === 'result') void checkStatus();
   };
   options.bus.on('deploy', onDeploy);
   const statusTimer = setInterval(() => void checkStatus(), options.statusIntervalMs);

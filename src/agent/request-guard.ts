@@ -64,16 +64,20 @@ export function authenticate(req: IncomingMessage, tokens: AgentTokens, tokenFil
   throw new FerryError({ code: 'UNAUTHORIZED', message: 'missing bearer token: send `Authorization: Bearer <token>`', hint });
 }
 
-/**
- * A request that changes state: the admin token only. From a browser session it must also come from the
- * dashboard's own page (CSRF): the page's header, an Origin naming this very host, and, where the browser
- * says, Sec-Fetch-Site same-origin. The session cookie is SameSite=Strict as well; this does not rely on it.
- */
+/** A request that changes state: the admin token only; from a browser session, only from the dashboard's own page. */
 export function checkMayChange(req: IncomingMessage, caller: Caller): void {
   if (caller.role !== 'admin') {
     throw new FerryError({ code: 'FORBIDDEN', message: 'the read-only token may look, not change anything', hint: 'Sign in with the admin token (`ferry token` prints it).' });
   }
-  if (caller.via === 'bearer') return;
+  if (caller.via === 'session') checkSameOrigin(req);
+}
+
+/**
+ * What a browser sends from the dashboard's own page and a cross-site one cannot (CSRF): the page's header, an
+ * Origin naming this very host, and, where the browser says, Sec-Fetch-Site same-origin. The session cookie is
+ * SameSite=Strict as well; this does not rely on it.
+ */
+export function checkSameOrigin(req: IncomingMessage): void {
   const origin = req.headers.origin;
   let originHost: string | undefined;
   try {

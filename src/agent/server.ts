@@ -13,7 +13,7 @@ import type { DeployEvent } from '../deploy/events.js';
 import { FerryError, usageError } from '../util/errors.js';
 import { readJsonBody, sendJson } from '../util/json-http.js';
 import { environmentStatuses } from './status.js';
-import { authenticate, checkHost, checkMayChange, SESSION_COOKIE } from './request-guard.js';
+import { authenticate, checkHost, checkMayChange, checkSameOrigin, SESSION_COOKIE } from './request-guard.js';
 import { serveDashboardAsset } from './dashboard.js';
 import { roleOfToken, sessionValue, TOKEN_ROLES, type AgentTokens, type TokenRole } from './tokens.js';
 import { EventBus, streamEvents } from './events.js';
@@ -116,15 +116,15 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
 
   /** Signing the dashboard in (a token in, an HttpOnly SameSite=Strict cookie out) and out. */
   const session = async (req: IncomingMessage, res: ServerResponse) => {
-    const secure = 'Path=/; HttpOnly; SameSite=Strict';
-    if (req.method === 'DELETE') return void res.writeHead(204, { 'set-cookie': `${SESSION_COOKIE}=; ${secure}; Max-Age=0` }).end();
+    const attributes = 'Path=/; HttpOnly; SameSite=Strict';
+    if (req.method === 'DELETE') return void res.writeHead(204, { 'set-cookie': `${SESSION_COOKIE}=; ${attributes}; Max-Age=0` }).end();
     // Signing in from another site (login CSRF) is refused like any cross-site change.
-    checkMayChange(req, { role: 'admin', via: 'session' });
+    checkSameOrigin(req);
     const body = await readJsonBody<{ token?: string }>(req);
     const tokens = deps.tokens.current();
     const role = roleOfToken(tokens, String(body.token ?? ''));
     if (!role) throw new FerryError({ code: 'UNAUTHORIZED', message: 'wrong token', hint: '`ferry token` prints the admin token, `ferry token --read-only` the read-only one.' });
-    res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': `${SESSION_COOKIE}=${sessionValue(tokens, role)}; ${secure}; Max-Age=${30 * 24 * 3600}` });
+    res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': `${SESSION_COOKIE}=${sessionValue(tokens, role)}; ${attributes}; Max-Age=${30 * 24 * 3600}` });
     res.end(JSON.stringify({ role }));
   };
 

@@ -26,12 +26,7 @@ export interface EnvironmentStatus {
   lock: { deploymentId: number; since: string } | null;
 }
 
-/** When a release began to serve: the switch of the newest deployment that brought it (a deploy, a rollback or a promotion). */
-function servingSince(store: Store, env: string, release: string): string | null {
-  const brought = store.deployments({ env, limit: 50 }).find((d) => d.releaseId === release && d.outcome === 'succeeded');
-  const at = brought?.steps?.find((step) => step.name === 'switch' && step.phase === 'run')?.finishedAt ?? brought?.finishedAt;
-  return at ? new Date(at).toISOString() : null;
-}
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** Per environment: what serves (from the router), its instances with a live probe, the last deployment, the lock. */
 export async function environmentStatuses(config: FerryConfig, store: Store, router: RouterClient, runtimes: Runtimes, paths: StatePaths, only?: string): Promise<EnvironmentStatus[]> {
@@ -63,13 +58,13 @@ export async function environmentStatuses(config: FerryConfig, store: Store, rou
         port: envConfig.port,
         strategy: envConfig.strategy,
         url: `http://127.0.0.1:${envConfig.port}`,
-        serving: release && routedState === 'serving' ? { id: release.id, commit: release.commit, ref: release.ref, branch: release.branch, subject: release.subject, author: release.author, since: servingSince(store, env, release.id) } : null,
+        serving: release && routedState === 'serving' ? { id: release.id, commit: release.commit, ref: release.ref, branch: release.branch, subject: release.subject, author: release.author, since: iso(store.servingSince(env, release.id)) } : null,
         routed: { release: serving.release, state: routedState },
         data: envConfig.runtime === 'process' ? envConfig.shared.map((dir) => `shared ${dir} → ${paths.shared(env)}/${dir}`) : mountsOf(envConfig.volumes, config.app, env).map((m) => `${m.type} ${m.source} → ${m.target}${m.readOnly ? ' (read-only)' : ''}`),
         router: snapshot.counters?.[env] ?? { upstreamTimeouts: 0, upstreamErrors: 0, unavailable: 0 },
         instances,
         lastDeployment: last
-          ? { id: last.id, kind: last.kind, release: last.releaseId, state: last.state, outcome: last.state === 'running' ? null : last.state, startedAt: new Date(last.startedAt).toISOString(), finishedAt: last.finishedAt ? new Date(last.finishedAt).toISOString() : null, error: last.error }
+          ? { id: last.id, kind: last.kind, release: last.releaseId, state: last.state, outcome: last.state === 'running' ? null : last.state, startedAt: new Date(last.startedAt).toISOString(), finishedAt: iso(last.finishedAt), error: last.error }
           : null,
         lock: lock ? { deploymentId: lock.deploymentId, since: new Date(lock.acquiredAt).toISOString() } : null,
       };

@@ -1,6 +1,6 @@
 import { run } from '../util/run.js';
 import type { DeliveryStore, DeploymentFact } from '../store/delivery.js';
-import { computeDora, type DoraReport } from './dora.js';
+import { computeDora, type DoraInput, type DoraReport } from './dora.js';
 
 /**
  * The author times of the commits each deploy brought to the environment: those reachable from its commit and
@@ -24,9 +24,14 @@ export async function commitTimesByDeploy(projectDir: string, facts: DeploymentF
 
 /** DORA's four keys of one environment over [since, until), from the store and git. */
 export async function deliveryMetrics(store: DeliveryStore, projectDir: string, env: string, window: { since: number; until: number }): Promise<DoraReport> {
-  const facts = store.deploymentFacts(env);
-  const times = await commitTimesByDeploy(projectDir, facts);
-  return computeDora({ deployments: facts, incidents: store.incidents({ env }), commitTimes: (d) => times.get(d.id), window });
+  return computeDora({ ...(await doraHistory(store, projectDir, env)), window });
+}
+
+/** What DORA's keys are computed from, for any window: the deployments, the incidents, and the commit times (git read once). */
+async function doraHistory(store: DeliveryStore, projectDir: string, env: string): Promise<Omit<DoraInput, 'window'>> {
+  const deployments = store.deploymentFacts(env);
+  const times = await commitTimesByDeploy(projectDir, deployments);
+  return { deployments, incidents: store.incidents({ env }), commitTimes: (d) => times.get(d.id) };
 }
 
 /** One period of a trend: each key's value, or null where the period has no data (drawn as a gap, never as 0). */
@@ -41,15 +46,13 @@ export interface DoraTrendPoint {
 
 /** DORA's four keys over `buckets` equal periods of the window, oldest first (git is read once). */
 export async function deliveryTrend(store: DeliveryStore, projectDir: string, env: string, window: { since: number; until: number }, buckets: number): Promise<DoraTrendPoint[]> {
-  const facts = store.deploymentFacts(env);
-  const times = await commitTimesByDeploy(projectDir, facts);
-  const incidents = store.incidents({ env });
+  const history = await doraHistory(store, projectDir, env);
   const span = (window.until - window.since) / buckets;
   const valueOf = (measured: { value: number } | { noData: string }) => ('value' in measured ? measured.value : null);
   return Array.from({ length: buckets }, (_, index) => {
     const since = window.since + index * span;
     const until = since + span;
-    const report = computeDora({ deployments: facts, incidents, commitTimes: (d) => times.get(d.id), window: { since, until } });
+    const report = computeDora({ ...history, window: { since, until } });
     return {
       since,
       until,

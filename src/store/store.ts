@@ -151,6 +151,17 @@ export class Store {
     return (this.db.prepare(`SELECT * FROM deployments WHERE state = 'running' ORDER BY id`).all() as Row[]).map(toDeployment);
   }
 
+  /** When a release began to serve: the switch (or, without one, the end) of the newest succeeded deployment that brought it. */
+  servingSince(env: string, release: string): number | null {
+    const row = this.db
+      .prepare(
+        `SELECT COALESCE(s.finished_at, d.finished_at) AS at FROM deployments d LEFT JOIN steps s ON s.deployment_id = d.id AND s.name = 'switch' AND s.phase = 'run'
+         WHERE d.env = ? AND d.release_id = ? AND d.state = 'succeeded' ORDER BY d.id DESC LIMIT 1`,
+      )
+      .get(env, releaseNumber(release)) as Row | undefined;
+    return row?.at ?? null;
+  }
+
   /** The newest release that an environment ran successfully (a succeeded deploy or rollback). */
   lastGoodReleases(env: string): string[] {
     const rows = this.db
