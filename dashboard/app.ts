@@ -5,6 +5,7 @@ import { applyDeployEvent, renderEnvironments } from './environments.js';
 import { renderTimeline } from './timeline.js';
 import { renderDelivery } from './delivery.js';
 import { renderPipelines } from './pipelines.js';
+import { renderTraffic } from './traffic.js';
 import type { PublishedDeployEvent, Role, StatusPayload } from './types.js';
 
 const VIEWS = ['environments', 'timeline', 'delivery', 'pipelines'] as const;
@@ -33,7 +34,19 @@ function render(): void {
   }
 }
 
-const refreshDelivery = () => void renderDelivery($<HTMLSelectElement>('delivery-env').value, $<HTMLSelectElement>('delivery-period').value);
+let trafficTimer: number | undefined;
+
+/** The traffic charts, read again each time the agent has taken a new sample, while the delivery view is open. */
+async function refreshTraffic(): Promise<void> {
+  clearTimeout(trafficTimer);
+  const next = await renderTraffic($<HTMLSelectElement>('delivery-env').value, $<HTMLSelectElement>('traffic-range').value);
+  if (currentView() === 'delivery' && events) trafficTimer = window.setTimeout(() => void refreshTraffic(), Math.max(2, next ?? 15) * 1000);
+}
+
+const refreshDelivery = () => {
+  void renderDelivery($<HTMLSelectElement>('delivery-env').value, $<HTMLSelectElement>('delivery-period').value);
+  void refreshTraffic();
+};
 
 function showView(): void {
   const view = currentView();
@@ -81,6 +94,8 @@ function show(signedIn: boolean, as?: Role): void {
   if (signedIn) connect();
   else {
     events?.close();
+    events = undefined;
+    clearTimeout(trafficTimer);
     lastStatus = undefined;
     $('connection').textContent = 'signed out';
     $<HTMLInputElement>('token').focus();
@@ -94,6 +109,7 @@ async function start(): Promise<void> {
   $('timeline-env').addEventListener('change', () => void renderTimeline($<HTMLSelectElement>('timeline-env').value));
   $('delivery-env').addEventListener('change', refreshDelivery);
   $('delivery-period').addEventListener('change', refreshDelivery);
+  $('traffic-range').addEventListener('change', () => void refreshTraffic());
   $('sign-in-form').addEventListener('submit', async (submit) => {
     submit.preventDefault();
     const input = $<HTMLInputElement>('token');

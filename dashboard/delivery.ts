@@ -1,10 +1,8 @@
 // Delivery: DORA's four keys over a chosen period with their performance level and a trend chart each
 // (uPlot), then latency, error ratio and throughput per release from the router's counters. A period
 // without data is drawn as a gap and said as "no data", never as 0.
+import { Charts } from './charts.js';
 import { $, duration, el, getJson, stateText, table } from './dom.js';
-
-interface UPlot { destroy(): void }
-declare const uPlot: new (options: object, data: Array<Array<number | null>>, target: HTMLElement) => UPlot;
 
 type Measured = { value: number; level?: string; [key: string]: unknown } | { noData: string };
 interface MetricsPayload {
@@ -25,7 +23,7 @@ const KEYS = [
   { key: 'recoveryTime', trend: 'recoveryTimeMs', title: 'Failed deployment recovery time', format: (v: number) => duration(v) },
 ] as const;
 
-const charts: UPlot[] = [];
+const charts = new Charts();
 
 const shown = (measured: Measured, format: (v: number) => string) => ('value' in measured ? format(measured.value) : 'no data');
 
@@ -33,38 +31,9 @@ function cell(measured: Measured, format: (v: number) => string): HTMLElement {
   return 'value' in measured ? el('span', format(measured.value)) : el('span', 'no data', 'nodata');
 }
 
-function chart(target: HTMLElement, title: string, points: TrendPoint[], values: Array<number | null>, format: (v: number) => string): void {
-  const box = el('figure', null, 'chart');
-  const caption = el('figcaption', `${title}, per period`);
-  box.append(caption);
-  const plot = el('div');
-  // The canvas says nothing to a screen reader: its numbers, in words.
-  plot.setAttribute('role', 'img');
-  plot.setAttribute('aria-label', `${title}: ${values.map((v, i) => `${new Date(points[i].until).toLocaleDateString()} ${v === null ? 'no data' : format(v)}`).join('; ')}`);
-  box.append(plot);
-  target.append(box);
-  if (typeof uPlot !== 'function') return void plot.append(el('p', 'the chart library did not load', 'bad'));
-  const width = Math.max(240, box.clientWidth);
-  charts.push(
-    new uPlot(
-      {
-        width,
-        height: 160,
-        legend: { show: false },
-        cursor: { show: false },
-        scales: { x: { time: true } },
-        axes: [{}, { size: 90, values: (_self: unknown, ticks: number[]) => ticks.map((t) => format(t)) }],
-        series: [{}, { label: title, stroke: '#0a5dc2', width: 2, spanGaps: false, points: { show: true, size: 6 } }],
-      },
-      [points.map((p) => p.until / 1000), values],
-      plot,
-    ),
-  );
-}
-
 export async function renderDelivery(env: string, period: string): Promise<void> {
   const target = $('delivery-body');
-  for (const each of charts.splice(0)) each.destroy();
+  charts.clear();
   try {
     const query = `env=${encodeURIComponent(env)}&since=${encodeURIComponent(period)}`;
     const [metrics, trend] = await Promise.all([getJson<MetricsPayload>(`/api/metrics?${query}`), getJson<{ points: TrendPoint[] }>(`/api/metrics/trend?${query}&buckets=12`)]);
@@ -85,7 +54,12 @@ export async function renderDelivery(env: string, period: string): Promise<void>
     tiles.append(uptimeTile);
     const trends = el('div', null, 'charts');
     target.replaceChildren(tiles, el('h3', `Trend over ${metrics.period}, 12 periods`), trends);
-    for (const { trend: field, title, format } of KEYS) chart(trends, title, trend.points, trend.points.map((p) => p[field]), format);
+    const times = trend.points.map((p) => p.until / 1000);
+    for (const { trend: field, title, format } of KEYS) {
+      const values = trend.points.map((p) => p[field]);
+      const describe = values.map((v, i) => `${new Date(trend.points[i].until).toLocaleDateString()} ${v === null ? 'no data' : format(v)}`).join('; ');
+      charts.draw(trends, { title: `${title}, per period`, times, lines: [{ label: title, values }], format, describe });
+    }
     const seconds = (v: number) => `${(v * 1000).toFixed(1)} ms`;
     // A bad release stands out: over 1 % errors, or a p99 over twice the best release's.
     const p99s = metrics.releases.flatMap((r) => ('value' in r.p99Seconds ? [r.p99Seconds.value] : []));

@@ -18,6 +18,8 @@ import { restoreServing } from '../deploy/restore-serving.js';
 import { watchDatabaseFile } from '../store/watch.js';
 import { DeliveryStore } from '../store/delivery.js';
 import { startUptimeProbes } from './uptime.js';
+import { startTrafficSampling } from './traffic-sampler.js';
+import { TrafficStore } from '../store/traffic.js';
 import { createAgentServer } from './server.js';
 import { loadTokens, rotateToken } from './tokens.js';
 
@@ -106,7 +108,7 @@ export async function startAgent(options: { projectDir: string; port?: number; r
     watching = false;
     await watcher;
     stopProbes.abort();
-    await probing;
+    await Promise.all([probing, sampling]);
     server.close();
     server.closeAllConnections();
     if (stopRouter) {
@@ -124,24 +126,20 @@ export async function startAgent(options: { projectDir: string; port?: number; r
     logger.info({ stopRouter }, 'agent stopped');
     resolveStopped();
   };
-  // Uptime is measured: the serving environments are probed through the router (a bad ferry.yml skips a round).
+  // Uptime and each release's traffic are measured: the agent probes the serving environments through the router,
+  // and samples its counters (a bad ferry.yml keeps the last valid configuration).
   const stopProbes = new AbortController();
   let lastConfig = config;
-  const probing = startUptimeProbes(
-    {
-      router,
-      delivery: new DeliveryStore(store.db),
-      config: () => {
-        try {
-          lastConfig = loadConfig(projectDir);
-        } catch {
-          // keep probing with the last valid configuration
-        }
-        return lastConfig;
-      },
-    },
-    stopProbes.signal,
-  );
+  const currentConfig = () => {
+    try {
+      lastConfig = loadConfig(projectDir);
+    } catch {
+      // keep the last valid configuration
+    }
+    return lastConfig;
+  };
+  const probing = startUptimeProbes({ router, delivery: new DeliveryStore(store.db), config: currentConfig }, stopProbes.signal);
+  const sampling = startTrafficSampling({ router, traffic: new TrafficStore(store.db), config: currentConfig }, stopProbes.signal);
   const server = createAgentServer({ store, router, runtimes, paths, location, notes, checkDatabase: database.check, allowedHosts: config.agent.allowed_hosts, projectDir,
     tokens: {
       current: () => tokens,

@@ -40,6 +40,8 @@ beforeAll(async () => {
   project = await createTestProject();
   project.writeConfig((config) => {
     config.environments.production.secrets = ['API_KEY'];
+    // The traffic charts' samples: often enough for a test to see them move.
+    config.agent = { ...config.agent, traffic_sample_interval: '500ms' };
   });
   // What the page shows comes from the repository: a subject that is markup must show as text.
   project.commit({ 'NOTES.md': 'x\n' }, '<img src=x onerror="document.title=\'pwned\'"> & "quotes"');
@@ -94,6 +96,9 @@ describe('the dashboard, in Chromium', () => {
       return { status: response.status, body: await response.json() };
     });
     expect(answer).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
+    // Logs are the project's own output and can hold anything: not for the token meant for sharing.
+    const logs = await page.evaluate(async () => (await fetch('/api/logs?env=production&lines=5')).status);
+    expect(logs).toBe(403);
   });
 
   it('shows a deployment live, step by step, as the agent runs it', async () => {
@@ -172,16 +177,29 @@ describe('the dashboard, in Chromium', () => {
     // Two deploys reached production; r2 was rolled back afterwards (the halted r3 never switched).
     expect(await failureRate.textContent()).toMatch(/50\.0 %level: low/);
     expect(await page.locator('#delivery .tile[data-key="deploymentFrequency"]').textContent()).toMatch(/0\.07 \/ daylevel: medium/);
-    await page.locator('#delivery figure.chart canvas').nth(3).waitFor();
-    expect(await page.locator('#delivery figure.chart').count()).toBe(4);
+    await page.locator('#delivery-body figure.chart canvas').nth(3).waitFor();
+    expect(await page.locator('#delivery-body figure.chart').count()).toBe(4);
     // A period without a deploy deployed 0 times a day, but has no lead time: that is said in words and drawn as a gap, not as 0.
-    const frequency = await page.locator('#delivery figure.chart [role="img"]').nth(0).getAttribute('aria-label');
-    const leadTime = await page.locator('#delivery figure.chart [role="img"]').nth(1).getAttribute('aria-label');
-    expect(frequency).toMatch(/^Deployment frequency: .* 0\.00 \/ day;/);
-    expect(leadTime).toMatch(/^Lead time for changes: .* no data;/);
+    const frequency = await page.locator('#delivery-body figure.chart [role="img"]').nth(0).getAttribute('aria-label');
+    const leadTime = await page.locator('#delivery-body figure.chart [role="img"]').nth(1).getAttribute('aria-label');
+    expect(frequency).toMatch(/^Deployment frequency, per period: .* 0\.00 \/ day;/);
+    expect(leadTime).toMatch(/^Lead time for changes, per period: .* no data;/);
     expect(leadTime).not.toMatch(/ 0 ms/);
     const releases = await page.getByRole('region', { name: 'requests per release' }).textContent();
     expect(releases).toMatch(/r1\d+/);
+    // Each release over time, from the agent's samples: r2 served before the rollback, r1 since; the halted r3 never served.
+    const traffic = (n: number) => page.locator('#traffic-body figure.chart [role="img"]').nth(n).getAttribute('aria-label');
+    await page.locator('#traffic-body figure.chart canvas').nth(3).waitFor();
+    expect(await page.locator('#traffic-body figure.chart').count()).toBe(4);
+    const p99 = await traffic(0);
+    expect(p99).toMatch(/^p99 latency by release: r2: latest [\d.]+ ms, highest [\d.]+ ms, \d+ of \d+ periods no data; r1: latest [\d.]+ ms/);
+    expect(p99).not.toContain('r3');
+    // The charts follow the samples: a burst of requests to r1 shows in its rate without a reload.
+    const highest = (label: string | null) => Number(/r1: latest [\d.]+ \/s, highest ([\d.]+) \/s/.exec(label ?? '')?.[1] ?? NaN);
+    const before = highest(await traffic(3));
+    expect(before).not.toBeNaN();
+    for (let i = 0; i < 300; i++) await fetch(`http://127.0.0.1:${project.ports.production}/`).then((r) => r.text());
+    await expect.poll(async () => highest(await traffic(3)), { timeout: 20_000 }).toBeGreaterThan(before);
     await page.screenshot({ path: join(SCREENSHOTS, 'delivery.png'), fullPage: true });
     await page.getByRole('link', { name: 'Environments' }).click();
   });

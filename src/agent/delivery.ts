@@ -4,6 +4,9 @@ import { servingOf } from '../deploy/serving.js';
 import { deliveryMetrics, deliveryTrend } from '../metrics/delivery.js';
 import { sampleHost } from '../metrics/host.js';
 import { redByRelease } from '../metrics/red.js';
+import { trafficHistory } from '../metrics/traffic-history.js';
+import { TrafficStore } from '../store/traffic.js';
+import { DEFAULT_TRAFFIC_SAMPLE_MS } from './traffic-sampler.js';
 import type { RouterClient } from '../router/client.js';
 import { DeliveryStore, type IncidentRecord } from '../store/delivery.js';
 import type { Store } from '../store/store.js';
@@ -32,8 +35,8 @@ function deploymentOf(deps: DeliveryDeps, env: string, id: number): number {
 }
 
 /** The window of `since` (a duration: 30d, 2w, 12h) ending now. */
-function windowOf(url: URL): { since: number; until: number; label: string } {
-  const text = url.searchParams.get('since') ?? '30d';
+function windowOf(url: URL, fallback = '30d'): { since: number; until: number; label: string } {
+  const text = url.searchParams.get('since') ?? fallback;
   const span = parseDurationMs(text);
   if (!span) throw usageError('USAGE', `since must be a duration such as 30d, 2w or 12h (found "${text}")`);
   const until = Date.now();
@@ -71,7 +74,7 @@ async function alertmanager(deps: DeliveryDeps, delivery: DeliveryStore, body: {
   return { results };
 }
 
-/** `/api/metrics`, `/api/metrics/trend`, `/api/incidents` and `/api/alertmanager`; false when the request is none of them. */
+/** `/api/metrics`, `/api/metrics/trend`, `/api/metrics/traffic`, `/api/incidents` and `/api/alertmanager`; false when the request is none of them. */
 export async function handleDelivery(deps: DeliveryDeps, req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
   const delivery = new DeliveryStore(deps.store.db);
   if (req.method === 'GET' && url.pathname === '/api/metrics') {
@@ -92,6 +95,22 @@ export async function handleDelivery(deps: DeliveryDeps, req: IncomingMessage, r
     const buckets = Number(url.searchParams.get('buckets') ?? 12);
     if (!Number.isInteger(buckets) || buckets < 1 || buckets > 90) throw usageError('USAGE', `buckets must be a whole number from 1 to 90 (found "${url.searchParams.get('buckets')}")`);
     sendJson(res, 200, { env, since: window.since, until: window.until, period: window.label, points: await deliveryTrend(delivery, deps.projectDir, env, window, buckets) });
+    return true;
+  }
+  if (req.method === 'GET' && url.pathname === '/api/metrics/traffic') {
+    const env = url.searchParams.get('env') ?? 'production';
+    const config = loadConfig(deps.projectDir);
+    environmentOf(config, env);
+    const window = windowOf(url, '1h');
+    const points = Number(url.searchParams.get('points') ?? 120);
+    if (!Number.isInteger(points) || points < 1 || points > 1000) throw usageError('USAGE', `points must be a whole number from 1 to 1000 (found "${url.searchParams.get('points')}")`);
+    // No step finer than the agent samples: a finer one would draw a gap between every two samples.
+    const sampleMs = parseDurationMs(config.agent.traffic_sample_interval) ?? DEFAULT_TRAFFIC_SAMPLE_MS;
+    const stepMs = Math.max(sampleMs, Math.ceil((window.until - window.since) / points / 1000) * 1000);
+    // Periods on whole steps: the same sample stays in the same period from one reading to the next.
+    const aligned = { since: Math.floor(window.since / stepMs) * stepMs, until: window.until };
+    const history = trafficHistory(new TrafficStore(deps.store.db).samples(env, aligned.since, aligned.until), aligned, stepMs);
+    sendJson(res, 200, { env, since: aligned.since, until: aligned.until, period: window.label, sampleSeconds: sampleMs / 1000, ...history });
     return true;
   }
   if (req.method === 'GET' && url.pathname === '/api/incidents') {

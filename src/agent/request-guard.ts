@@ -72,6 +72,20 @@ export function checkMayChange(req: IncomingMessage, caller: Caller): void {
   if (caller.via === 'session') checkSameOrigin(req);
 }
 
+/** Paths whose answer is raw output of the project's own commands (an instance's log, a CI stage's log). */
+const LOG_PATHS = /^\/api\/(logs$|pipelines\/\d+\/stages\/[^/]+\/log$)/;
+
+/**
+ * Logs are the output of the project's own code and tests, which can print anything (a connection string, a
+ * token a test made): the read-only token, meant for sharing, does not read them. What the dashboard shows of
+ * a failure is kept apart, with the environment's secret values masked.
+ */
+export function checkMayRead(pathname: string, caller: Caller): void {
+  if (caller.role !== 'admin' && LOG_PATHS.test(pathname)) {
+    throw new FerryError({ code: 'FORBIDDEN', message: 'the read-only token does not read logs: they are the output of the project\'s own commands, which can print anything', hint: 'Sign in with the admin token (`ferry token` prints it) to read logs.' });
+  }
+}
+
 /**
  * What a browser sends from the dashboard's own page and a cross-site one cannot (CSRF): the page's header, an
  * Origin naming this very host, and, where the browser says, Sec-Fetch-Site same-origin. The session cookie is

@@ -13,10 +13,10 @@ import type { DeployEvent } from '../deploy/events.js';
 import { FerryError, usageError } from '../util/errors.js';
 import { readJsonBody, sendJson } from '../util/json-http.js';
 import { environmentStatuses } from './status.js';
-import { authenticate, checkHost, checkMayChange, checkSameOrigin, SESSION_COOKIE } from './request-guard.js';
+import { authenticate, checkHost, checkMayChange, checkMayRead, checkSameOrigin, SESSION_COOKIE } from './request-guard.js';
 import { serveDashboardAsset } from './dashboard.js';
 import { roleOfToken, sessionValue, TOKEN_ROLES, type AgentTokens, type TokenRole } from './tokens.js';
-import { EventBus, streamEvents } from './events.js';
+import { EventBus, StatusFeed, streamEvents } from './events.js';
 import { TrafficMeter } from '../metrics/live-traffic.js';
 import type { ReleaseRecord } from '../store/records.js';
 import type { StateLocation } from '../state/location.js';
@@ -88,6 +88,21 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
     if (env) environmentOf(config, env);
     return { app: config.app, state: { dir: deps.location.dir, source: deps.location.source, note: deps.location.note ?? null, notes: deps.notes }, environments: await environmentStatuses(config, deps.store, deps.router, deps.runtimes, deps.paths, env) };
   };
+  // One reading of the status and one live-traffic meter for every dashboard watching.
+  const meter = new TrafficMeter();
+  let lastRead = 0;
+  const feed = new StatusFeed(
+    async () => {
+      const [payload, requests] = await Promise.all([statusOf(), deps.router.requests()]);
+      // Live means the last few seconds: after a while with nobody watching, start measuring again.
+      if (Date.now() - lastRead > 10_000) meter.reset();
+      lastRead = Date.now();
+      const traffic = requests.enabled ? Object.fromEntries(meter.sample(requests.series, Date.now(), requests.since)) : {};
+      return { ...payload, counting: requests.enabled, traffic };
+    },
+    2000,
+    bus,
+  );
   const startDeployment = async (req: IncomingMessage, res: ServerResponse, kind: 'deploy' | 'rollback', given?: DeploymentBody) => {
     const body = given ?? (await readJsonBody<DeploymentBody>(req));
     if (!body.env) throw usageError('USAGE', 'env is required');
@@ -138,6 +153,7 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
       if (url.pathname === '/api/session' && (req.method === 'POST' || req.method === 'DELETE')) return await session(req, res);
       const caller = authenticate(req, deps.tokens.current(), deps.paths.tokens);
       if (req.method !== 'GET' && req.method !== 'HEAD') checkMayChange(req, caller);
+      else checkMayRead(url.pathname, caller);
       if (req.method === 'GET' && url.pathname === '/api/session') return sendJson(res, 200, { role: caller.role });
       if (req.method === 'POST' && url.pathname === '/api/tokens/rotate') {
         const body = await readJsonBody<{ role?: string }>(req);
@@ -150,16 +166,7 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
       const replaced = deps.checkDatabase();
       if (replaced) throw new FerryError({ code: 'STATE_DATABASE_REPLACED', message: `${replaced} under the running agent; it answers nothing more and stops`, hint: 'Run the command again: a new agent starts and recovers the releases from the state folder.' });
       if (req.method === 'GET' && url.pathname === '/api/status') return sendJson(res, 200, await statusOf(url.searchParams.get('env') ?? undefined));
-      if (req.method === 'GET' && url.pathname === '/api/events') {
-        // Each watcher measures live traffic between its own samples of the router's counters.
-        const meter = new TrafficMeter();
-        const status = async () => {
-          const [payload, requests] = await Promise.all([statusOf(), deps.router.requests()]);
-          const traffic = requests.enabled ? Object.fromEntries(meter.sample(requests.series, Date.now())) : {};
-          return { ...payload, counting: requests.enabled, traffic };
-        };
-        return await streamEvents(res, { bus, status, statusIntervalMs: 2000, heartbeatMs: 15_000 });
-      }
+      if (req.method === 'GET' && url.pathname === '/api/events') return await streamEvents(res, { bus, feed, heartbeatMs: 15_000 });
       if (req.method === 'GET' && url.pathname === '/api/deployments') {
         const env = url.searchParams.get('env') ?? undefined;
         if (env) environmentOf(loadConfig(deps.projectDir), env);

@@ -210,6 +210,8 @@ export const configSchema = z.strictObject({
       port: z.number().int().min(0).max(65535).default(7070).describe('API and dashboard port on 127.0.0.1; 0 picks a free one.'),
       allowed_hosts: z.array(z.string().regex(/^[a-z0-9.-]+$/i, 'expected a host name such as ferry.internal')).default([]).describe('Host names (besides 127.0.0.1, localhost and [::1]) the API and dashboard answer to; any other Host header is refused (DNS rebinding).'),
       uptime_probe_interval: duration.default('15s').describe("How often the agent probes each serving environment's health path through the router; the results make the uptime `ferry metrics` shows (kept 90 days)."),
+      traffic_sample_interval: duration.default('15s').describe("How often the agent samples the router's request counters into the state: each release's rate, error ratio and latency over time, in the dashboard and `GET /api/metrics/traffic`. The finest step those charts have."),
+      traffic_retention: duration.default('14d').describe('How long those samples are kept.'),
     })
     .prefault({}),
   router: z

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RequestSeries } from '../router/request-metrics.js';
-import { TrafficMeter } from './live-traffic.js';
+import { CounterDeltas, TrafficMeter } from './live-traffic.js';
 
 const series = (env: string, release: string, count: number, errors: number, buckets: number[]): RequestSeries => ({ env, release, codes: { '1xx': 0, '2xx': count - errors, '3xx': 0, '4xx': 0, '5xx': errors }, buckets, overflow: 0, sumSeconds: 0, count });
 const buckets = (fast: number, slow: number) => [fast, 0, 0, 0, 0, 0, 0, 0, slow, 0, 0];
@@ -21,5 +21,19 @@ describe('TrafficMeter', () => {
     const idle = meter.sample([series('web', 'r1', 100, 0, buckets(100, 0))], 1000).get('web')!;
     expect(idle).toMatchObject({ requestsPerSecond: 0, errorRatio: { noData: 'no requests in the interval' }, p99Seconds: { noData: 'no requests' } });
     expect(meter.sample([series('web', 'r1', 10, 0, buckets(10, 0))], 2000).get('web')!.requestsPerSecond).toBe(10);
+  });
+});
+
+describe('CounterDeltas', () => {
+  it('gives each release what it answered between two samples; a new router start (another since) counts from zero, and reset skips a gap', () => {
+    const deltas = new CounterDeltas();
+    expect(deltas.take([series('web', 'r1', 100, 0, buckets(100, 0))], 0, 1)).toBeUndefined();
+    const taken = deltas.take([series('web', 'r1', 130, 3, buckets(127, 3)), series('web', 'r2', 20, 0, buckets(20, 0))], 5000, 1)!;
+    expect(taken.seconds).toBe(5);
+    expect(taken.deltas.map((d) => [d.release, d.requests, d.errors, d.buckets[0], d.buckets[8]])).toEqual([['r1', 30, 3, 27, 3], ['r2', 20, 0, 20, 0]]);
+    // The router restarted and has already counted more than before: `since` tells.
+    expect(deltas.take([series('web', 'r1', 500, 0, buckets(500, 0))], 6000, 2)!.deltas[0].requests).toBe(500);
+    deltas.reset();
+    expect(deltas.take([series('web', 'r1', 600, 0, buckets(600, 0))], 9000, 2)).toBeUndefined();
   });
 });

@@ -11,51 +11,82 @@ export interface LiveTraffic {
   p99Seconds: Measured<number>;
 }
 
-interface Totals {
-  count: number;
+/** What one release of one environment answered between two samples: counts and the latency histogram (per bucket). */
+export interface CounterDelta {
+  env: string;
+  release: string;
+  requests: number;
   errors: number;
   buckets: number[];
   overflow: number;
 }
 
-function totalsByEnv(series: RequestSeries[]): Map<string, Totals> {
-  const totals = new Map<string, Totals>();
-  for (const s of series) {
-    const t = totals.get(s.env) ?? { count: 0, errors: 0, buckets: s.buckets.map(() => 0), overflow: 0 };
-    t.count += s.count;
-    t.errors += s.codes['5xx'];
-    s.buckets.forEach((n, i) => (t.buckets[i] += n));
-    t.overflow += s.overflow;
-    totals.set(s.env, t);
-  }
-  return totals;
-}
+const key = (env: string, release: string) => `${env}\0${release}`;
+
+const zero = (like: { buckets: number[] }) => ({ count: 0, codes: { '5xx': 0 }, buckets: like.buckets.map(() => 0), overflow: 0 });
 
 /**
- * Live traffic per environment for the dashboard: the router's counters only ever grow, so the difference
- * between two samples is what happened in between (a restarted router starts again from zero).
+ * The router's counters only ever grow, so the difference between two samples is what happened in between.
+ * A restarted router (another `since`, or a count that went down) counts again from zero.
  */
+export class CounterDeltas {
+  private previous: { at: number; since: number | undefined; series: Map<string, RequestSeries> } | undefined;
+
+  /** Forgets the last sample: the next one starts again (a gap is not spanned). */
+  reset(): void {
+    this.previous = undefined;
+  }
+
+  /** Takes a sample; the deltas since the previous one, per environment and release (undefined on the first sample). */
+  take(series: RequestSeries[], at: number, routerSince?: number): { seconds: number; deltas: CounterDelta[] } | undefined {
+    const before = this.previous;
+    this.previous = { at, since: routerSince, series: new Map(series.map((s) => [key(s.env, s.release), s])) };
+    if (!before || at <= before.at) return undefined;
+    const restarted = routerSince !== before.since;
+    const deltas = series.map((now) => {
+      const then = before.series.get(key(now.env, now.release));
+      const base = restarted || !then || now.count < then.count ? zero(now) : then;
+      return {
+        env: now.env,
+        release: now.release,
+        requests: now.count - base.count,
+        errors: now.codes['5xx'] - base.codes['5xx'],
+        buckets: now.buckets.map((n, i) => n - base.buckets[i]),
+        overflow: now.overflow - base.overflow,
+      };
+    });
+    return { seconds: (at - before.at) / 1000, deltas };
+  }
+}
+
+/** Live traffic per environment for the dashboard, over every release, between two samples. */
 export class TrafficMeter {
-  private previous: { at: number; totals: Map<string, Totals> } | undefined;
+  private readonly counters = new CounterDeltas();
+
+  reset(): void {
+    this.counters.reset();
+  }
 
   /** Takes a sample; per environment, the traffic since the previous one (an empty map on the first). */
-  sample(series: RequestSeries[], at: number): Map<string, LiveTraffic> {
-    const totals = totalsByEnv(series);
-    const before = this.previous;
-    this.previous = { at, totals };
+  sample(series: RequestSeries[], at: number, routerSince?: number): Map<string, LiveTraffic> {
     const traffic = new Map<string, LiveTraffic>();
-    if (!before || at <= before.at) return traffic;
-    const seconds = (at - before.at) / 1000;
-    for (const [env, now] of totals) {
-      const then = before.totals.get(env);
-      const restarted = !then || now.count < then.count;
-      const base = restarted ? { count: 0, errors: 0, buckets: now.buckets.map(() => 0), overflow: 0 } : then;
-      const count = now.count - base.count;
+    const taken = this.counters.take(series, at, routerSince);
+    if (!taken) return traffic;
+    const byEnv = new Map<string, CounterDelta>();
+    for (const d of taken.deltas) {
+      const sum = byEnv.get(d.env) ?? { ...d, release: '*', requests: 0, errors: 0, buckets: d.buckets.map(() => 0), overflow: 0 };
+      sum.requests += d.requests;
+      sum.errors += d.errors;
+      d.buckets.forEach((n, i) => (sum.buckets[i] += n));
+      sum.overflow += d.overflow;
+      byEnv.set(d.env, sum);
+    }
+    for (const [env, d] of byEnv) {
       traffic.set(env, {
-        seconds,
-        requestsPerSecond: count / seconds,
-        errorRatio: count ? { value: (now.errors - base.errors) / count } : { noData: 'no requests in the interval' },
-        p99Seconds: histogramQuantile(0.99, now.buckets.map((n, i) => n - base.buckets[i]), now.overflow - base.overflow),
+        seconds: taken.seconds,
+        requestsPerSecond: d.requests / taken.seconds,
+        errorRatio: d.requests ? { value: d.errors / d.requests } : { noData: 'no requests in the interval' },
+        p99Seconds: histogramQuantile(0.99, d.buckets, d.overflow),
       });
     }
     return traffic;

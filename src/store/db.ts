@@ -113,6 +113,18 @@ const MIGRATIONS: string[] = [
    );`,
   // Who wrote a release's commit: the dashboard shows it beside the commit.
   `ALTER TABLE releases ADD COLUMN author TEXT;`,
+  // The agent's samples of the router's counters (per environment, release and interval): each release's traffic over time.
+  `CREATE TABLE traffic_samples (
+     env TEXT NOT NULL,
+     release TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     seconds REAL NOT NULL,
+     requests INTEGER NOT NULL,
+     errors INTEGER NOT NULL,
+     buckets_json TEXT NOT NULL,
+     overflow INTEGER NOT NULL
+   );
+   CREATE INDEX traffic_samples_env ON traffic_samples(env, at);`,
 ];
 
 export type Db = Sqlite;
