@@ -90,10 +90,10 @@ export async function confirmAction(action: Action, status: EnvironmentStatus, o
   const explain = el(
     'p',
     action === 'deploy'
-      ? `Builds a release of that commit and deploys it to ${status.env} with its health gate, watch window and automatic rollback. ${status.serving ? `${status.serving.id} serves now.` : ''}`
+      ? `Builds a release of that commit and deploys it to ${status.env} with its health gate, watch window and automatic rollback. ${status.serving ? `${status.serving.id} serves now; the secrets ${status.env} declares keep its values (the agent reads them; this page never does).` : ''}`
       : action === 'rollback'
         ? `Switches ${status.env} back to that release with its own config and secrets snapshot${status.serving ? `, away from ${status.serving.id}` : ''}.`
-        : `Deploys to ${status.env} exactly the commit that environment serves, after smoke checks on it (its last deployment succeeded, its instances are healthy, three probes pass).`,
+        : `Deploys to ${status.env} exactly the commit that environment serves, after smoke checks on it (its last deployment succeeded, its instances are healthy, three probes pass). The secrets ${status.env} declares keep the values of its serving release.`,
   );
   const log = el('ol', null, 'action-log');
   log.setAttribute('role', 'log');
@@ -120,10 +120,10 @@ export async function confirmAction(action: Action, status: EnvironmentStatus, o
     try {
       const outcome =
         action === 'deploy'
-          ? await run('/api/deployments', { env: status.env, ref: input.value.trim() }, log)
+          ? await run('/api/deployments', { env: status.env, ref: input.value.trim(), secretsFrom: 'serving' }, log)
           : action === 'rollback'
             ? await run('/api/rollbacks', { env: status.env, to: input.value }, log)
-            : await run('/api/promotions', { from: input.value, to: status.env }, log);
+            : await run('/api/promotions', { from: input.value, to: status.env, secretsFrom: 'serving' }, log);
       result.textContent = `${action}: ${outcome}`;
       result.className = `action-result ${outcome === 'succeeded' ? 'ok' : 'bad'}`;
     } catch (error) {

@@ -348,6 +348,19 @@ describe("the dashboard's security", () => {
       // The secret did reach production's release (where it belongs).
       const env = readFileSync(join(project.stateDir, 'releases/production/r4/.env'), 'utf8');
       expect(env).toContain(SECRET.API_KEY);
+      // A deploy from the page: the page has no shell to read secrets from, so the agent gives the new release
+      // the serving release's values, and the page sees none of them.
+      await page.getByRole('link', { name: 'Environments' }).click();
+      await page.locator('article[data-env="production"]').getByRole('button', { name: 'Deploy…' }).click();
+      const dialog = page.getByRole('dialog', { name: 'Deploy to production' });
+      await dialog.getByLabel('Git ref (branch, tag or commit)').fill('HEAD');
+      expect(await dialog.textContent()).toMatch(/r4 serves now; the secrets production declares keep its values/);
+      await dialog.getByRole('button', { name: 'Deploy to production' }).click();
+      await dialog.getByText('deploy: succeeded').waitFor({ timeout: 60_000 });
+      const deployed = /result: succeeded \((r\d+)\)/.exec((await dialog.getByRole('log').textContent()) ?? '')?.[1];
+      expect(deployed).toMatch(/^r\d+$/);
+      expect(readFileSync(join(project.stateDir, `releases/production/${deployed}/.env`), 'utf8')).toContain(`API_KEY="${SECRET.API_KEY}"`);
+      expect((await page.content()).includes(SECRET.API_KEY)).toBe(false);
     } finally {
       await context.close();
     }

@@ -3,6 +3,8 @@ import { environmentOf, loadConfig } from '../config/load.js';
 import { Deployment, type OrchestratorDeps } from '../deploy/deployment.js';
 import { resolveCommit } from '../deploy/source.js';
 import { servingOf } from '../deploy/serving.js';
+import { releaseLayout } from '../deploy/release-files.js';
+import { readEnvFile } from '../router/env-file.js';
 import { checkPromotion } from '../deploy/promotion.js';
 import { logRequestOf, logsOf, streamLogs } from './logs.js';
 import { handleDelivery } from './delivery.js';
@@ -78,6 +80,20 @@ interface DeploymentBody {
   to?: string;
   promoteFrom?: string;
   secrets?: Record<string, string>;
+  /** `serving`: the secret values of the release the environment serves (the dashboard has no shell to read them from). */
+  secretsFrom?: 'serving';
+}
+
+/**
+ * The secret values a deploy from the dashboard uses: those of the release serving in the same environment,
+ * read from its .env by the agent. They never cross to another environment, and never reach the page.
+ */
+async function servingSecrets(deps: AgentServerDeps, env: string, declared: string[]): Promise<Record<string, string>> {
+  const serving = (await servingOf(deps.router, env)).release;
+  const release = serving ? deps.store.release(serving) : undefined;
+  if (!release || release.env !== env) throw usageError('SECRET_MISSING', `${env} declares secrets (${declared.join(', ')}) and serves no release whose values a deploy from the dashboard could reuse`, `Deploy from a shell with them exported: ferry deploy ${env}.`);
+  const kept = readEnvFile(releaseLayout(release.dir).envFile);
+  return Object.fromEntries(declared.filter((name) => kept[name] !== undefined).map((name) => [name, kept[name]]));
 }
 
 export function createAgentServer(deps: AgentServerDeps): http.Server {
@@ -108,10 +124,13 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
     if (!body.env) throw usageError('USAGE', 'env is required');
     const config = loadConfig(deps.projectDir);
     environmentOf(config, body.env);
-    const secrets = body.secrets ?? {};
+    const declared = config.environments[body.env].secrets;
+    const reuse = kind === 'deploy' && body.secretsFrom === 'serving' && declared.length > 0;
+    const secrets = reuse ? await servingSecrets(deps, body.env, declared) : (body.secrets ?? {});
     const source = kind === 'deploy' ? await resolveCommit(deps.projectDir, body.ref) : undefined;
     if (kind === 'deploy') {
-      const missing = config.environments[body.env].secrets.filter((name) => secrets[name] === undefined);
+      const missing = declared.filter((name) => secrets[name] === undefined);
+      if (missing.length && reuse) throw usageError('SECRET_MISSING', `the release serving ${body.env} has no value for ${missing.join(', ')} (declared since it was deployed)`, `Deploy from a shell with ${missing.length > 1 ? 'them' : 'it'} exported: ferry deploy ${body.env}.`);
       if (missing.length) throw usageError('SECRET_MISSING', `secrets of ${body.env} not set in the deploying environment: ${missing.join(', ')}`, `export ${missing[0]}=... and deploy again; values go to the release's .env (0600) only.`);
     }
     const target = kind === 'rollback' ? await rollbackTarget(deps, body.env, body.to) : undefined;
@@ -182,14 +201,14 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
       if (req.method === 'POST' && url.pathname === '/api/rollbacks') return await startDeployment(req, res, 'rollback');
       if (req.method === 'POST' && url.pathname === '/api/promotions') {
         // What `ferry promote` does, for the dashboard: the smoke checks here, then a deploy of the source's commit.
-        const body = await readJsonBody<{ from?: string; to?: string; secrets?: Record<string, string> }>(req);
+        const body = await readJsonBody<{ from?: string; to?: string; secrets?: Record<string, string>; secretsFrom?: 'serving' }>(req);
         if (!body.from || !body.to) throw usageError('USAGE', 'from and to are required');
         const config = loadConfig(deps.projectDir);
         const source = environmentOf(config, body.from);
         environmentOf(config, body.to);
         const [status] = (await statusOf(body.from)).environments;
         const { release, commit } = await checkPromotion(body.from, body.to, status, source);
-        return await startDeployment(req, res, 'deploy', { env: body.to, ref: commit, promoteFrom: release, secrets: body.secrets });
+        return await startDeployment(req, res, 'deploy', { env: body.to, ref: commit, promoteFrom: release, secrets: body.secrets, secretsFrom: body.secretsFrom });
       }
       if (req.method === 'GET' && url.pathname === '/api/logs') {
         const request = logRequestOf(deps.projectDir, url, (name, fallback) => countParam(url, name, fallback));
