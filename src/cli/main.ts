@@ -15,6 +15,7 @@ import { ci } from './ci.js';
 import { init } from './init.js';
 import { promote } from './promote.js';
 import { token } from './token.js';
+import { setup } from './setup.js';
 import { migrateCheck, migrateCreate, migrateResolve, migrateRun, migrateStatus, migrateVerify } from './migrate.js';
 
 type Options = { project?: string; json?: boolean };
@@ -177,6 +178,13 @@ export function buildProgram(): Command {
     .option('--branch <name>', 'the branch for --deploy (default: GITHUB_REF_NAME, else git)')
     .addOption(new Option('-j, --concurrency <n>', 'stages at once (default: pipeline.concurrency, else the CPU count)').argParser(positiveInteger))
     .action((options) => execute(options, (io, dir) => ci(io, dir, { stage: options.stage, cache: options.cache, concurrency: options.concurrency, failFast: options.failFast === false ? false : undefined, deploy: options.deploy, branch: options.branch })));
+
+  common(program.command('setup').description('install systemd units for the router and the agent: after a reboot the serving releases come back, health-gated, before any deploy'))
+    .addOption(new Option('--user', 'user units (~/.config/systemd/user); the default when not root').conflicts('system'))
+    .option('--system', 'system units (/etc/systemd/system) that run as this user; the default as root')
+    .option('--unit-dir <dir>', 'write the units here and enable nothing (to review or package them)')
+    .option('--no-enable', 'write and check the units; do not enable or start them')
+    .action((options) => execute(options, (io, dir) => setup(io, dir, { scope: options.system ? 'system' : options.user ? 'user' : undefined, unitDir: options.unitDir, enable: options.enable !== false })));
 
   common(program.command('up').description('start ferry and deploy every environment, in the foreground (what `npm start` runs)')).action((options) =>
     execute(options, (io, dir) => up(io, dir)),

@@ -89,7 +89,7 @@ export class RouterClient {
   }
 }
 
-const ROUTER_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url));
+export const ROUTER_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url));
 
 /** Starts the router as its own detached process unless one already answers; it outlives the agent. */
 export async function ensureRouter(stateDir: string, options: { workers?: number; startTimeoutMs?: number } = {}): Promise<{ client: RouterClient; started: boolean; handover?: { from: number; to?: number; previousBuild: string; failed?: string } }> {
