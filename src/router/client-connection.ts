@@ -37,7 +37,7 @@ export interface ConnectionHandlers {
   tunnel(request: ClientRequest, socket: net.Socket, leftover: Buffer): void;
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 405: 'Method Not Allowed', 408: 'Request Timeout', 431: 'Request Header Fields Too Large', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout', 505: 'HTTP Version Not Supported' };
+const STATUS_TEXT: Record<number, string> = { 200: 'OK', 308: 'Permanent Redirect', 404: 'Not Found', 400: 'Bad Request', 405: 'Method Not Allowed', 408: 'Request Timeout', 431: 'Request Header Fields Too Large', 501: 'Not Implemented', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout', 505: 'HTTP Version Not Supported' };
 /** Pipelined bytes read ahead of the current response; beyond this the client is not read until the response ends. */
 const MAX_READ_AHEAD_BYTES = 64 * 1024;
 /** Bodies up to this size go out in one write with their head; larger ones in a second write. */

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { routerPaths } from './paths.js';
-import type { InstanceRecord, InstanceSpec, Route, RouteCounters } from './state.js';
+import type { InstanceRecord, InstanceSpec, Route, RouteCounters, RouteTls } from './state.js';
 import type { RequestSeries } from './request-metrics.js';
 import { sleep } from '../util/sleep.js';
 import { FerryError } from '../util/errors.js';
@@ -65,6 +65,8 @@ export class RouterClient {
   requests = () => this.call<{ enabled: boolean; since: number; series: RequestSeries[] }>('GET', '/requests');
   setRequestCounting = (enabled: boolean) => this.call<{ enabled: boolean }>('PUT', '/requests', { enabled });
   /** Resolves once every proxy process routes by the new table; propagatedMs is how long that took. */
+  /** An environment's HTTPS (null removes it); `port` is its HTTP port, for a route not made yet. */
+  setTls = (env: string, port: number, tls: RouteTls | null) => this.call<Route & { propagatedMs: number }>('PUT', `/tls/${env}`, { port, tls });
   setRoute = (route: Route) => this.call<Route & { propagatedMs: number }>('PUT', `/routes/${route.env}`, { port: route.port, release: route.release, upstreams: route.upstreams, timeouts: route.timeouts });
   startInstance = (spec: InstanceSpec) => this.call<InstanceRecord>('POST', '/instances', spec);
   registerUpstream = (spec: InstanceSpec) => this.call<InstanceRecord>('POST', '/upstreams', spec);

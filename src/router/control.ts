@@ -22,6 +22,11 @@ export function createControlServer(router: Router, onShutdown: (stopInstances: 
         const { propagatedMs } = await router.setRoute({ env: parts[1], port: body.port, release: body.release, upstreams: body.upstreams, timeouts: body.timeouts });
         return sendJson(res, 200, { ...router.state.routes[parts[1]], propagatedMs });
       }
+      if (req.method === 'PUT' && parts[0] === 'tls' && parts[1]) {
+        const body = await readJsonBody(req);
+        const { propagatedMs } = await router.setTls(parts[1], body.port, body.tls ?? null);
+        return sendJson(res, 200, { ...router.state.routes[parts[1]], propagatedMs });
+      }
       if (req.method === 'POST' && url.pathname === '/upstreams') {
         return sendJson(res, 201, router.registerUpstream(await readJsonBody(req)));
       }

@@ -1,9 +1,11 @@
 import type net from 'node:net';
+import tls from 'node:tls';
+import { CertificateCache, httpFront } from './tls-front.js';
 import { createProxy, type Upstream } from './proxy.js';
 import { ConnectionTable, type ConnectionLimits } from './connection-table.js';
 import { RequestMetrics } from './request-metrics.js';
 import { UpstreamPool } from './upstream-pool.js';
-import { DEFAULT_UPSTREAM_TIMEOUTS, type InstanceRecord, type Route, type RouteCounters } from './state.js';
+import { DEFAULT_UPSTREAM_TIMEOUTS, listenerOf, type InstanceRecord, type Route, type RouteCounters } from './state.js';
 
 /** When draining, an idle keep-alive connection is closed if no request starts within this. */
 const DRAIN_IDLE_GRACE_MS = 1000;
@@ -42,6 +44,7 @@ export class ProxyHost {
   /** Bumped on every routing change; each environment caches its upstream list per version. */
   private version = 0;
   private waiters: Array<() => void> = [];
+  private readonly certificates = new CertificateCache();
 
   constructor(private readonly view: () => RoutingView, private readonly options: ProxyHostOptions) {}
 
@@ -53,14 +56,18 @@ export class ProxyHost {
     for (const resolve of waiters) resolve();
   }
 
-  /** A client connection for an environment's listener. */
-  accept(env: string, socket: net.Socket): void {
-    let table = this.tables.get(env);
+  /** A client connection for a listener: an environment's HTTP one, or its HTTPS one (TLS is terminated here). */
+  accept(listener: string, socket: net.Socket): void {
+    const { env, secure } = listenerOf(listener);
+    let table = this.tables.get(listener);
     if (!table) {
-      table = new ConnectionTable(this.proxyFor(env), this.options);
-      this.tables.set(env, table);
+      table = new ConnectionTable(secure ? this.proxyFor(env) : httpFront(env, () => this.view().routes[env]?.tls, this.proxyFor(env)), this.options);
+      this.tables.set(listener, table);
     }
-    table.accept(socket);
+    if (!secure) return table.accept(socket);
+    const contexts = this.certificates.of(env, this.view().routes[env]?.tls);
+    if (!contexts) return void socket.destroy();
+    table.accept(new tls.TLSSocket(socket, { isServer: true, secureContext: contexts.fallback, SNICallback: (name, done) => done(null, contexts.pick(name)), ALPNProtocols: ['http/1.1'] }));
   }
 
   /** Closes the pooled connections to an instance that stopped. */

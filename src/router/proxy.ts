@@ -48,6 +48,9 @@ interface Retry {
   repeats: number;
 }
 
+/** What the client spoke: X-Forwarded-Proto for the app (a TLS socket is https). */
+const schemeOf = (request: ClientRequest): 'http' | 'https' => ((request.connection.socket as net.Socket & { encrypted?: boolean }).encrypted ? 'https' : 'http');
+
 const seconds = (request: ClientRequest) => (performance.now() - request.arrivedAt) / 1000;
 
 /**
@@ -102,7 +105,7 @@ export function createProxy(options: ProxyOptions): ConnectionHandlers {
       const target = net.connect({ port: upstream.port, host: upstream.host, noDelay: true });
       const connectTimer = setTimeout(() => close(), connectMs);
       target.once('connect', () => clearTimeout(connectTimer));
-      target.write(upstreamRequestHead(request.head, client, 'http'), 'latin1');
+      target.write(upstreamRequestHead(request.head, client, schemeOf(request)), 'latin1');
       if (leftover.length > 0) target.write(leftover);
       target.pipe(client);
       client.pipe(target);
@@ -171,7 +174,7 @@ class Attempt implements Exchange, ParserEvents, BodySink, RequestWatcher {
     this.connection = connection;
     this.fresh = fresh;
     request.watcher = this;
-    connection.socket.write(upstreamRequestHead(request.head, request.connection.socket, 'http'), 'latin1');
+    connection.socket.write(upstreamRequestHead(request.head, request.connection.socket, schemeOf(request)), 'latin1');
     if (fresh) {
       request.deadline = Date.now() + this.timeouts.connectMs;
       connection.socket.once('connect', () => {

@@ -5,7 +5,7 @@ import { ProxyHost, type ProxyStats, type RoutingView } from './proxy-host.js';
 import { WorkerPool } from './worker-pool.js';
 import { routerBuild, type ReceivedListener } from './handover.js';
 import { sumSeries, type RequestSeries } from './request-metrics.js';
-import { loadRouterState, saveRouterState, type InstanceRecord, type InstanceSpec, type Route, type RouteCounters, type RouterState } from './state.js';
+import { httpsListener, loadRouterState, saveRouterState, type InstanceRecord, type RouteTls, type InstanceSpec, type Route, type RouteCounters, type RouterState } from './state.js';
 
 export interface RouterOptions {
   stateDir: string;
@@ -98,7 +98,32 @@ export class Router {
     await this.pool?.start();
     const restarting = this.supervisor.adopt();
     if (restarting.length > 0) this.log('routed instances found gone at start; starting them again', { restarting });
-    for (const route of Object.values(this.state.routes)) await this.listen(route.env, route.port);
+    for (const route of Object.values(this.state.routes)) await this.listenFor(route);
+  }
+
+  /** An environment's HTTP listener, and its HTTPS one while it has TLS (closed when TLS is removed). */
+  private async listenFor(route: Route): Promise<void> {
+    await this.listen(route.env, route.port);
+    const secure = httpsListener(route.env);
+    if (route.tls) await this.listen(secure, route.tls.port);
+    else {
+      this.listeners.get(secure)?.server.close();
+      this.listeners.delete(secure);
+    }
+  }
+
+  /**
+   * Sets (or with null removes) an environment's HTTPS: its port, certificates, redirect and ACME challenges.
+   * New connections get the new certificates; open ones keep theirs. A route with nothing routed yet is made.
+   */
+  async setTls(env: string, port: number, tls: RouteTls | null): Promise<{ propagatedMs: number }> {
+    const route: Route = this.state.routes[env] ?? { env, port, release: null, upstreams: [] };
+    const next: Route = { ...route, port, tls: tls ?? undefined };
+    await this.listenFor(next);
+    this.state.routes[env] = next;
+    const propagatedMs = await this.changed();
+    this.log('tls set', { env, port: tls?.port ?? null, certificates: tls?.certificates.map((c) => c.domains.join(',')) ?? [], challenges: Object.keys(tls?.challenges ?? {}).length });
+    return { propagatedMs };
   }
 
   /** The worker processes' ids (none when proxying in this process). */
@@ -146,6 +171,7 @@ export class Router {
     socket.resume();
   }
 
+  /** Opens a listener (an environment's HTTP one, or its HTTPS one: see httpsListener) on a port, moving it if it was elsewhere. */
   private listen(env: string, port: number): Promise<void> {
     const existing = this.listeners.get(env);
     if (existing?.port === port) return Promise.resolve();
@@ -172,15 +198,18 @@ export class Router {
   async setRoute(route: Route): Promise<{ propagatedMs: number }> {
     const unknown = route.upstreams.filter((id) => !this.state.instances[id]);
     if (unknown.length > 0) throw new Error(`unknown instances: ${unknown.join(', ')}`);
-    await this.listen(route.env, route.port);
     const previous = this.state.routes[route.env];
-    this.state.routes[route.env] = {
+    const next: Route = {
       env: route.env,
       port: route.port,
       release: route.release !== undefined ? route.release : (previous?.release ?? null),
       upstreams: [...route.upstreams],
       timeouts: route.timeouts ?? previous?.timeouts,
+      // HTTPS is set on its own (setTls): a switch keeps it.
+      tls: route.tls !== undefined ? route.tls : previous?.tls,
     };
+    await this.listenFor(next);
+    this.state.routes[route.env] = next;
     const propagatedMs = await this.changed();
     this.log('route set', { ...this.state.routes[route.env], propagatedMs: Math.round(propagatedMs * 10) / 10 });
     return { propagatedMs };

@@ -56,6 +56,27 @@ export interface Route {
   upstreams: string[];
   /** Upstream timeouts: a connect or a response head slower than these is answered 504. */
   timeouts?: UpstreamTimeouts;
+  /** HTTPS: the router terminates TLS on its own port, and the HTTP port answers ACME challenges and redirects. */
+  tls?: RouteTls;
+}
+
+export interface RouteTls {
+  port: number;
+  /** One per certificate (PEM files the router reads; a renewed one comes under new file names). The first is the default. */
+  certificates: Array<{ domains: string[]; certFile: string; keyFile: string }>;
+  /** Requests to these domains on the HTTP port get a 308 to https:// (others, such as a probe to 127.0.0.1, are proxied). */
+  redirect: boolean;
+  /** ACME HTTP-01: token → key authorization, answered at /.well-known/acme-challenge/<token> on the HTTP port. */
+  challenges?: Record<string, string>;
+}
+
+/** The id of an environment's HTTPS listener (its HTTP listener's id is the environment's name). */
+export const httpsListener = (env: string) => `${env}:https`;
+
+/** The environment and the scheme of a listener id. */
+export function listenerOf(id: string): { env: string; secure: boolean } {
+  const at = id.indexOf(':');
+  return at < 0 ? { env: id, secure: false } : { env: id.slice(0, at), secure: id.slice(at + 1) === 'https' };
 }
 
 export interface UpstreamTimeouts {
