@@ -20,8 +20,14 @@ import { DeliveryStore } from '../store/delivery.js';
 import { startUptimeProbes } from './uptime.js';
 import { startTrafficSampling } from './traffic-sampler.js';
 import { TrafficStore } from '../store/traffic.js';
+import { TlsManager } from '../tls/manager.js';
+import { startCertificateChecks } from '../tls/checks.js';
+
 import { createAgentServer } from './server.js';
 import { loadTokens, rotateToken } from './tokens.js';
+
+/** How often the agent checks each environment's certificate (renewals are due days ahead: an hour is plenty). */
+const CERTIFICATE_CHECK_EVERY_MS = 3_600_000;
 
 export interface AgentInfo {
   pid: number;
@@ -108,7 +114,7 @@ export async function startAgent(options: { projectDir: string; port?: number; r
     watching = false;
     await watcher;
     stopProbes.abort();
-    await Promise.all([probing, sampling]);
+    await Promise.all([probing, sampling, checking]);
     server.close();
     server.closeAllConnections();
     if (stopRouter) {
@@ -140,7 +146,9 @@ export async function startAgent(options: { projectDir: string; port?: number; r
   };
   const probing = startUptimeProbes({ router, delivery: new DeliveryStore(store.db), config: currentConfig }, stopProbes.signal);
   const sampling = startTrafficSampling({ router, traffic: new TrafficStore(store.db), config: currentConfig }, stopProbes.signal);
-  const server = createAgentServer({ store, router, runtimes, paths, location, notes, checkDatabase: database.check, allowedHosts: config.agent.allowed_hosts, projectDir,
+  const tls = new TlsManager({ router, paths, projectDir });
+  const checking = startCertificateChecks({ tls, config: currentConfig, log: (fields, message) => logger.info(fields, message) }, CERTIFICATE_CHECK_EVERY_MS, stopProbes.signal);
+  const server = createAgentServer({ store, router, runtimes, paths, location, notes, checkDatabase: database.check, allowedHosts: config.agent.allowed_hosts, projectDir, tls,
     tokens: {
       current: () => tokens,
       rotate: (role) => {

@@ -8,6 +8,7 @@ import { readEnvFile } from '../router/env-file.js';
 import { checkPromotion } from '../deploy/promotion.js';
 import { logRequestOf, logsOf, streamLogs } from './logs.js';
 import { handleDelivery } from './delivery.js';
+import type { TlsManager } from '../tls/manager.js';
 import { handlePipelines } from './pipelines.js';
 import { createMetrics } from './metrics.js';
 import { requestExposition } from './request-exposition.js';
@@ -34,6 +35,8 @@ export interface AgentServerDeps extends OrchestratorDeps {
   /** Host names besides loopback the API answers to (agent.allowed_hosts). */
   allowedHosts: readonly string[];
   onShutdown: (stopRouter: boolean) => void;
+  /** Each environment's HTTPS certificates. */
+  tls: TlsManager;
 }
 
 /** A whole-number query parameter (1 to 10000); anything else is the caller's mistake (400), not ours. */
@@ -218,6 +221,23 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
       if (req.method === 'GET' && url.pathname === '/metrics') {
         const [text, requests, snapshot] = await Promise.all([metrics.metrics(), deps.router.requests(), deps.router.state()]);
         return void res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' }).end(text + requestExposition(requests.series, snapshot.counters ?? {}, Object.keys(snapshot.routes)));
+      }
+      if (req.method === 'GET' && url.pathname === '/api/tls') {
+        const config = loadConfig(deps.projectDir);
+        const only = url.searchParams.get('env') ?? undefined;
+        if (only) environmentOf(config, only);
+        const envs = Object.keys(config.environments).filter((env) => !only || env === only);
+        return sendJson(res, 200, { environments: envs.map((env) => deps.tls.status(env, config.environments[env])).filter(Boolean) });
+      }
+      if (req.method === 'POST' && url.pathname === '/api/tls/check') {
+        // Checks now what the agent checks hourly: loads changed files, obtains a certificate that is due (or every one, with renew).
+        const body = await readJsonBody<{ env?: string; renew?: boolean }>(req);
+        const config = loadConfig(deps.projectDir);
+        if (body.env) environmentOf(config, body.env);
+        const envs = Object.keys(config.environments).filter((env) => (!body.env || env === body.env) && (config.environments[env].https || body.env));
+        const environments = [];
+        for (const env of envs) environments.push(await deps.tls.sync(env, config.environments[env], { renew: body.renew === true }));
+        return sendJson(res, 200, { environments: environments.filter(Boolean) });
       }
       if (await handleDelivery(deps, req, res, url)) return;
       if (handlePipelines(deps.store.db, req, res, url, (name, fallback) => countParam(url, name, fallback))) return;

@@ -16,6 +16,7 @@ import { init } from './init.js';
 import { promote } from './promote.js';
 import { token } from './token.js';
 import { setup } from './setup.js';
+import { tls } from './tls.js';
 import { migrateCheck, migrateCreate, migrateResolve, migrateRun, migrateStatus, migrateVerify } from './migrate.js';
 
 type Options = { project?: string; json?: boolean };
@@ -178,6 +179,10 @@ export function buildProgram(): Command {
     .option('--branch <name>', 'the branch for --deploy (default: GITHUB_REF_NAME, else git)')
     .addOption(new Option('-j, --concurrency <n>', 'stages at once (default: pipeline.concurrency, else the CPU count)').argParser(positiveInteger))
     .action((options) => execute(options, (io, dir) => ci(io, dir, { stage: options.stage, cache: options.cache, concurrency: options.concurrency, failFast: options.failFast === false ? false : undefined, deploy: options.deploy, branch: options.branch })));
+
+  common(program.command('tls [env]').description("check each environment's HTTPS now: load replaced certificate files, obtain an ACME certificate that is due (the agent does this hourly)"))
+    .option('--renew', 'obtain a new ACME certificate even if the current one is not due')
+    .action((env, options) => execute(options, (io, dir) => tls(io, dir, env, { renew: Boolean(options.renew) })));
 
   common(program.command('setup').description('install systemd units for the router and the agent: after a reboot the serving releases come back, health-gated, before any deploy'))
     .addOption(new Option('--user', 'user units (~/.config/systemd/user); the default when not root').conflicts('system'))

@@ -148,6 +148,37 @@ export const scanSchema = z
   })
   .prefault({});
 
+const domainName = z
+  .string()
+  .regex(/^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/, 'expected a domain name such as shop.example.com (or *.example.com with a certificate from files)');
+
+const httpsSchema = z
+  .strictObject({
+    port: z.number().int().min(1).max(65535).default(443).describe('Where the router terminates TLS for this environment (the HTTP port stays `port:`).'),
+    domains: z.array(domainName).min(1).describe('The names the environment answers on: the certificate covers them, and HTTP requests naming them are redirected to HTTPS.'),
+    certificate: z
+      .strictObject({
+        cert_file: z.string().min(1).describe('PEM certificate chain, relative to the project or absolute.'),
+        key_file: z.string().min(1).describe('PEM private key.'),
+      })
+      .optional()
+      .describe('A certificate from files, renewed by whoever writes them: the agent loads replaced files at its next check (hourly; `ferry tls` checks now).'),
+    acme: z
+      .strictObject({
+        directory: z.string().url().default('https://acme-v02.api.letsencrypt.org/directory').describe("The ACME server's directory URL (Let's Encrypt by default; its staging one to try)."),
+        email: z.string().email().optional().describe('Contact for the ACME account (expiry warnings).'),
+        ca_file: z.string().min(1).optional().describe("A CA certificate to trust for the ACME server's own HTTPS (a private or test ACME server, such as pebble)."),
+        renew_before: duration.default('30d').describe('Renew a certificate this long before it expires.'),
+      })
+      .optional()
+      .describe('Certificates obtained and renewed automatically by ACME HTTP-01: the router answers the challenges on the HTTP port, which the domains must reach.'),
+    redirect: z.boolean().default(true).describe('HTTP requests naming one of the domains get a 308 to HTTPS (ACME challenges and requests to other names, such as a health probe to 127.0.0.1, do not).'),
+  })
+  .superRefine((https, ctx) => {
+    if (!https.certificate === !https.acme) ctx.addIssue({ code: 'custom', path: [], message: 'needs exactly one of certificate: (files) or acme: (obtained automatically)' });
+    if (https.acme && https.domains.some((d) => d.startsWith('*.'))) ctx.addIssue({ code: 'custom', path: ['domains'], message: 'a wildcard needs a DNS-01 challenge, which ferry does not do: use certificate: files for it' });
+  });
+
 export const environmentSchema = z
   .strictObject({
     port,
@@ -178,6 +209,7 @@ export const environmentSchema = z
     health: healthSchema.prefault({}),
     analysis: analysisSchema.optional(),
     proxy: proxySchema.prefault({}),
+    https: httpsSchema.optional().describe('HTTPS: the router terminates TLS for the domains, with certificates from files or from ACME.'),
     watch: duration.default('10s'),
     drain: duration.default('30s'),
     stop_grace: duration.default('10s').describe('Time between SIGTERM and SIGKILL when an instance stops.'),
@@ -189,6 +221,7 @@ export const environmentSchema = z
   })
   .superRefine((env, ctx) => {
     if (env.runtime === 'process' && !env.start) ctx.addIssue({ code: 'custom', path: ['start'], message: 'is required with runtime: process (the command that starts one instance)' });
+    if (env.https && env.https.port === env.port) ctx.addIssue({ code: 'custom', path: ['https', 'port'], message: `must differ from port: (${env.port}), which stays the HTTP port` });
     if (env.runtime !== 'process' && env.user) ctx.addIssue({ code: 'custom', path: ['user'], message: `applies to runtime: process only (for ${env.runtime}, the Dockerfile's USER decides)` });
   });
 

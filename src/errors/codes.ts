@@ -67,6 +67,8 @@ export const ERROR_CODES = {
   SWARM_UNAVAILABLE: person('this engine is not a Swarm manager', 503),
   SWARM_UNPLACED: person('Swarm placed no task in time'),
   ROUTER_START_FAILED: person('the router did not come up'),
+  ACME_FAILED: person('the ACME server did not issue a certificate (a challenge failed, or it refused the order)', 502),
+  TLS_FILES_INVALID: usage("https.certificate's files cannot be read, are not PEM, or the key is not the certificate's"),
   SETUP_UNIT_INVALID: person('`systemd-analyze verify` found a problem in a unit `ferry setup` wrote'),
   SETUP_FAILED: person('systemctl could not enable or start the units `ferry setup` wrote'),
   ROUTER_REFUSED: person('the router refused a control request'),

@@ -63,7 +63,7 @@ export interface Route {
 export interface RouteTls {
   port: number;
   /** One per certificate (PEM files the router reads; a renewed one comes under new file names). The first is the default. */
-  certificates: Array<{ domains: string[]; certFile: string; keyFile: string }>;
+  certificates: Array<{ domains: string[]; certFile: string; keyFile: string; version?: string }>;
   /** Requests to these domains on the HTTP port get a 308 to https:// (others, such as a probe to 127.0.0.1, are proxied). */
   redirect: boolean;
   /** ACME HTTP-01: token → key authorization, answered at /.well-known/acme-challenge/<token> on the HTTP port. */

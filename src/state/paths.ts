@@ -22,6 +22,9 @@ export function statePaths(projectDir: string, stateDir = stateLocation(projectD
     deps: join(stateDir, 'deps'),
     /** An environment's `shared:` folders, linked into each of its releases (process runtime). */
     shared: (env: string) => join(stateDir, 'shared', env),
+    /** ACME account keys, and each environment's obtained certificates and keys (0600). */
+    tls: join(stateDir, 'tls'),
+    tlsOf: (env: string) => join(stateDir, 'tls', env),
   };
 }
 
