@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import https from 'node:https';
-import { statSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { testAuthority, testCertificate } from '../../test/support/certificates.js';
 import { createTestProject, type TestProject } from '../../test/support/project.js';
 import { startPebble, type Pebble } from '../../test/support/pebble.js';
 import { freePort } from '../util/ports.js';
@@ -106,5 +110,33 @@ describe('HTTPS with certificates from ACME (pebble)', () => {
     // Not due again: a check changes nothing.
     expect((await ferryTls(['production'])).action).toBe('none');
   });
-});
 
+  it('takes a certificate from files instead, refuses a key that is not its own, and loads files replaced in place', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-tls-files-'));
+    try {
+      testAuthority(dir);
+      const own = testCertificate(dir, 'own', [DOMAIN]);
+      const other = testCertificate(dir, 'other', [DOMAIN]);
+      const useFiles = (certFile: string, keyFile: string) =>
+        project.writeConfig((config) => {
+          config.environments.production.https = { port: httpsPort, domains: [DOMAIN], certificate: { cert_file: certFile, key_file: keyFile } };
+        });
+      useFiles(own.certFile, other.keyFile);
+      const refused = await project.ferry(['tls', 'production']);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/TLS_FILES_INVALID|the key is not the certificate's/);
+      useFiles(own.certFile, own.keyFile);
+      const loaded = await ferryTls(['production']);
+      expect(loaded.action).toBe('loaded');
+      expect((await get()).serial.toLowerCase()).toBe(loaded.certificate!.serial.toLowerCase());
+      // Renewed by another tool in place (same file names): the next check loads it.
+      copyFileSync(other.certFile, own.certFile);
+      copyFileSync(other.keyFile, own.keyFile);
+      const replaced = await ferryTls(['production']);
+      expect(replaced.action).toBe('loaded');
+      expect((await get()).serial.toLowerCase()).toBe(new X509Certificate(readFileSync(other.certFile)).serialNumber.toLowerCase());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
