@@ -69,6 +69,7 @@ describe('ferry.yml', () => {
 
   it('rejects two environments on one port', () => {
     expect(problems(valid.replace('port: 3001', 'port: 3000'))).toEqual([expect.stringMatching(/environments\.staging\.port: port 3000 is also used by environment "production"/)]);
+    expect(problems(valid.replace('port: 3001', 'port: 3001\n    https: { port: 3000, domains: [shop.example.com], acme: {} }'))).toEqual([expect.stringMatching(/environments\.staging\.https\.port: port 3000 is also used by environment "production"/)]);
   });
 
   it('rejects an environment without start', () => {

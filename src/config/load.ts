@@ -54,14 +54,17 @@ function problemsFrom(issues: z.core.$ZodIssue[], raw: unknown): ConfigProblem[]
 function crossFieldProblems(raw: unknown): ConfigProblem[] {
   const envs = (raw as { environments?: unknown })?.environments;
   if (!envs || typeof envs !== 'object') return [];
-  const byPort = new Map<unknown, string[]>();
-  for (const [name, env] of Object.entries(envs as Record<string, { port?: unknown }>)) {
-    if (typeof env?.port === 'number') byPort.set(env.port, [...(byPort.get(env.port) ?? []), name]);
+  // Every listening port of the router: each environment's HTTP port and, with https:, its HTTPS port.
+  const byPort = new Map<unknown, Array<{ name: string; path: string }>>();
+  for (const [name, env] of Object.entries(envs as Record<string, { port?: unknown; https?: { port?: unknown } }>)) {
+    const ports: Array<[unknown, string]> = [[env?.port, `environments.${name}.port`], [env?.https ? (env.https.port ?? 443) : undefined, `environments.${name}.https.port`]];
+    for (const [port, path] of ports) if (typeof port === 'number') byPort.set(port, [...(byPort.get(port) ?? []), { name, path }]);
   }
   const problems: ConfigProblem[] = [];
-  for (const [port, names] of byPort) {
-    for (const name of names.slice(1)) {
-      problems.push({ path: `environments.${name}.port`, message: `port ${port} is also used by environment "${names[0]}"; each environment needs its own port`, found: String(port) });
+  for (const [port, users] of byPort) {
+    for (const { name, path } of users.slice(1)) {
+      if (users[0].name === name) continue; // the schema says it: https.port must differ from port
+      problems.push({ path, message: `port ${port} is also used by environment "${users[0].name}"; each environment needs its own port`, found: String(port) });
     }
   }
   const agentPort = (raw as { agent?: { port?: unknown } }).agent?.port ?? 7070;
