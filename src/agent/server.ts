@@ -8,6 +8,7 @@ import { readEnvFile } from '../router/env-file.js';
 import { checkPromotion } from '../deploy/promotion.js';
 import { logRequestOf, logsOf, streamLogs } from './logs.js';
 import { handleDelivery } from './delivery.js';
+import { ferryBuild } from '../remote/install.js';
 import type { TlsManager } from '../tls/manager.js';
 import { handlePipelines } from './pipelines.js';
 import { createMetrics } from './metrics.js';
@@ -171,7 +172,7 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
       checkHost(req, deps.allowedHosts);
       // The dashboard's page and assets carry no data: what it shows comes from the API, signed in.
       if (req.method === 'GET' && serveDashboardAsset(url.pathname, res)) return;
-      if (req.method === 'GET' && url.pathname === '/api/health') return sendJson(res, 200, { ok: true, pid: process.pid });
+      if (req.method === 'GET' && url.pathname === '/api/health') return sendJson(res, 200, { ok: true, pid: process.pid, build: ferryBuild() });
       if (url.pathname === '/api/session' && (req.method === 'POST' || req.method === 'DELETE')) return await session(req, res);
       const caller = authenticate(req, deps.tokens.current(), deps.paths.tokens);
       if (req.method !== 'GET' && req.method !== 'HEAD') checkMayChange(req, caller);

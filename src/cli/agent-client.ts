@@ -67,11 +67,15 @@ export async function ensureAgent(projectDir: string, say: (message: string) => 
   return info;
 }
 
-async function failFromResponse(response: Response): Promise<never> {
-  const body = (await response.json().catch(() => ({}))) as { error?: { code: ErrorCode; message: string; hint?: string; details?: string[]; exitCode?: ExitCode } };
-  const error = body.error ?? { code: 'AGENT_ERROR', message: `agent answered HTTP ${response.status}` };
+/** The error an agent answered with (`{"error": {...}}`), as a FerryError with the agent's exit code. */
+export function agentError(status: number, body: unknown): FerryError {
+  const error = (body as { error?: { code: ErrorCode; message: string; hint?: string; details?: string[]; exitCode?: ExitCode } } | undefined)?.error ?? { code: 'AGENT_ERROR' as ErrorCode, message: `agent answered HTTP ${status}` };
   // The agent's exit code crosses the HTTP hop as it is.
-  throw new FerryError({ code: error.code, message: error.message, hint: error.hint, details: error.details, remoteExitCode: error.exitCode });
+  return new FerryError({ code: error.code, message: error.message, hint: error.hint, details: error.details, remoteExitCode: error.exitCode });
+}
+
+async function failFromResponse(response: Response): Promise<never> {
+  throw agentError(response.status, await response.json().catch(() => ({})));
 }
 
 export async function agentGet<T>(agent: AgentInfo, path: string): Promise<T> {

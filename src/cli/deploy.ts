@@ -3,6 +3,7 @@ import type { DeployEvent, DeployResult } from '../deploy/events.js';
 import { FerryError } from '../util/errors.js';
 import { agentStream, ensureAgent } from './agent-client.js';
 import { describeResult, printDeployEvent, progress, type Io } from './output.js';
+import { deployOnHosts, type RemoteDeployRequest } from '../remote/deploy.js';
 
 /** Secret values the environment names, read from this (the deploying) shell. */
 function collectSecrets(env: ReturnType<typeof environmentOf>): Record<string, string> {
@@ -11,7 +12,7 @@ function collectSecrets(env: ReturnType<typeof environmentOf>): Record<string, s
 }
 
 /** `ferry deploy` and `ferry rollback`: validate locally, then stream the agent's deployment. */
-export async function runDeployment(io: Io, options: { projectDir: string; env: string; kind: 'deploy' | 'rollback'; ref?: string; to?: string; promoteFrom?: string }): Promise<number> {
+export async function runDeployment(io: Io, options: { projectDir: string; env: string; kind: 'deploy' | 'rollback'; ref?: string; to?: string; promoteFrom?: string; here?: boolean }): Promise<number> {
   const config = loadConfig(options.projectDir);
   const env = environmentOf(config, options.env);
   const secrets = collectSecrets(env);
@@ -20,6 +21,7 @@ export async function runDeployment(io: Io, options: { projectDir: string; env: 
     throw new FerryError({ code: 'SECRET_MISSING', message: `secrets of ${options.env} are not set in this shell: ${missing.join(', ')}`, hint: `export ${missing[0]}=... and deploy again; values go to the release's .env (0600) only.` });
   }
   const say = progress(io);
+  if (env.hosts.length > 0 && !options.here) return deployToHosts(io, { ...options, config, secrets }, say);
   const agent = await ensureAgent(options.projectDir, say);
   let result: DeployResult | undefined;
   const path = options.kind === 'deploy' ? '/api/deployments' : '/api/rollbacks';
@@ -36,4 +38,16 @@ export async function runDeployment(io: Io, options: { projectDir: string; env: 
   if (io.json) io.out(JSON.stringify(result, null, 2));
   else io.out(describeResult(result));
   return result.exitCode;
+}
+
+/** A deploy or rollback of an environment that runs on hosts (`hosts:`): over SSH, host after host. */
+async function deployToHosts(io: Io, request: RemoteDeployRequest, say: (text: string) => void): Promise<number> {
+  const { exitCode, hosts, rolledBack } = await deployOnHosts(request, say, printDeployEvent);
+  if (io.json) {
+    io.out(JSON.stringify({ env: request.env, kind: request.kind, exitCode, hosts, rolledBack }, null, 2));
+    return exitCode;
+  }
+  for (const host of hosts) io.out(`${host.host}: ${request.kind} ${host.outcome}${host.release ? ` (${host.release})` : ''} in ${(host.ms / 1000).toFixed(1)} s${host.notes.length ? `; ${host.notes.join('; ')}` : ''}`);
+  if (rolledBack.length) io.out(`rolled back on ${rolledBack.join(', ')}: every host this run switched serves its previous release again (exit ${exitCode})`);
+  return exitCode;
 }

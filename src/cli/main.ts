@@ -74,11 +74,13 @@ export function buildProgram(): Command {
 
   common(program.command('deploy <env>').description('build a release from a commit and deploy it; blocks until done'))
     .option('-r, --ref <git-ref>', 'commit, branch or tag to deploy', 'HEAD')
-    .action((env, options) => execute(options, (io, dir) => runDeployment(io, { projectDir: dir, env, kind: 'deploy', ref: options.ref })));
+    .option('--here', "deploy on this machine even if the environment names hosts: (what a host's own ferry does)")
+    .action((env, options) => execute(options, (io, dir) => runDeployment(io, { projectDir: dir, env, kind: 'deploy', ref: options.ref, here: Boolean(options.here) })));
 
   common(program.command('rollback <env>').description('go back to the previous good release (or --to), with its config and secrets snapshot'))
     .option('--to <release-id>', 'release to go back to, e.g. r12')
-    .action((env, options) => execute(options, (io, dir) => runDeployment(io, { projectDir: dir, env, kind: 'rollback', to: options.to })));
+    .option('--here', 'roll back on this machine even if the environment names hosts:')
+    .action((env, options) => execute(options, (io, dir) => runDeployment(io, { projectDir: dir, env, kind: 'rollback', to: options.to, here: Boolean(options.here) })));
 
   common(program.command('promote <from> <to>').description('deploy to <to> exactly what <from> serves (same commit, same image), after smoke checks on <from>')).action((from, to, options) =>
     execute(options, (io, dir) => promote(io, dir, from, to)),

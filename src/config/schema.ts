@@ -179,6 +179,16 @@ const httpsSchema = z
     if (https.acme && https.domains.some((d) => d.startsWith('*.'))) ctx.addIssue({ code: 'custom', path: ['domains'], message: 'a wildcard needs a DNS-01 challenge, which ferry does not do: use certificate: files for it' });
   });
 
+const sshSchema = z
+  .strictObject({
+    key_secret: envVarName.default('SSH_PRIVATE_KEY').describe("The secret (a variable of the deploying shell, or of CI) holding the private key ferry logs in with; without it, ssh-agent (SSH_AUTH_SOCK) is asked."),
+    known_hosts_secret: envVarName.optional().describe('A secret holding known_hosts lines for the hosts (CI); else ~/.ssh/known_hosts. A host whose key is not listed is refused.'),
+    dir: z.string().min(1).optional().describe("Where the project lives on each host, relative to the SSH user's home (default ferry/<app>)."),
+    parallel: z.number().int().min(1).max(64).default(1).describe('Hosts deployed at once; the next group starts after the previous one succeeded.'),
+    connect_timeout: duration.default('15s'),
+  })
+  .prefault({});
+
 export const environmentSchema = z
   .strictObject({
     port,
@@ -209,6 +219,11 @@ export const environmentSchema = z
     health: healthSchema.prefault({}),
     analysis: analysisSchema.optional(),
     proxy: proxySchema.prefault({}),
+    hosts: z
+      .array(z.string().regex(/^[a-z_][a-z0-9_.-]*@(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/i, 'expected user@host or user@host:port'))
+      .default([])
+      .describe('Servers this environment runs on: `ferry deploy` connects over SSH, installs ferry there when its build differs, sends the commit and the secrets through the connection, and runs the deploy on each. Empty: this machine.'),
+    ssh: sshSchema,
     https: httpsSchema.optional().describe('HTTPS: the router terminates TLS for the domains, with certificates from files or from ACME.'),
     watch: duration.default('10s'),
     drain: duration.default('30s'),

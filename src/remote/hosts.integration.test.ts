@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { createTestProject, ferryUntil, REPO_ROOT, type TestProject } from '../../test/support/project.js';
+import { startSshd, type TestSshd } from '../../test/support/sshd.js';
+import { KeepAliveLoad } from '../../test/support/load.js';
+
+// Deploying to a host over SSH: a real OpenSSH sshd on a loopback port is the host (its sessions keep
+// ferry's builds and state in their own folders), and the CLI deploys to it as from a laptop or CI.
+const SECRET = 'host-secret-7d41c09e';
+let sshd: TestSshd;
+let project: TestProject;
+const hostDir = mkdtempSync(join(tmpdir(), 'ferry-host-'));
+let shell: NodeJS.ProcessEnv;
+
+const served = async () => (await fetch(`http://127.0.0.1:${project.ports.production}/`).then((r) => r.json())) as { release: string };
+
+/** Every file under a folder whose bytes contain the marker. */
+function filesContaining(dir: string, marker: string): string[] {
+  try {
+    return execFileSync('grep', ['-rl', '--', marker, dir], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+}
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  project = await createTestProject();
+  project.writeConfig((config) => {
+    config.environments.production.hosts = [`${userInfo().username}@127.0.0.1:${sshd.port}`];
+    config.environments.production.ssh = { dir: join(hostDir, 'app'), known_hosts_secret: 'SSH_KNOWN_HOSTS' };
+    config.environments.production.secrets = ['API_KEY'];
+  });
+  project.commit({}, 'production runs on a host');
+  shell = { SSH_PRIVATE_KEY: sshd.privateKey, SSH_KNOWN_HOSTS: sshd.knownHostsLine, API_KEY: SECRET };
+}, 60_000);
+afterAll(async () => {
+  // The host's agent, router and instances, then the daemon.
+  execFileSync(process.execPath, [join(REPO_ROOT, 'bin/ferry.js'), 'agent', 'stop', '--project', join(hostDir, 'app/repo')], { env: { ...process.env, XDG_STATE_HOME: sshd.stateHome }, stdio: 'ignore' });
+  await sshd?.stop();
+  await project?.cleanup();
+  rmSync(hostDir, { recursive: true, force: true });
+});
+
+describe('ferry deploy to a host over SSH', () => {
+  it('installs ferry on the host, sends the commit as a git bundle and the secrets through the connection, and streams the steps back', async () => {
+    const deployed = await project.ferry(['deploy', 'production'], shell);
+    expect(deployed.code, deployed.stdout + deployed.stderr).toBe(0);
+    const label = `${userInfo().username}@127.0.0.1:${sshd.port}`;
+    expect(deployed.stdout + deployed.stderr).toMatch(new RegExp(`${label}: installing ferry \\S+`));
+    expect(deployed.stdout + deployed.stderr).toMatch(/sent commit [0-9a-f]{12} \(\d+ KiB bundle\)/);
+    expect(deployed.stdout + deployed.stderr).toContain(`${label}: ✓ switch`);
+    expect(deployed.stdout).toMatch(new RegExp(`${label}: deploy succeeded \\(r1\\) in [\\d.]+ s; ferry installed`));
+    expect((await served()).release).toBe('r1');
+    // The secret reached the release's .env on the host, and nothing else: not the output, not a log, not the database, not a command line.
+    const envFiles = filesContaining(sshd.stateHome, SECRET);
+    expect(envFiles.length).toBeGreaterThan(0);
+    expect(envFiles.every((file) => file.endsWith('/.env'))).toBe(true);
+    expect(deployed.stdout + deployed.stderr).not.toContain(SECRET);
+    const commandLines = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).map((pid) => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return ''; } });
+    expect(commandLines.some((line) => line.includes(SECRET))).toBe(false);
+  }, 180_000);
+
+  it('deploys again under load with no failed request; ferry is not copied again, and the bundle holds only what is new', async () => {
+    project.commit({ 'NOTES.md': 'second\n' }, 'second release');
+    const load = new KeepAliveLoad({ port: project.ports.production, connections: 4 });
+    load.start();
+    const started = Date.now();
+    const deployed = await project.ferry(['deploy', 'production'], shell);
+    const ms = Date.now() - started;
+    const summary = await load.stop();
+    console.log(`ssh deploy to one host under load: ${ms} ms, requests ${summary.requests}, non-2xx ${summary.non2xx}, socket errors ${summary.socketErrors}`);
+    expect(deployed.code, deployed.stdout + deployed.stderr).toBe(0);
+    expect(deployed.stdout + deployed.stderr).not.toMatch(/installing ferry|upgrading ferry/);
+    expect(deployed.stdout + deployed.stderr).toMatch(/sent commit [0-9a-f]{12} \(\d+ KiB bundle\)/);
+    expect(summary.requests).toBeGreaterThan(50);
+    expect([summary.non2xx, summary.socketErrors]).toEqual([0, 0]);
+    expect((await served()).release).toBe('r2');
+  }, 180_000);
+
+  it('refuses a host whose key is not the one known, before sending anything', async () => {
+    const other = await startSshd();
+    try {
+      const wrongKey = sshd.knownHostsLine.replace(/ \S+ \S+$/, ` ${other.knownHostsLine.split(' ').slice(1).join(' ')}`);
+      const refused = await project.ferry(['deploy', 'production'], { ...shell, SSH_KNOWN_HOSTS: wrongKey });
+      expect(refused.code).toBe(2);
+      expect(refused.stdout + refused.stderr).toMatch(/the host key of .* \(SHA256:[\w+/]+\) is not the one the SSH_KNOWN_HOSTS secret lists for \[127\.0\.0\.1\]:\d+ .*nothing was sent/);
+      expect((await served()).release).toBe('r2');
+    } finally {
+      await other.stop();
+    }
+  }, 60_000);
+
+  it('refuses a deploy whose secret is missing in the deploying shell, before anything changes', async () => {
+    const { API_KEY: _omitted, ...withoutSecret } = shell;
+    void _omitted;
+    const refused = await project.ferry(['deploy', 'production'], { ...withoutSecret, API_KEY: undefined });
+    expect(refused.code).toBe(2);
+    expect(refused.stdout + refused.stderr).toMatch(/SECRET_MISSING|secrets of production are not set in this shell: API_KEY/);
+    expect(refused.stdout + refused.stderr).not.toMatch(/installing|sent commit/);
+  });
+
+  it('a connection dropped mid-deploy: the host finishes the deploy by itself, and the CLI reconnects and reports how it ended', async () => {
+    // A release that takes a moment to become healthy: time to cut the connection while the host deploys.
+    project.commit({ 'server.js': `await new Promise((r) => setTimeout(r, 1500));\n${readFileSync(join(project.dir, 'server.js'), 'utf8')}` }, 'slow start');
+    const running = ferryUntil(project, ['deploy', 'production'], /→ health_gate|→ start/, shell);
+    await running.matched;
+    sshd.dropConnections();
+    await new Promise((r) => setTimeout(r, 1000));
+    await sshd.restart();
+    const result = await running.exited;
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).toMatch(/the connection dropped during deploy #\d+ .*reconnecting/);
+    expect(result.output).toMatch(/reconnected: deploy #\d+ ended succeeded on the host/);
+    expect((await served()).release).toBe('r3');
+  }, 180_000);
+});
