@@ -183,7 +183,7 @@ const sshSchema = z
   .strictObject({
     key_secret: envVarName.default('SSH_PRIVATE_KEY').describe("The secret (a variable of the deploying shell, or of CI) holding the private key ferry logs in with; without it, ssh-agent (SSH_AUTH_SOCK) is asked."),
     known_hosts_secret: envVarName.optional().describe('A secret holding known_hosts lines for the hosts (CI); else ~/.ssh/known_hosts. A host whose key is not listed is refused.'),
-    dir: z.string().min(1).optional().describe("Where the project lives on each host, relative to the SSH user's home (default ferry/<app>)."),
+    dir: z.string().min(1).optional().describe("Where the project lives on each host: absolute, or under the SSH user's home (default ferry/<app>, that is ~/ferry/<app>)."),
     parallel: z.number().int().min(1).max(64).default(1).describe('Hosts deployed at once; the next group starts after the previous one succeeded.'),
     connect_timeout: duration.default('15s'),
   })

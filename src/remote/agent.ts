@@ -1,16 +1,14 @@
 import http, { type IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { agentError } from '../cli/agent-client.js';
-import { shellWord } from './hosts.js';
 import type { SshConnection } from './ssh.js';
 
 /** The agent on a host, reached through the SSH connection (its API listens on the host's loopback only). */
 export class RemoteAgent {
   constructor(private readonly connection: SshConnection, readonly port: number, private readonly token: string) {}
 
-  /** Starts the host's agent for the project there unless one runs (of this ferry build); its port and admin token. */
-  static async start(connection: SshConnection, ferry: string, repo: string, build: string): Promise<RemoteAgent> {
-    const project = shellWord(repo);
+  /** Starts the host's agent for the project there (`project`: a word for the host's shell) unless one of this ferry build runs; its port and admin token. */
+  static async start(connection: SshConnection, ferry: string, project: string, build: string): Promise<RemoteAgent> {
     const launch = async () => {
       const info = JSON.parse(await connection.run(`${ferry} agent -d --project ${project} --json`, 'starting the agent')) as { url: string };
       // The token crosses the encrypted connection into this process only: never printed, never on a command line.

@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { Transform } from 'node:stream';
 import { run } from '../util/run.js';
 import { FerryError } from '../util/errors.js';
-import { shellWord } from './hosts.js';
 import type { SshConnection } from './ssh.js';
 
 /** The ref a deploy bundles (made for the deploy, deleted after it): a bundle carries refs, not bare commits. */
@@ -11,10 +10,10 @@ export const OUTGOING_REF = 'refs/ferry/outgoing';
 /**
  * Gives the host's copy of the project the commit, without a deploy key on the host: the host says which
  * deployed commits it has, and ferry sends a `git bundle` of what it lacks through the connection. Then the
- * host's working tree is that commit (its ferry.yml is the one deployed). Returns the bundle's size in bytes (0: it had it).
+ * host's working tree is that commit (its ferry.yml is the one deployed). `repo` is a word for the host's shell
+ * (see remoteRepo). Returns the bundle's size in bytes (0: it had it).
  */
-export async function sendCommit(connection: SshConnection, projectDir: string, commit: string, remoteRepo: string): Promise<number> {
-  const repo = shellWord(remoteRepo);
+export async function sendCommit(connection: SshConnection, projectDir: string, commit: string, repo: string): Promise<number> {
   const state = await connection.run(`mkdir -p ${repo} && git -C ${repo} init -q && (git -C ${repo} cat-file -e ${commit}^{commit} 2>/dev/null && echo HAVE; git -C ${repo} for-each-ref --format='%(objectname)' refs/ferry/deployed)`, 'reading the project\'s git repository');
   let bytes = 0;
   if (!state.split('\n').includes('HAVE')) {

@@ -10,7 +10,7 @@ import { parseDurationMs } from '../util/duration.js';
 import { errorMessage, FerryError, usageError } from '../util/errors.js';
 import { RemoteAgent } from './agent.js';
 import { outgoingRef, sendCommit } from './code.js';
-import { batches, parseHost, type HostAddress } from './hosts.js';
+import { batches, parseHost, remoteRepo, type HostAddress } from './hosts.js';
 import { ensureFerry, removeBuilds } from './install.js';
 import { SshConnection, type SshCredentials } from './ssh.js';
 
@@ -67,7 +67,7 @@ export async function deployOnHosts(request: RemoteDeployRequest, say: (line: st
   const hosts = settings.hosts.map((text) => parseHost(text)!);
   const credentials = sshCredentials(request.config, request.env);
   const connectTimeoutMs = parseDurationMs(settings.ssh.connect_timeout) ?? 15_000;
-  const repo = `${settings.ssh.dir ?? `ferry/${request.config.app}`}/repo`;
+  const repo = remoteRepo(settings.ssh.dir, request.config.app);
   const source = request.kind === 'deploy' ? await resolveCommit(request.projectDir, request.ref) : undefined;
   if (source && !source.fromGit) throw usageError('NOT_A_GIT_REPOSITORY', `deploying to hosts needs a git repository: ${request.projectDir} is not one`, 'Commit the project (git init && git add -A && git commit -m init): the hosts get the commit as a git bundle.');
   const dropRef = source ? await outgoingRef(request.projectDir, source.commit) : async () => undefined;

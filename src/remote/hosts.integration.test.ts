@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir, userInfo } from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createTestProject, ferryUntil, REPO_ROOT, type TestProject } from '../../test/support/project.js';
 import { startSshd, type TestSshd } from '../../test/support/sshd.js';
@@ -12,7 +12,6 @@ import { KeepAliveLoad } from '../../test/support/load.js';
 const SECRET = 'host-secret-7d41c09e';
 let sshd: TestSshd;
 let project: TestProject;
-const hostDir = mkdtempSync(join(tmpdir(), 'ferry-host-'));
 let shell: NodeJS.ProcessEnv;
 
 const served = async () => (await fetch(`http://127.0.0.1:${project.ports.production}/`).then((r) => r.json())) as { release: string };
@@ -31,7 +30,7 @@ beforeAll(async () => {
   project = await createTestProject();
   project.writeConfig((config) => {
     config.environments.production.hosts = [`${userInfo().username}@127.0.0.1:${sshd.port}`];
-    config.environments.production.ssh = { dir: join(hostDir, 'app'), known_hosts_secret: 'SSH_KNOWN_HOSTS' };
+    config.environments.production.ssh = { known_hosts_secret: 'SSH_KNOWN_HOSTS' };
     config.environments.production.secrets = ['API_KEY'];
   });
   project.commit({}, 'production runs on a host');
@@ -39,10 +38,9 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   // The host's agent, router and instances, then the daemon.
-  execFileSync(process.execPath, [join(REPO_ROOT, 'bin/ferry.js'), 'agent', 'stop', '--project', join(hostDir, 'app/repo')], { env: { ...process.env, XDG_STATE_HOME: sshd.stateHome }, stdio: 'ignore' });
+  execFileSync(process.execPath, [join(REPO_ROOT, 'bin/ferry.js'), 'agent', 'stop', '--project', join(sshd.home, 'ferry/hello/repo')], { env: { ...process.env, HOME: sshd.home, XDG_STATE_HOME: '' }, stdio: 'ignore' });
   await sshd?.stop();
   await project?.cleanup();
-  rmSync(hostDir, { recursive: true, force: true });
 });
 
 describe('ferry deploy to a host over SSH', () => {
@@ -56,7 +54,7 @@ describe('ferry deploy to a host over SSH', () => {
     expect(deployed.stdout).toMatch(new RegExp(`${label}: deploy succeeded \\(r1\\) in [\\d.]+ s; ferry installed`));
     expect((await served()).release).toBe('r1');
     // The secret reached the release's .env on the host, and nothing else: not the output, not a log, not the database, not a command line.
-    const envFiles = filesContaining(sshd.stateHome, SECRET);
+    const envFiles = filesContaining(sshd.home, SECRET);
     expect(envFiles.length).toBeGreaterThan(0);
     expect(envFiles.every((file) => file.endsWith('/.env'))).toBe(true);
     expect(deployed.stdout + deployed.stderr).not.toContain(SECRET);

@@ -26,3 +26,12 @@ export function batches<T>(hosts: T[], parallel: number): T[][] {
 
 /** Quotes a word for the remote POSIX shell (paths and names only: secrets never go on a command line). */
 export const shellWord = (word: string) => (/^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * Where the project lives on a host, as a word for its shell: `ssh.dir` (absolute, or under the SSH user's
+ * home), by default ~/ferry/<app>; its `repo` folder holds the deployed commit.
+ */
+export function remoteRepo(dir: string | undefined, app: string): string {
+  const path = `${dir ?? `ferry/${app}`}/repo`.replace(/^~\//, '');
+  return path.startsWith('/') ? shellWord(path) : `"$HOME"/${shellWord(path)}`;
+}

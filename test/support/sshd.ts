@@ -10,11 +10,15 @@ export interface TestSshd {
   port: number;
   /** `[127.0.0.1]:port <type> <key>`: the host's known_hosts line. */
   knownHostsLine: string;
-  /** The client's private key (OpenSSH format), authorized on the host. */
+  /** The client's private key (OpenSSH format), authorized on the host, and its public half. */
   privateKey: string;
-  /** What the host's sessions get as FERRY_HOME and XDG_STATE_HOME: ferry's builds and the host's state live there. */
-  ferryHome: string;
-  stateHome: string;
+  publicKey: string;
+  /** The host's address (127.0.0.1, or its address in the network namespace the test made). */
+  address: string;
+  /** The home its sessions get (HOME): ferry's builds, the project and the host's state live under it. */
+  home: string;
+  /** Runs a command on the host's network (inside its namespace, if it has one). */
+  inHost(file: string, args: string[]): [string, string[]];
   /** Kills the daemon and every session it runs (a connection that drops). */
   dropConnections(): void;
   /** Starts the daemon again after dropConnections (the host comes back). */
@@ -27,22 +31,23 @@ export interface TestSshd {
  * for the user running the tests, and FERRY_HOME / XDG_STATE_HOME set per session so each test host keeps
  * its ferry builds and its state apart.
  */
-export async function startSshd(): Promise<TestSshd> {
+export async function startSshd(options: { namespace?: { name: string; address: string }; /** Another client's public key to authorize too (one deploy key for several hosts). */ authorize?: string } = {}): Promise<TestSshd> {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-sshd-'));
+  const address = options.namespace?.address ?? '127.0.0.1';
+  const inHost = (file: string, args: string[]): [string, string[]] => (options.namespace ? ['ip', ['netns', 'exec', options.namespace.name, file, ...args]] : [file, args]);
   const keygen = (file: string) => execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, file)]);
   keygen('host_key');
   keygen('client_key');
-  writeFileSync(join(dir, 'authorized_keys'), readFileSync(join(dir, 'client_key.pub')));
-  const ferryHome = join(dir, 'ferry-home');
-  const stateHome = join(dir, 'state');
-  mkdirSync(ferryHome, { recursive: true });
+  writeFileSync(join(dir, 'authorized_keys'), `${readFileSync(join(dir, 'client_key.pub'), 'utf8').trim()}\n${options.authorize ?? ''}\n`);
+  const home = join(dir, 'home');
+  mkdirSync(home, { recursive: true });
   mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  const port = await freePort();
+  const port = options.namespace ? 22 : await freePort();
   writeFileSync(
     join(dir, 'sshd_config'),
     [
       `Port ${port}`,
-      'ListenAddress 127.0.0.1',
+      `ListenAddress ${address}`,
       `HostKey ${join(dir, 'host_key')}`,
       `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
       `PidFile ${join(dir, 'sshd.pid')}`,
@@ -52,18 +57,19 @@ export async function startSshd(): Promise<TestSshd> {
       'PasswordAuthentication no',
       'KbdInteractiveAuthentication no',
       'AllowTcpForwarding yes',
-      `SetEnv FERRY_HOME=${ferryHome} XDG_STATE_HOME=${stateHome}`,
+      `SetEnv HOME=${home}`,
       'LogLevel ERROR',
       '',
     ].join('\n'),
   );
   let daemon: ChildProcess;
   const launch = async () => {
-    daemon = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const [file, args] = inHost('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')]);
+    daemon = spawn(file, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let said = '';
     daemon.stderr!.on('data', (c) => (said += c));
     for (let i = 0; ; i++) {
-      const up = await new Promise<boolean>((resolve) => net.connect(port, '127.0.0.1').once('connect', function (this: net.Socket) { this.destroy(); resolve(true); }).once('error', () => resolve(false)));
+      const up = await new Promise<boolean>((resolve) => net.connect(port, address).once('connect', function (this: net.Socket) { this.destroy(); resolve(true); }).once('error', () => resolve(false)));
       if (up) break;
       if (i > 100 || daemon.exitCode !== null) throw new Error(`sshd did not start: ${said}`);
       await sleep(50);
@@ -82,10 +88,12 @@ export async function startSshd(): Promise<TestSshd> {
   };
   return {
     port,
-    knownHostsLine: `[127.0.0.1]:${port} ${type} ${key}`,
+    knownHostsLine: `${port === 22 ? address : `[${address}]:${port}`} ${type} ${key}`,
     privateKey: readFileSync(join(dir, 'client_key'), 'utf8'),
-    ferryHome,
-    stateHome,
+    publicKey: readFileSync(join(dir, 'client_key.pub'), 'utf8').trim(),
+    address,
+    home,
+    inHost,
     dropConnections: killAll,
     restart: launch,
     async stop() {
