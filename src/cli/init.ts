@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { ciWorkflow, deployWorkflow, dockerfile, DOCKERIGNORE, ferryYml, gitignore, rollbackWorkflow, type InitFacts } from '../init/templates.js';
+import type { FerryConfig } from '../config/schema.js';
+import { ciWorkflow, deployWorkflow, dockerfile, DOCKERIGNORE, ferryYml, gitignore, rollbackWorkflow, type InitFacts, type RemoteDeploy } from '../init/templates.js';
 import { readProjectFacts, type ProjectFacts } from '../init/project-facts.js';
 import { findHealthPath, type HealthFinding } from '../init/health-probe.js';
 import { FERRY_VERSION, ferrySource, type FerrySource } from '../init/ferry-source.js';
@@ -84,6 +85,18 @@ async function initMonitoring(io: Io, projectDir: string, force: boolean | undef
   return 0;
 }
 
+/**
+ * When environments run on hosts, the deploy workflows run on GitHub's runner and reach them over SSH with
+ * the GitHub environment's secrets: the SSH key, known_hosts, and the secrets each environment declares.
+ */
+function remoteDeployOf(config: FerryConfig): RemoteDeploy | undefined {
+  const envs = Object.values(config.environments).filter((env) => env.hosts.length > 0);
+  if (envs.length === 0) return undefined;
+  const knownHostsFiles = envs.some((env) => !env.ssh.known_hosts_secret) ? ['SSH_KNOWN_HOSTS'] : [];
+  const names = envs.flatMap((env) => [env.ssh.key_secret, env.ssh.known_hosts_secret, ...env.secrets, env.notify.webhook_secret_env, env.registry?.password_env, env.database?.url_secret]);
+  return { secrets: [...new Set([...names, ...knownHostsFiles].filter((name): name is string => Boolean(name)))].sort(), knownHostsFiles };
+}
+
 /** `ferry init`: writes what is missing, never overwrites without --force, and says what it did with each file. */
 export async function init(io: Io, projectDir: string, options: { force?: boolean; workflowsOnly?: boolean; probe?: boolean; monitoring?: boolean }): Promise<number> {
   if (options.monitoring) return initMonitoring(io, projectDir, options.force);
@@ -91,10 +104,11 @@ export async function init(io: Io, projectDir: string, options: { force?: boolea
   const config = existsSync(join(projectDir, CONFIG_FILE)) ? loadConfig(projectDir) : undefined;
   const { facts, project, health, source } = await factsOf(projectDir, options.probe !== false && !options.workflowsOnly, config?.workflow.ferry);
   const deploys = !config || Object.keys(config.environments).length > 0;
+  const remote = config && remoteDeployOf(config);
   const files: Array<[string, string]> = [
     ...(options.workflowsOnly ? [] : ([['ferry.yml', ferryYml(facts)], ['Dockerfile', dockerfile(facts)], ['.dockerignore', DOCKERIGNORE]] as Array<[string, string]>)),
     ['.github/workflows/ci.yml', ciWorkflow(facts, { ...(config?.workflow ?? workflowSchema.parse({})), services: config?.workflow.services ?? project.services })],
-    ...(deploys ? ([['.github/workflows/deploy.yml', deployWorkflow(facts)], ['.github/workflows/rollback.yml', rollbackWorkflow(facts)]] as Array<[string, string]>) : []),
+    ...(deploys ? ([['.github/workflows/deploy.yml', deployWorkflow(facts, remote)], ['.github/workflows/rollback.yml', rollbackWorkflow(facts, remote)]] as Array<[string, string]>) : []),
   ];
   const done: Array<{ file: string; action: 'wrote' | 'overwrote' | 'kept'; note?: string }> = [];
   // A project's own .gitignore is never replaced, not even with --force: ferry only says what it lacks.

