@@ -14,15 +14,16 @@ const UPLOT = dirname(createRequire(import.meta.url).resolve('uplot'));
  */
 export const CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+// The page, its styles and its script modules, as `npm run build` put them in dist/dashboard (compiled from dashboard/*.ts).
+const SCRIPTS = join(ROOT, 'dist/dashboard');
+
 const ASSETS: Record<string, { file: string; type: string }> = {
-  '/': { file: join(ROOT, 'dashboard/index.html'), type: 'text/html; charset=utf-8' },
-  '/assets/style.css': { file: join(ROOT, 'dashboard/style.css'), type: 'text/css; charset=utf-8' },
+  '/': { file: join(SCRIPTS, 'index.html'), type: 'text/html; charset=utf-8' },
+  '/assets/style.css': { file: join(SCRIPTS, 'style.css'), type: 'text/css; charset=utf-8' },
   '/assets/uplot.js': { file: join(UPLOT, 'uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
   '/assets/uplot.css': { file: join(UPLOT, 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
 
-// The page's script modules, as `npm run build` compiled them from dashboard/*.ts.
-const SCRIPTS = join(ROOT, 'dist/dashboard');
 for (const name of existsSync(SCRIPTS) ? readdirSync(SCRIPTS) : []) {
   if (name.endsWith('.js')) ASSETS[`/assets/${name}`] = { file: join(SCRIPTS, name), type: 'text/javascript; charset=utf-8' };
 }

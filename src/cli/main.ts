@@ -16,6 +16,7 @@ import { init } from './init.js';
 import { promote } from './promote.js';
 import { token } from './token.js';
 import { setup } from './setup.js';
+import { tunnel } from './hosts.js';
 import { tls } from './tls.js';
 import { migrateCheck, migrateCreate, migrateResolve, migrateRun, migrateStatus, migrateVerify } from './migrate.js';
 
@@ -86,7 +87,16 @@ export function buildProgram(): Command {
     execute(options, (io, dir) => promote(io, dir, from, to)),
   );
 
-  common(program.command('status [env]').description('serving release, instances and health, last deployment')).action((env, options) => execute(options, (io, dir) => status(io, dir, env)));
+  common(program.command('status [env]').description('serving release, instances and health, last deployment (of each host, for an environment on hosts)'))
+    .option('--host <user@host>', 'one host of the environment only')
+    .option('--here', 'this machine, even if the environment names hosts')
+    .action((env, options) => execute(options, (io, dir) => status(io, dir, env, { host: options.host, here: Boolean(options.here) })));
+
+  common(program.command('tunnel <env>').description("the dashboard and API of a host's agent on a local port, through SSH (its API never listens on the network); until Ctrl-C"))
+    .option('--host <user@host>', 'which host (default: the first in hosts:)')
+    .addOption(new Option('--port <port>', 'local port (default: a free one)').argParser(portNumber))
+    .option('--token', "print the host agent's admin token on stdout, to sign in")
+    .action((env, options) => execute(options, (io, dir) => tunnel(io, dir, env, { host: options.host, port: options.port, token: Boolean(options.token) })));
 
   common(program.command('history [env]').description('deployments with their steps, timings and outcome'))
     .addOption(new Option('-n, --limit <count>', 'how many deployments').default(20).argParser(positiveInteger))

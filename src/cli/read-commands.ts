@@ -1,3 +1,4 @@
+import { hostStatus } from './hosts.js';
 import { environmentOf, loadConfig } from '../config/load.js';
 import type { EnvironmentStatus } from '../agent/status.js';
 import type { DeploymentRecord } from '../store/records.js';
@@ -12,7 +13,9 @@ export async function connect(io: Io, projectDir: string, env?: string) {
   return ensureAgent(projectDir, progress(io));
 }
 
-export async function status(io: Io, projectDir: string, env?: string): Promise<number> {
+export async function status(io: Io, projectDir: string, env?: string, options: { host?: string; here?: boolean } = {}): Promise<number> {
+  // An environment on hosts: each host's agent says, through SSH.
+  if (env && !options.here && environmentOf(loadConfig(projectDir), env).hosts.length > 0) return hostStatus(io, projectDir, env, options.host);
   const agent = await connect(io, projectDir, env);
   const body = await agentGet<{ app: string; state: { dir: string; note: string | null; notes: string[] }; environments: EnvironmentStatus[] }>(agent, `/api/status${env ? `?env=${encodeURIComponent(env)}` : ''}`);
   if (io.json) io.out(JSON.stringify(body, null, 2));

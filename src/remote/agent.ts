@@ -5,10 +5,14 @@ import type { SshConnection } from './ssh.js';
 
 /** The agent on a host, reached through the SSH connection (its API listens on the host's loopback only). */
 export class RemoteAgent {
-  constructor(private readonly connection: SshConnection, readonly port: number, private readonly token: string) {}
+  constructor(private readonly connection: SshConnection, readonly port: number, readonly token: string) {}
 
-  /** Starts the host's agent for the project there (`project`: a word for the host's shell) unless one of this ferry build runs; its port and admin token. */
-  static async start(connection: SshConnection, ferry: string, project: string, build: string): Promise<RemoteAgent> {
+  /**
+   * Starts the host's agent for the project there (`project`: a word for the host's shell) unless one runs;
+   * with `build`, an agent of another build is replaced by one of it (the router and instances keep serving).
+   * Its port and admin token.
+   */
+  static async start(connection: SshConnection, ferry: string, project: string, build?: string): Promise<RemoteAgent> {
     const launch = async () => {
       const info = JSON.parse(await connection.run(`${ferry} agent -d --project ${project} --json`, 'starting the agent')) as { url: string };
       // The token crosses the encrypted connection into this process only: never printed, never on a command line.
@@ -17,7 +21,7 @@ export class RemoteAgent {
     };
     let agent = await launch();
     const health = (await agent.json<{ build?: string; pid: number }>('GET', '/api/health'));
-    if (health.build !== build) {
+    if (build && health.build !== build) {
       // An agent of another build: it stops (the router and the instances keep serving), and one of this build starts (and hands the router over).
       await agent.json('POST', '/api/shutdown', { stopRouter: false });
       for (let i = 0; i < 200; i++) {

@@ -79,6 +79,24 @@ describe('ferry deploy to a host over SSH', () => {
     expect((await served()).release).toBe('r2');
   }, 180_000);
 
+  it("reads the host's status, and opens its dashboard and API on a local port through SSH", async () => {
+    const status = await project.ferry(['status', 'production', '--json'], shell);
+    expect(status.code, status.stdout + status.stderr).toBe(0);
+    const body = JSON.parse(status.stdout) as { hosts: Array<{ host: string; environments: Array<{ serving: { id: string } | null }> }> };
+    expect(body.hosts.map((h) => h.environments[0].serving?.id)).toEqual(['r2']);
+    const opened = ferryUntil(project, ['tunnel', 'production', '--json', '--token'], /"url":"[^"]+"[^\n]*\n/, shell);
+    const line = (await opened.matched).split('\n').find((l) => l.startsWith('{'))!;
+    const { url, token } = JSON.parse(line) as { url: string; token: string };
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const api = await fetch(`${url}/api/status?env=production`, { headers: { authorization: `Bearer ${token}` } });
+    expect(api.status).toBe(200);
+    expect(((await api.json()) as { environments: Array<{ serving: { id: string } }> }).environments[0].serving.id).toBe('r2');
+    const page = await fetch(`${url}/`);
+    expect(page.headers.get('content-type'), await page.clone().text()).toMatch(/text\/html/);
+    opened.child.kill('SIGINT');
+    expect((await opened.exited).code).toBe(0);
+  }, 60_000);
+
   it('refuses a host whose key is not the one known, before sending anything', async () => {
     const other = await startSshd();
     try {
