@@ -15,7 +15,7 @@ import { ci } from './ci.js';
 import { init } from './init.js';
 import { promote } from './promote.js';
 import { token } from './token.js';
-import { setup } from './setup.js';
+import { setup, setupOnHosts } from './setup.js';
 import { tunnel } from './hosts.js';
 import { tls } from './tls.js';
 import { migrateCheck, migrateCreate, migrateResolve, migrateRun, migrateStatus, migrateVerify } from './migrate.js';
@@ -201,7 +201,11 @@ export function buildProgram(): Command {
     .option('--system', 'system units (/etc/systemd/system) that run as this user; the default as root')
     .option('--unit-dir <dir>', 'write the units here and enable nothing (to review or package them)')
     .option('--no-enable', 'write and check the units; do not enable or start them')
-    .action((options) => execute(options, (io, dir) => setup(io, dir, { scope: options.system ? 'system' : options.user ? 'user' : undefined, unitDir: options.unitDir, enable: options.enable !== false })));
+    .option('--env <env>', 'an environment on hosts: run ferry setup on each of its hosts, over SSH')
+    .action((options) => {
+      const setupOptions = { scope: options.system ? 'system' : options.user ? 'user' : undefined, unitDir: options.unitDir, enable: options.enable !== false } as const;
+      return execute(options, (io, dir) => (options.env ? setupOnHosts(io, dir, options.env, setupOptions) : setup(io, dir, setupOptions)));
+    });
 
   common(program.command('up').description('start ferry and deploy every environment, in the foreground (what `npm start` runs)')).action((options) =>
     execute(options, (io, dir) => up(io, dir)),

@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { loadConfig } from '../config/load.js';
+import { environmentOf, loadConfig } from '../config/load.js';
+import { shellWord } from '../remote/hosts.js';
+import { hostFerry, hostsOf } from '../remote/tunnel.js';
 import { FERRY_ROOT, FERRY_VERSION } from '../init/ferry-source.js';
 import { RouterClient, ROUTER_ENTRY } from '../router/client.js';
 import { renderUnits, unitNames } from '../setup/units.js';
@@ -9,6 +11,29 @@ import { statePaths } from '../state/paths.js';
 import { FerryError } from '../util/errors.js';
 import { run } from '../util/run.js';
 import { progress, type Io } from './output.js';
+
+/**
+ * `ferry setup --env E` of an environment on hosts: `ferry setup` runs on each host (over SSH, for the project
+ * deployed there), with the same options; what each says is shown, prefixed with the host.
+ */
+export async function setupOnHosts(io: Io, projectDir: string, env: string, options: SetupOptions): Promise<number> {
+  const config = loadConfig(projectDir);
+  environmentOf(config, env);
+  const say = progress(io);
+  const flags = [options.scope ? `--${options.scope}` : '', options.enable ? '' : '--no-enable', options.unitDir ? `--unit-dir ${shellWord(options.unitDir)}` : ''].filter(Boolean).join(' ');
+  let exitCode = 0;
+  for (const host of hostsOf(config, env)) {
+    const { connection, ferry, project } = await hostFerry(config, env, host);
+    try {
+      const result = await connection.exec(`${ferry} setup --project ${project} ${flags}`);
+      for (const line of `${result.stdout}${result.stderr}`.trim().split('\n')) if (line) say(`${host.label}: ${line}`);
+      if (result.code !== 0) exitCode = Math.max(exitCode, result.code ?? 3);
+    } finally {
+      connection.close();
+    }
+  }
+  return exitCode;
+}
 
 export interface SetupOptions {
   scope?: 'system' | 'user';

@@ -97,6 +97,17 @@ describe('ferry deploy to a host over SSH', () => {
     expect((await opened.exited).code).toBe(0);
   }, 60_000);
 
+  it('runs ferry setup on the host: systemd units for the project deployed there, checked there', async () => {
+    const unitDir = join(sshd.home, 'units');
+    const setup = await project.ferry(['setup', '--env', 'production', '--unit-dir', unitDir], shell);
+    expect(setup.code, setup.stdout + setup.stderr).toBe(0);
+    const label = `${userInfo().username}@127.0.0.1:${sshd.port}`;
+    expect(setup.stdout + setup.stderr).toContain(`${label}: checked: systemd-analyze verify found nothing wrong`);
+    const router = readFileSync(join(unitDir, 'ferry-hello-router.service'), 'utf8');
+    // The host's own ferry build and the project's state there.
+    expect(router).toMatch(new RegExp(`^ExecStart=\\S+ --max-semi-space-size=64 ${sshd.home}/\\.ferry/versions/[^/]+/dist/router/main\\.js ${sshd.home}/\\.local/state/ferry/hello-[0-9a-f]+`, 'm'));
+  }, 60_000);
+
   it('refuses a host whose key is not the one known, before sending anything', async () => {
     const other = await startSshd();
     try {

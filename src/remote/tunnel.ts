@@ -23,18 +23,26 @@ export function hostsOf(config: FerryConfig, env: string, only?: string): HostAd
  * it, else its newest) starts it if it does not run. Nothing is installed: a host never deployed to says so.
  */
 export async function hostAgent(config: FerryConfig, env: string, host: HostAddress): Promise<{ connection: SshConnection; agent: RemoteAgent }> {
-  const settings = config.environments[env];
-  const connection = await SshConnection.connect(host, sshCredentials(config, env), parseDurationMs(settings.ssh.connect_timeout) ?? 15_000);
+  const { connection, ferry, project } = await hostFerry(config, env, host);
   try {
-    const builds = (await connection.exec(`ls -t ${REMOTE_FERRY_DIR} 2>/dev/null`)).stdout.split('\n').filter((name) => /^[\w.+-]+$/.test(name) && !name.endsWith('.part'));
-    const build = builds.includes(ferryBuild()) ? ferryBuild() : builds[0];
-    if (!build) throw new FerryError({ code: 'REMOTE_COMMAND_FAILED', message: `ferry is not on ${host.label}: nothing was deployed there yet`, hint: `Deploy first: ferry deploy ${env}.` });
-    const agent = await RemoteAgent.start(connection, `node ${REMOTE_FERRY_DIR}/${build}/bin/ferry.js`, remoteRepo(settings.ssh.dir, config.app));
-    return { connection, agent };
+    return { connection, agent: await RemoteAgent.start(connection, ferry, project) };
   } catch (error) {
     connection.close();
     throw error;
   }
+}
+
+/** A connection to a host, the command of the ferry there (this build if it has it, else its newest) and the project's folder there. */
+export async function hostFerry(config: FerryConfig, env: string, host: HostAddress): Promise<{ connection: SshConnection; ferry: string; project: string }> {
+  const settings = config.environments[env];
+  const connection = await SshConnection.connect(host, sshCredentials(config, env), parseDurationMs(settings.ssh.connect_timeout) ?? 15_000);
+  const builds = (await connection.exec(`ls -t ${REMOTE_FERRY_DIR} 2>/dev/null`)).stdout.split('\n').filter((name) => /^[\w.+-]+$/.test(name) && !name.endsWith('.part'));
+  const build = builds.includes(ferryBuild()) ? ferryBuild() : builds[0];
+  if (!build) {
+    connection.close();
+    throw new FerryError({ code: 'REMOTE_COMMAND_FAILED', message: `ferry is not on ${host.label}: nothing was deployed there yet`, hint: `Deploy first: ferry deploy ${env}.` });
+  }
+  return { connection, ferry: `node ${REMOTE_FERRY_DIR}/${build}/bin/ferry.js`, project: remoteRepo(settings.ssh.dir, config.app) };
 }
 
 /** A local port whose connections go, through the SSH connection, to the host agent's loopback port. */
