@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createTestProject, ferryUntil, REPO_ROOT, type TestProject } from '../../test/support/project.js';
@@ -58,8 +58,20 @@ describe('ferry deploy to a host over SSH', () => {
     expect(envFiles.length).toBeGreaterThan(0);
     expect(envFiles.every((file) => file.endsWith('/.env'))).toBe(true);
     expect(deployed.stdout + deployed.stderr).not.toContain(SECRET);
-    const commandLines = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid)).map((pid) => { try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return ''; } });
-    expect(commandLines.some((line) => line.includes(SECRET))).toBe(false);
+    // Nor any process's command line, nor the environment of any process but the instances of production on
+    // the host, which the release's .env is for (`ps e` shows both).
+    const read = (file: string) => {
+      try {
+        return readFileSync(file, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    const pids = readdirSync('/proc').filter((pid) => /^\d+$/.test(pid));
+    expect(pids.filter((pid) => read(`/proc/${pid}/cmdline`).includes(SECRET))).toEqual([]);
+    const holders = pids.filter((pid) => read(`/proc/${pid}/environ`).includes(SECRET));
+    expect(holders.length).toBeGreaterThan(0);
+    for (const pid of holders) expect(readlinkSync(`/proc/${pid}/cwd`)).toMatch(new RegExp(`^${sshd.home}/\\.local/state/ferry/hello-[0-9a-f]+/releases/production/r1/app$`));
   }, 180_000);
 
   it('deploys again under load with no failed request; ferry is not copied again, and the bundle holds only what is new', async () => {
@@ -90,7 +102,12 @@ describe('ferry deploy to a host over SSH', () => {
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const api = await fetch(`${url}/api/status?env=production`, { headers: { authorization: `Bearer ${token}` } });
     expect(api.status).toBe(200);
-    expect(((await api.json()) as { environments: Array<{ serving: { id: string } }> }).environments[0].serving.id).toBe('r2');
+    const statusText = await api.text();
+    expect((JSON.parse(statusText) as { environments: Array<{ serving: { id: string } }> }).environments[0].serving.id).toBe('r2');
+    // The host's history and status carry no secret value.
+    const historyText = await (await fetch(`${url}/api/deployments?env=production`, { headers: { authorization: `Bearer ${token}` } })).text();
+    expect(historyText).toContain('"releaseId":"r2"');
+    for (const text of [statusText, historyText]) expect(text).not.toContain(SECRET);
     const page = await fetch(`${url}/`);
     expect(page.headers.get('content-type'), await page.clone().text()).toMatch(/text\/html/);
     opened.child.kill('SIGINT');
