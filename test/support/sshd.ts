@@ -2,7 +2,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { freePort } from '../../src/util/ports.js';
 import { sleep } from '../../src/util/sleep.js';
 
@@ -57,7 +57,8 @@ export async function startSshd(options: { namespace?: { name: string; address: 
       'PasswordAuthentication no',
       'KbdInteractiveAuthentication no',
       'AllowTcpForwarding yes',
-      `SetEnv HOME=${home}`,
+      // The host runs the Node the tests run on (ferry copies its native modules as built for it).
+      `SetEnv HOME=${home} PATH=${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
       'LogLevel ERROR',
       '',
     ].join('\n'),
