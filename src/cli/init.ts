@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { FerryConfig } from '../config/schema.js';
-import { ciWorkflow, deployWorkflow, dockerfile, DOCKERIGNORE, ferryYml, gitignore, rollbackWorkflow, type InitFacts, type RemoteDeploy } from '../init/templates.js';
+import { ciWorkflow, composeDev, deployWorkflow, dockerfile, DOCKERIGNORE, ferryYml, gitignore, rollbackWorkflow, type InitFacts, type RemoteDeploy } from '../init/templates.js';
 import { readProjectFacts, type ProjectFacts } from '../init/project-facts.js';
 import { findHealthPath, type HealthFinding } from '../init/health-probe.js';
 import { FERRY_VERSION, ferrySource, type FerrySource } from '../init/ferry-source.js';
@@ -26,6 +26,7 @@ async function factsOf(projectDir: string, probe: boolean, configuredFerry: stri
     nodeVersion: project.nodeVersion,
     ferry: own ? 'node bin/ferry.js' : 'ferry',
     ferryInstall: source && { spec: source.spec, version: FERRY_VERSION },
+    services: project.services,
   };
   return { facts, project, health, source };
 }
@@ -106,7 +107,7 @@ export async function init(io: Io, projectDir: string, options: { force?: boolea
   const deploys = !config || Object.keys(config.environments).length > 0;
   const remote = config && remoteDeployOf(config);
   const files: Array<[string, string]> = [
-    ...(options.workflowsOnly ? [] : ([['ferry.yml', ferryYml(facts)], ['Dockerfile', dockerfile(facts)], ['.dockerignore', DOCKERIGNORE]] as Array<[string, string]>)),
+    ...(options.workflowsOnly ? [] : ([['ferry.yml', ferryYml(facts)], ['Dockerfile', dockerfile(facts)], ['.dockerignore', DOCKERIGNORE], ['docker-compose.dev.yml', composeDev(facts)]] as Array<[string, string]>)),
     ['.github/workflows/ci.yml', ciWorkflow(facts, { ...(config?.workflow ?? workflowSchema.parse({})), services: config?.workflow.services ?? project.services })],
     ...(deploys ? ([['.github/workflows/deploy.yml', deployWorkflow(facts, remote)], ['.github/workflows/rollback.yml', rollbackWorkflow(facts, remote)]] as Array<[string, string]>) : []),
   ];

@@ -16,6 +16,7 @@ import { init } from './init.js';
 import { promote } from './promote.js';
 import { token } from './token.js';
 import { setup, setupOnHosts } from './setup.js';
+import { dev } from './dev.js';
 import { tunnel } from './hosts.js';
 import { tls } from './tls.js';
 import { migrateCheck, migrateCreate, migrateResolve, migrateRun, migrateStatus, migrateVerify } from './migrate.js';
@@ -206,6 +207,11 @@ export function buildProgram(): Command {
       const setupOptions = { scope: options.system ? 'system' : options.user ? 'user' : undefined, unitDir: options.unitDir, enable: options.enable !== false } as const;
       return execute(options, (io, dir) => (options.env ? setupOnHosts(io, dir, options.env, setupOptions) : setup(io, dir, setupOptions)));
     });
+
+  common(program.command('dev').description("run the project for development: dev.services (containers or commands), then the app, restarted when a file changes"))
+    .addOption(new Option('--port <port>', 'where the app listens (default: dev.port, 3000)').argParser(portNumber))
+    .option('--no-services', "start the app only (the services run elsewhere)")
+    .action((options) => execute(options, (io, dir) => dev(io, dir, { port: options.port, services: options.services !== false })));
 
   common(program.command('up').description('start ferry and deploy every environment, in the foreground (what `npm start` runs)')).action((options) =>
     execute(options, (io, dir) => up(io, dir)),

@@ -123,7 +123,7 @@ export const branchTargetSchema = z.union([
 
 export const workflowSchema = z
   .strictObject({
-    services: z.array(z.enum(['mongo', 'redis', 'postgres'])).optional().describe("Service containers of the CI job (their URLs are set in its env). Default: what package.json's dependencies use (mongodb or mongoose → mongo, redis or ioredis → redis, pg or postgres → postgres)."),
+    services: z.array(z.enum(['mongo', 'redis', 'postgres', 'kafka'])).optional().describe("Service containers of the CI job (their URLs are set in its env). Default: what package.json's dependencies use (mongodb or mongoose → mongo, redis or ioredis → redis, pg or postgres → postgres, kafkajs → kafka)."),
     setup: z.array(z.string().min(1)).default([]).describe('Commands the CI job runs after npm ci, before the pipeline.'),
     env: z.record(z.string(), z.string()).default({}).describe('More environment variables of the CI job.'),
     ferry: z
@@ -245,6 +245,29 @@ export function appNameFor(packageName: string | undefined): string {
   return (packageName ?? 'app').replace(/^@[^/]+\//, '').toLowerCase().replace(/[^a-z0-9-_]/g, '-').replace(/^[^a-z0-9]+/, '') || 'app';
 }
 
+const devServiceSchema = z
+  .strictObject({
+    image: z.string().min(1).optional().describe('A Docker image ferry dev runs (published on 127.0.0.1 only), e.g. redis:7.'),
+    command: z.string().min(1).optional().describe('Or a command on this machine, e.g. `redis-server --port {port} --save ""`; {port} is the port ferry picked.'),
+    port: port.describe("The service's port: inside the container (image), or the one {port} stands for (command: a free one when omitted).").optional(),
+    env: z.record(envVarName, z.string()).default({}).describe('What the app gets, under the names staging and production use (MONGODB_URL, REDIS_URL, KAFKA_BROKERS…); {port} is the port on 127.0.0.1.'),
+    container_env: z.record(z.string(), z.string()).default({}).describe('Variables of the container itself (image); {port} as above.'),
+  })
+  .superRefine((service, ctx) => {
+    if (!service.image === !service.command) ctx.addIssue({ code: 'custom', path: [], message: 'needs exactly one of image: (Docker) or command: (a process on this machine)' });
+    if (service.image && service.port === undefined) ctx.addIssue({ code: 'custom', path: ['port'], message: "is required with image: (the port the service listens on inside the container)" });
+  });
+
+const devSchema = z
+  .strictObject({
+    port: port.default(3000).describe('Where `ferry dev` runs the app (PORT).'),
+    start: z.string().min(1).optional().describe("The command that runs the app in development; default: the production environment's start. It restarts when a file of the project changes."),
+    env: z.record(envVarName, z.string()).default({}).describe('More variables for the app in development.'),
+    watch_ignore: z.array(z.string().min(1)).default(['node_modules', '.git', 'dist', 'coverage']).describe('Folders whose changes do not restart the app.'),
+    services: z.record(z.string().regex(/^[a-z0-9][a-z0-9-_]*$/), devServiceSchema).default({}).describe('What the app needs locally (MongoDB, Redis, Kafka…), started by `ferry dev` and stopped with it.'),
+  })
+  .prefault({});
+
 export const configSchema = z.strictObject({
   $schema: z.string().optional(),
   app: z.string().regex(/^[a-z0-9][a-z0-9-_]*$/, 'expected a lowercase name of letters, digits, - and _'),
@@ -277,6 +300,7 @@ export const configSchema = z.strictObject({
   scan: scanSchema,
   pipeline: pipelineSchema,
   workflow: workflowSchema,
+  dev: devSchema,
   branches: z
     .record(z.string().min(1), branchTargetSchema)
     .default({ develop: 'staging', main: 'production', 'hotfix/*': { through: 'main' } })
@@ -298,3 +322,5 @@ export type WorkflowConfig = z.infer<typeof workflowSchema>;
 export type ScanConfig = z.infer<typeof scanSchema>;
 export type RegistryConfig = z.infer<typeof registrySchema>;
 export type NotifyConfig = z.infer<typeof notifySchema>;
+export type DevConfig = z.infer<typeof devSchema>;
+export type DevServiceConfig = z.infer<typeof devServiceSchema>;

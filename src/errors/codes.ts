@@ -73,6 +73,7 @@ export const ERROR_CODES = {
   REMOTE_COMMAND_FAILED: person('a command ferry ran on a host over SSH failed'),
   ACME_FAILED: person('the ACME server did not issue a certificate (a challenge failed, or it refused the order)', 502),
   TLS_FILES_INVALID: usage("https.certificate's files cannot be read, are not PEM, or the key is not the certificate's"),
+  DEV_SERVICE_FAILED: person('a service `ferry dev` starts (a container or a command) did not come up'),
   SETUP_UNIT_INVALID: person('`systemd-analyze verify` found a problem in a unit `ferry setup` wrote'),
   SETUP_FAILED: person('systemctl could not enable or start the units `ferry setup` wrote'),
   ROUTER_REFUSED: person('the router refused a control request'),

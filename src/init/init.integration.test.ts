@@ -117,6 +117,26 @@ describe('ferry init', () => {
     }
   });
 
+  it('for a project with MongoDB, Redis and Kafka clients: ferry dev\'s services in ferry.yml, and docker-compose.dev.yml with the app reloading beside them', async () => {
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'orders', version: '1.0.0', scripts: { start: 'node server.js' }, dependencies: { mongoose: '^8', ioredis: '^5', kafkajs: '^2' } }));
+    expect((await ferryInit(['--no-probe'])).code).toBe(0);
+    const config = loadConfig(dir);
+    expect(Object.keys(config.dev.services)).toEqual(['mongo', 'redis', 'kafka']);
+    expect(config.dev.services.mongo).toMatchObject({ image: 'mongo:7', port: 27017, env: { MONGODB_URL: 'mongodb://127.0.0.1:{port}/orders' } });
+    expect(config.dev.services.kafka.container_env.KAFKA_ADVERTISED_LISTENERS).toBe('PLAINTEXT://127.0.0.1:{port}');
+    const compose = parse(readFileSync(join(dir, 'docker-compose.dev.yml'), 'utf8'));
+    expect(Object.keys(compose.services)).toEqual(['app', 'mongo', 'redis', 'kafka']);
+    expect(compose.services.app.command).toEqual(['sh', '-c', 'npm install && exec node --watch server.js']);
+    // The same names staging and production use; services by their Compose names; every port on 127.0.0.1 only.
+    expect(compose.services.app.environment).toMatchObject({ MONGODB_URL: 'mongodb://mongo:27017/orders', REDIS_URL: 'redis://redis:6379', KAFKA_BROKERS: 'kafka:9092' });
+    for (const service of Object.values(compose.services) as Array<{ ports: string[] }>) for (const port of service.ports) expect(port).toMatch(/^127\.0\.0\.1:/);
+    expect(compose.services.app.depends_on.kafka).toEqual({ condition: 'service_healthy' });
+    const ci = parse(readFileSync(join(dir, '.github/workflows/ci.yml'), 'utf8'));
+    expect(Object.keys(ci.jobs.pipeline.services)).toEqual(['mongo', 'redis', 'kafka']);
+    expect(ci.jobs.pipeline.env.KAFKA_BROKERS).toBe('127.0.0.1:9092');
+    expect(workflowErrors('ci.yml', readFileSync(join(dir, '.github/workflows/ci.yml'), 'utf8'))).toEqual([]);
+  });
+
   it("this repository's own workflows parse without errors", () => {
     const dir = join(REPO_ROOT, '.github/workflows');
     for (const name of readdirSync(dir)) expect(workflowErrors(name, readFileSync(join(dir, name), 'utf8')), name).toEqual([]);

@@ -30,8 +30,8 @@ export interface ProjectFacts {
   framework?: string;
   /** Whether the project has dependencies to install before it can start. */
   hasDependencies: boolean;
-  /** The CI service containers its dependencies call for (a MongoDB, Redis or PostgreSQL client). */
-  services: Array<'mongo' | 'redis' | 'postgres'>;
+  /** The services its dependencies call for (a MongoDB, Redis, PostgreSQL or Kafka client): CI's service containers, ferry dev's. */
+  services: ServiceName[];
   assumptions: Assumption[];
 }
 
@@ -40,11 +40,14 @@ const DEV_TOOLS = /^(nest|ts-node|ts-node-dev|tsx|nodemon|next dev|vite|webpack|
 /** Shell syntax that `exec <command>` cannot run as one program. */
 const SHELL_SYNTAX = /[;&|<>`$()]|^\s*\w+=/;
 
-/** Database clients in package.json, and the CI service each needs. */
-const SERVICE_CLIENTS: Array<['mongo' | 'redis' | 'postgres', string[]]> = [
+export type ServiceName = 'mongo' | 'redis' | 'postgres' | 'kafka';
+
+/** Clients in package.json, and the service each needs. */
+const SERVICE_CLIENTS: Array<[ServiceName, string[]]> = [
   ['mongo', ['mongodb', 'mongoose']],
   ['redis', ['redis', 'ioredis']],
   ['postgres', ['pg', 'postgres', 'pg-promise']],
+  ['kafka', ['kafkajs', '@confluentinc/kafka-javascript', 'node-rdkafka']],
 ];
 
 const FRAMEWORKS: Array<[string, string]> = [

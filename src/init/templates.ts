@@ -1,4 +1,6 @@
 import { stringify } from 'yaml';
+import type { ServiceName } from './project-facts.js';
+import { devServices, SERVICE_SPECS } from './services.js';
 import type { WorkflowConfig } from '../config/schema.js';
 import { shellWord } from '../util/shell.js';
 
@@ -15,6 +17,8 @@ export interface InitFacts {
   ferry: string;
   /** What workflows install ferry from (an npm install spec pinned to the ferry that wrote them); none in ferry's own repository. */
   ferryInstall?: { spec: string; version: string };
+  /** The services the dependencies call for (MongoDB, Redis, PostgreSQL, Kafka): ferry dev's and docker-compose.dev.yml's. */
+  services: ServiceName[];
 }
 
 /** The branch policy `ferry init` writes: develop → staging, main → production, hotfix/* → production through main. */
@@ -23,7 +27,8 @@ export const DEFAULT_BRANCHES = { develop: 'staging', main: 'production', 'hotfi
 export function ferryYml(facts: InitFacts): string {
   // The process runtime is the embedded default: dependencies are installed from the lockfile on each deploy (and reused).
   const env = (port: number) => ({ port, strategy: 'blue-green', ...(facts.start ? { start: facts.start } : {}), ...(facts.build ? { build: facts.build } : {}), health: { path: facts.healthPath } });
-  const yaml = stringify({ app: facts.app, branches: DEFAULT_BRANCHES, environments: { production: env(3000), staging: env(3001) } });
+  const dev = facts.services.length ? { dev: { services: devServices(facts.services, facts.app) } } : {};
+  const yaml = stringify({ app: facts.app, branches: DEFAULT_BRANCHES, ...dev, environments: { production: env(3000), staging: env(3001) } });
   const missingStart = facts.start ? '' : '# EDIT: add `start: <command that starts one instance>` to each environment (the project has no start script, main or bin).\n';
   return `# ferry's configuration (ferry's README, "Configuration"; JSON Schema in ferry's schema/ferry.schema.json).
 # runtime: process (the default) runs the release directly; \`runtime: docker\` builds and runs the Dockerfile instead.
@@ -112,7 +117,17 @@ const setupSteps = (facts: InitFacts) => `      - uses: actions/checkout@v4
       - run: npm ci
 ${installFerry(facts)}`;
 
-const SERVICES: Record<'mongo' | 'redis' | 'postgres', { block: string; env: Record<string, string> }> = {
+const SERVICES: Record<ServiceName, { block: string; env: Record<string, string> }> = {
+  kafka: {
+    block: `      kafka:
+        image: ${SERVICE_SPECS.kafka.image}
+        ports: ['9092:9092']
+        env:
+${Object.entries(SERVICE_SPECS.kafka.containerEnv('127.0.0.1:9092')).map(([key, value]) => `          ${key}: '${value}'`).join('\n')}
+        options: --health-cmd "${SERVICE_SPECS.kafka.healthcheck}" --health-interval 5s --health-timeout 10s --health-retries 20
+`,
+    env: { KAFKA_BROKERS: '127.0.0.1:9092' },
+  },
   mongo: {
     block: `      mongo:
         image: mongo:7
@@ -264,4 +279,34 @@ ${deploySetup(facts, remote)}      - name: Roll back
           RELEASE: \${{ inputs.release }}
         run: ${facts.ferry} rollback "$ENVIRONMENT" \${RELEASE:+--to "$RELEASE"}
 `;
+}
+
+/**
+ * docker-compose.dev.yml: the app with reload on change (node --watch) beside the services its dependencies
+ * call for, each published on 127.0.0.1 only, the app given their addresses under the names staging and
+ * production use. `ferry dev` does the same without Compose.
+ */
+export function composeDev(facts: InitFacts): string {
+  const start = facts.start ?? 'node index.js';
+  const watched = /^node\s+(?!--watch)/.test(start) ? start.replace(/^node\s+/, 'node --watch ') : start;
+  const app: Record<string, unknown> = {
+    image: `node:${facts.nodeVersion}`,
+    working_dir: '/app',
+    command: ['sh', '-c', `npm install && exec ${watched}`],
+    ports: ['127.0.0.1:3000:3000'],
+    environment: { PORT: '3000', HOST: '0.0.0.0', NODE_ENV: 'development', ...Object.fromEntries(facts.services.map((name) => [SERVICE_SPECS[name].variable, SERVICE_SPECS[name].url(name, SERVICE_SPECS[name].port, facts.app)])) },
+    volumes: ['.:/app'],
+    ...(facts.services.length ? { depends_on: Object.fromEntries(facts.services.map((name) => [name, { condition: 'service_healthy' }])) } : {}),
+  };
+  const services = Object.fromEntries(
+    facts.services.map((name) => {
+      const spec = SERVICE_SPECS[name];
+      const environment = Object.fromEntries(Object.entries(spec.containerEnv(`${name}:${spec.port}`)).map(([key, value]) => [key, value.replace('__APP__', facts.app)]));
+      return [name, { image: spec.image, ports: [`127.0.0.1:${spec.port}:${spec.port}`], ...(Object.keys(environment).length ? { environment } : {}), healthcheck: { test: ['CMD-SHELL', spec.healthcheck], interval: '5s', timeout: '10s', retries: 20 } }];
+    }),
+  );
+  return `# Written by ferry init: the app with reload on change and its services, for development.
+#   docker compose -f docker-compose.dev.yml up
+# \`ferry dev\` does the same without Compose (the services of ferry.yml's dev:, the app on this machine).
+${stringify({ services: { app, ...services } })}`;
 }
