@@ -13,7 +13,8 @@ export function countRequest(route, status) {
   requests.set(key, (requests.get(key) ?? 0) + 1);
 }
 
-export function metricsText(labels) {
+/** `dependencies`: each backing service's readiness check, as app_dependency_up (1 up, 0 down; not configured: absent). */
+export function metricsText(labels, dependencies) {
   const common = Object.entries(labels).map(([k, v]) => `${k}="${String(v).replace(/["\\\n]/g, '_')}"`).join(',');
   const cpu = process.cpuUsage();
   const memory = process.memoryUsage();
@@ -45,6 +46,11 @@ export function metricsText(labels) {
   for (const [key, n] of requests) {
     const [route, code] = key.split('|');
     lines.push(`app_requests_total{${common},route="${route}",code="${code}"} ${n}`);
+  }
+  const checked = Object.entries(dependencies ?? {}).filter(([, check]) => check.status !== 'not configured');
+  if (checked.length) {
+    lines.push('# HELP app_dependency_up Whether a backing service this instance is configured with answers (1) or not (0).', '# TYPE app_dependency_up gauge');
+    for (const [name, check] of checked) lines.push(`app_dependency_up{${common},dependency="${name}"} ${check.status === 'up' ? 1 : 0}`);
   }
   return lines.join('\n') + '\n';
 }

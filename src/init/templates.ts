@@ -242,7 +242,7 @@ permissions:
   contents: read
 jobs:
   deploy:
-${deployJob(remote, "\${{ github.ref_name == 'main' && 'production' || 'staging' }}")}    timeout-minutes: 60
+${deployJob(remote, "${{ github.ref_name == 'main' && 'production' || 'staging' }}")}    timeout-minutes: 60
     steps:
 ${deploySetup(facts, remote)}      - name: Pipeline, then deploy where ferry.yml's branches say
         run: ${facts.ferry} ci --deploy
@@ -272,7 +272,7 @@ permissions:
   contents: read
 jobs:
   rollback:
-${deployJob(remote, '\${{ inputs.environment }}')}    steps:
+${deployJob(remote, '${{ inputs.environment }}')}    steps:
 ${deploySetup(facts, remote)}      - name: Roll back
         env:
           ENVIRONMENT: \${{ inputs.environment }}
