@@ -1,4 +1,5 @@
 import { hostStatus } from './hosts.js';
+import { hostAgent, hostsOf, serveTunnel } from '../remote/tunnel.js';
 import { environmentOf, loadConfig } from '../config/load.js';
 import type { EnvironmentStatus } from '../agent/status.js';
 import type { DeploymentRecord } from '../store/records.js';
@@ -7,9 +8,20 @@ import { agentGet, agentGetStream, ensureAgent } from './agent-client.js';
 import { printHistory, printStatus, progress, type Io } from './output.js';
 
 /** The agent of the project (started if none runs), after checking ferry.yml and the environment name. */
-export async function connect(io: Io, projectDir: string, env?: string) {
+/**
+ * The agent to ask about an environment: this machine's, or, for an environment on hosts, its first host's
+ * (FERRY_HOST names another) through an SSH tunnel that lives as long as the command.
+ */
+export async function connect(io: Io, projectDir: string, env?: string): Promise<AgentInfo> {
   const config = loadConfig(projectDir);
-  if (env) environmentOf(config, env);
+  if (env && environmentOf(config, env).hosts.length > 0) {
+    const [host] = hostsOf(config, env, process.env.FERRY_HOST || undefined);
+    const { connection, agent } = await hostAgent(config, env, host);
+    const server = await serveTunnel(connection, agent.port, 0);
+    const port = (server.address() as { port: number }).port;
+    progress(io)(`${env} runs on hosts: asking the agent on ${host.label} through SSH${config.environments[env].hosts.length > 1 && !process.env.FERRY_HOST ? ' (the first host; FERRY_HOST=<user@host> for another)' : ''}`);
+    return { pid: 0, url: `http://127.0.0.1:${port}`, port, token: agent.token, projectDir, routerPid: 0 };
+  }
   return ensureAgent(projectDir, progress(io));
 }
 

@@ -112,6 +112,13 @@ describe('ferry deploy to a host over SSH', () => {
     expect(page.headers.get('content-type'), await page.clone().text()).toMatch(/text\/html/);
     opened.child.kill('SIGINT');
     expect((await opened.exited).code).toBe(0);
+    // The other reading commands ask the host's agent the same way.
+    const history = await project.ferry(['history', 'production', '--json'], shell);
+    expect(history.code, history.stderr).toBe(0);
+    expect((JSON.parse(history.stdout) as { deployments: Array<{ releaseId: string; outcome: string }> }).deployments.map((d) => [d.releaseId, d.outcome])).toEqual([['r2', 'succeeded'], ['r1', 'succeeded']]);
+    const logs = await project.ferry(['logs', 'production', '--lines', '5'], shell);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).toMatch(/listening on 127\.0\.0\.1:\d+/);
   }, 60_000);
 
   it('runs ferry setup on the host: systemd units for the project deployed there, checked there', async () => {
