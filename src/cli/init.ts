@@ -60,15 +60,13 @@ function writeFiles(projectDir: string, files: Array<[string, string]>, force: b
   return done;
 }
 
-const KAFKA_CLIENTS = ['kafkajs', 'node-rdkafka', '@confluentinc/kafka-javascript'];
-
 /** `ferry init --monitoring`: Prometheus, alert rules with their tests, Alertmanager, Grafana and a compose file to run them. */
 async function initMonitoring(io: Io, projectDir: string, force: boolean | undefined): Promise<number> {
   const project = readProjectFacts(projectDir);
   const config = existsSync(join(projectDir, CONFIG_FILE)) ? loadConfig(projectDir) : undefined;
   const environments = config ? Object.entries(config.environments).map(([name, env]) => ({ name, port: env.port })) : [{ name: 'production', port: 3000 }, { name: 'staging', port: 3001 }];
-  const dependencies = { ...(project.manifest.dependencies ?? {}) };
-  const exporters = [...project.services, ...(KAFKA_CLIENTS.some((name) => dependencies[name]) ? (['kafka'] as const) : [])];
+  // An exporter for each store the dependencies use (MongoDB, Redis, PostgreSQL, Kafka).
+  const exporters = project.services;
   const agentPort = config?.agent.port ?? 7070;
   const done = writeFiles(projectDir, monitoringFiles({ app: project.app, environments, agentPort, exporters }), force);
   const next = [
