@@ -185,6 +185,7 @@ const sshSchema = z
     known_hosts_secret: envVarName.optional().describe('A secret holding known_hosts lines for the hosts (CI); else ~/.ssh/known_hosts. A host whose key is not listed is refused.'),
     dir: z.string().min(1).optional().describe("Where the project lives on each host: absolute, or under the SSH user's home (default ferry/<app>, that is ~/ferry/<app>)."),
     parallel: z.number().int().min(1).max(64).default(1).describe('Hosts deployed at once; the next group starts after the previous one succeeded.'),
+    git_remote: z.string().min(1).optional().describe("The host fetches the commit from this remote itself (with its own deploy key) instead of receiving a git bundle through the connection, e.g. git@github.com:team/shop.git."),
     connect_timeout: duration.default('15s'),
   })
   .prefault({});

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { Transform } from 'node:stream';
 import { run } from '../util/run.js';
+import { shellWord } from './hosts.js';
 import { FerryError } from '../util/errors.js';
 import type { SshConnection } from './ssh.js';
 
@@ -9,14 +10,18 @@ export const OUTGOING_REF = 'refs/ferry/outgoing';
 
 /**
  * Gives the host's copy of the project the commit, without a deploy key on the host: the host says which
- * deployed commits it has, and ferry sends a `git bundle` of what it lacks through the connection. Then the
+ * deployed commits it has, and ferry sends a `git bundle` of what it lacks through the connection (or, with
+ * `ssh.git_remote`, the host fetches the commit from that remote with its own key). Then the
  * host's working tree is that commit (its ferry.yml is the one deployed). `repo` is a word for the host's shell
  * (see remoteRepo). Returns the bundle's size in bytes (0: it had it).
  */
-export async function sendCommit(connection: SshConnection, projectDir: string, commit: string, repo: string): Promise<number> {
+export async function sendCommit(connection: SshConnection, projectDir: string, commit: string, repo: string, gitRemote?: string): Promise<number> {
   const state = await connection.run(`mkdir -p ${repo} && git -C ${repo} init -q && (git -C ${repo} cat-file -e ${commit}^{commit} 2>/dev/null && echo HAVE; git -C ${repo} for-each-ref --format='%(objectname)' refs/ferry/deployed)`, 'reading the project\'s git repository');
   let bytes = 0;
-  if (!state.split('\n').includes('HAVE')) {
+  if (!state.split('\n').includes('HAVE') && gitRemote) {
+    // The host's own deploy key reaches the remote: it fetches the commit itself.
+    await connection.run(`git -C ${repo} fetch -q ${shellWord(gitRemote)} ${commit}:refs/ferry/deployed/${commit}`, `fetching commit ${commit.slice(0, 12)} from ${gitRemote}`);
+  } else if (!state.split('\n').includes('HAVE')) {
     // What the host has and this repository knows too: the bundle leaves it out.
     const known: string[] = [];
     for (const id of state.split('\n').filter((line) => /^[0-9a-f]{40,64}$/.test(line))) {

@@ -126,8 +126,8 @@ export async function deployOnHosts(request: RemoteDeployRequest, say: (line: st
       const ferry = await ensureFerry(connection, line);
       if (ferry.action !== 'present') notes.push(`ferry ${ferry.action}: ${ferry.build}`);
       if (source) {
-        const bytes = await sendCommit(connection, request.projectDir, source.commit, repo);
-        line(bytes ? `sent commit ${source.commit.slice(0, 12)} (${(bytes / 1024).toFixed(0)} KiB bundle)` : `has commit ${source.commit.slice(0, 12)} already`);
+        const bytes = await sendCommit(connection, request.projectDir, source.commit, repo, settings.ssh.git_remote);
+        line(bytes ? `sent commit ${source.commit.slice(0, 12)} (${(bytes / 1024).toFixed(0)} KiB bundle)` : settings.ssh.git_remote ? `has commit ${source.commit.slice(0, 12)} (fetched from ${settings.ssh.git_remote} if it lacked it)` : `has commit ${source.commit.slice(0, 12)} already`);
       }
       const agent = await RemoteAgent.start(connection, ferry.command, repo, ferry.build);
       await removeBuilds(connection, ferry.previous);

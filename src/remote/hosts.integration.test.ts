@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createTestProject, ferryUntil, REPO_ROOT, type TestProject } from '../../test/support/project.js';
 import { startSshd, type TestSshd } from '../../test/support/sshd.js';
@@ -168,4 +168,24 @@ describe('ferry deploy to a host over SSH', () => {
     expect(result.output).toMatch(/reconnected: deploy #\d+ ended succeeded on the host/);
     expect((await served()).release).toBe('r3');
   }, 180_000);
+
+  it('with ssh.git_remote, the host fetches the commit from the remote itself instead of receiving a bundle', async () => {
+    const remote = mkdtempSync(join(tmpdir(), 'ferry-remote-'));
+    try {
+      project.writeConfig((config) => {
+        config.environments.production.hosts = [`${userInfo().username}@127.0.0.1:${sshd.port}`];
+        config.environments.production.ssh = { known_hosts_secret: 'SSH_KNOWN_HOSTS', git_remote: join(remote, 'shop.git') };
+        config.environments.production.secrets = ['API_KEY'];
+      });
+      project.commit({ 'NOTES.md': 'from the remote\n' }, 'fetched by the host');
+      execFileSync('git', ['clone', '-q', '--bare', project.dir, join(remote, 'shop.git')]);
+      const deployed = await project.ferry(['deploy', 'production'], shell);
+      expect(deployed.code, deployed.stdout + deployed.stderr).toBe(0);
+      expect(deployed.stdout + deployed.stderr).toMatch(new RegExp(`has commit [0-9a-f]{12} \\(fetched from ${join(remote, 'shop.git')} if it lacked it\\)`));
+      expect(deployed.stdout + deployed.stderr).not.toMatch(/KiB bundle/);
+      expect((await served()).release).toBe('r4');
+    } finally {
+      rmSync(remote, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
