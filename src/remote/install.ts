@@ -40,6 +40,9 @@ function runtimePackages(): string[] {
   return [...top].sort();
 }
 
+/** The names `ls` gave of a host's builds that are complete (not a copy in progress, nothing odd). */
+export const completeBuilds = (names: string[]) => names.filter((name) => /^[\w.+-]+$/.test(name) && !name.endsWith('.part'));
+
 /** Removes the builds a host no longer runs (after its agent and router moved to the new one: a router forks workers from its files). */
 export async function removeBuilds(connection: SshConnection, builds: string[]): Promise<void> {
   for (const old of builds) await connection.exec(`rm -rf ${REMOTE_FERRY_DIR}/${old}`);
@@ -67,7 +70,7 @@ export async function ensureFerry(connection: SshConnection, say: (line: string)
   if (!nodeLine) throw new FerryError({ code: 'REMOTE_INSTALL_FAILED', message: `${connection.address.label} has no node on its PATH for ${connection.address.user}`, hint: 'Install Node.js 20 or later there (its distribution\'s nodejs package, or nodesource).' });
   const [node, abi] = nodeLine.split(' ');
   const command = `node ${home}/bin/ferry.js`;
-  const installed = builds.filter((name) => /^[\w.+-]+$/.test(name) && !name.endsWith('.part'));
+  const installed = completeBuilds(builds);
   if (installed.includes(build)) return { command, build, action: 'present', previous: [], node };
   if (abi !== process.versions.modules && Number(node.split('.')[0]) < 22) {
     throw new FerryError({ code: 'REMOTE_INSTALL_FAILED', message: `${connection.address.label} runs Node ${node}, this machine Node ${process.versions.node}: ferry's native SQLite module would not load there`, hint: `Run the same Node major on both, or Node 22.13+ on the host (ferry then uses node:sqlite).` });

@@ -5,7 +5,7 @@ import { FerryError, usageError } from '../util/errors.js';
 import { RemoteAgent } from './agent.js';
 import { sshCredentials } from './deploy.js';
 import { parseHost, remoteRepo, type HostAddress } from './hosts.js';
-import { ferryBuild, REMOTE_FERRY_DIR } from './install.js';
+import { completeBuilds, ferryBuild, REMOTE_FERRY_DIR } from './install.js';
 import { SshConnection } from './ssh.js';
 
 /** The hosts of an environment, or the one named (`user@host[:port]` as in ferry.yml). */
@@ -36,7 +36,7 @@ export async function hostAgent(config: FerryConfig, env: string, host: HostAddr
 export async function hostFerry(config: FerryConfig, env: string, host: HostAddress): Promise<{ connection: SshConnection; ferry: string; project: string }> {
   const settings = config.environments[env];
   const connection = await SshConnection.connect(host, sshCredentials(config, env), parseDurationMs(settings.ssh.connect_timeout) ?? 15_000);
-  const builds = (await connection.exec(`ls -t ${REMOTE_FERRY_DIR} 2>/dev/null`)).stdout.split('\n').filter((name) => /^[\w.+-]+$/.test(name) && !name.endsWith('.part'));
+  const builds = completeBuilds((await connection.exec(`ls -t ${REMOTE_FERRY_DIR} 2>/dev/null`)).stdout.split('\n'));
   const build = builds.includes(ferryBuild()) ? ferryBuild() : builds[0];
   if (!build) {
     connection.close();
