@@ -70,6 +70,8 @@ export class Reloader {
 
   private async stopChild(): Promise<void> {
     const child = this.child;
+    // No longer the app: its exit is ours, not news.
+    this.child = undefined;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     try {
