@@ -6,7 +6,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { parse } from 'yaml';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { appNameFor } from '../src/config/schema.js';
+import { appNameFor } from '../src/config/app-name.js';
 import { FERRY_BIN, REPO_ROOT } from '../test/support/project.js';
 
 const arg = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);

@@ -1,5 +1,6 @@
 // npm run bench:router: the same wrk load against the instance directly, through ferry's router (1 and 2 workers),
-// nginx and haproxy (1 and 2 workers or threads), interleaved; then a worker SIGKILLed every second under load.
+// nginx, haproxy and Caddy (1 and 2 workers, threads or GOMAXPROCS), interleaved over 5 rounds; then a worker SIGKILLed
+// every second under load.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,8 +13,8 @@ import { isProcessAlive, sleep } from '../src/util/sleep.js';
 import { REPO_ROOT } from '../test/support/project.js';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const KILL_SECONDS = Number(process.env.BENCH_KILL_S ?? 20);
 
 interface WrkResult {
@@ -22,6 +23,8 @@ interface WrkResult {
   rps: number;
   p99Ms: number;
   p50Ms: number;
+  p90Ms: number;
+  maxMs: number;
   errors: number;
 }
 
@@ -40,6 +43,8 @@ function wrk(port: number, seconds = DURATION_S): WrkResult {
   return {
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN),
     p50Ms: toMs(/^\s+50%\s+(\S+)/m.exec(out)?.[1] ?? ''),
+    p90Ms: toMs(/^\s+90%\s+(\S+)/m.exec(out)?.[1] ?? ''),
+    maxMs: toMs(/^\s+Latency\s+\S+\s+\S+\s+(\S+)/m.exec(out)?.[1] ?? ''),
     p99Ms: toMs(/^\s+99%\s+(\S+)/m.exec(out)?.[1] ?? ''),
     errors: Number(errors) + (socket ? socket.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0),
   };
@@ -108,6 +113,13 @@ backend app
   return spawn('haproxy', ['-f', join(dir, 'haproxy.cfg'), '-db'], { stdio: 'inherit' });
 }
 
+/** Caddy (Debian's caddy) as a reverse proxy, its Go scheduler on `procs` cores (GOMAXPROCS): the yardstick a Go proxy such as kamal-proxy is held to. */
+function startCaddy(dir: string, procs: number, listenPort: number, upstreamPort: number): ChildProcess {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'Caddyfile'), `{\n  admin off\n  auto_https off\n}\nhttp://127.0.0.1:${listenPort} {\n  reverse_proxy 127.0.0.1:${upstreamPort}\n}\n`);
+  return spawn('caddy', ['run', '--config', join(dir, 'Caddyfile'), '--adapter', 'caddyfile'], { stdio: 'ignore', env: { ...process.env, GOMAXPROCS: String(procs), HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir } });
+}
+
 const has = (tool: string) => spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 
 interface Target {
@@ -131,7 +143,7 @@ async function measure(target: Target, round: number): Promise<WrkResult> {
     result.cpuUsPerRequest = { user: ((sum(after, 'user') - sum(before, 'user')) * 1e6) / requests, system: ((sum(after, 'system') - sum(before, 'system')) * 1e6) / requests };
   }
   const cpu = result.cpuUsPerRequest ? `  proxy CPU/request ${result.cpuUsPerRequest.user.toFixed(0)}µs user + ${result.cpuUsPerRequest.system.toFixed(0)}µs system` : '';
-  console.log(`  round ${round}  ${target.name.padEnd(30)} ${result.rps.toFixed(0).padStart(7)} req/s  p50 ${result.p50Ms.toFixed(2)}ms  p99 ${result.p99Ms.toFixed(2)}ms  errors ${result.errors}${cpu}`);
+  console.log(`  round ${round}  ${target.name.padEnd(30)} ${result.rps.toFixed(0).padStart(7)} req/s  p50 ${result.p50Ms.toFixed(2)}ms  p90 ${result.p90Ms.toFixed(2)}ms  p99 ${result.p99Ms.toFixed(2)}ms  max ${result.maxMs.toFixed(1)}ms  errors ${result.errors}${cpu}`);
   return result;
 }
 
@@ -164,7 +176,7 @@ async function killWorkers(router: RouterClient, port: number, seconds: number):
 async function main(): Promise<void> {
   const missing = ['wrk', 'nginx'].filter((tool) => !has(tool));
   if (missing.length) {
-    console.error(`bench:router needs ${missing.join(' and ')}: apt-get install nginx-light wrk`);
+    console.error(`bench:router needs ${missing.join(' and ')}: apt-get install nginx-light wrk (and haproxy caddy, for their figures)`);
     process.exit(2);
   }
   const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-router-'));
@@ -179,15 +191,20 @@ async function main(): Promise<void> {
     await one.startInstance(instance);
     await two.registerUpstream({ ...instance, runtime: 'docker' });
     await waitHealthy(instancePort);
-    const ports = { one: await freePort(), two: await freePort(), nginx1: await freePort(), nginx2: await freePort(), haproxy1: await freePort(), haproxy2: await freePort() };
+    const ports = { one: await freePort(), two: await freePort(), nginx1: await freePort(), nginx2: await freePort(), haproxy1: await freePort(), haproxy2: await freePort(), caddy1: await freePort(), caddy2: await freePort() };
     await one.setRoute({ env: 'bench', port: ports.one, upstreams: ['bench-1'] });
     const switched = await two.setRoute({ env: 'bench', port: ports.two, upstreams: ['bench-1'] });
     const nginx1 = startNginx(join(dir, 'nginx-1'), 1, ports.nginx1, instancePort);
     const nginx2 = startNginx(join(dir, 'nginx-2'), 2, ports.nginx2, instancePort);
     children.push(nginx1, nginx2);
     const haproxy = has('haproxy');
-    if (haproxy) children.push(startHaproxy(join(dir, 'haproxy-1'), 1, ports.haproxy1, instancePort), startHaproxy(join(dir, 'haproxy-2'), 2, ports.haproxy2, instancePort));
-    for (const [name, port] of Object.entries(ports)) if (haproxy || !name.startsWith('haproxy')) await waitHealthy(port);
+    const haproxy1 = haproxy ? startHaproxy(join(dir, 'haproxy-1'), 1, ports.haproxy1, instancePort) : undefined;
+    const haproxy2 = haproxy ? startHaproxy(join(dir, 'haproxy-2'), 2, ports.haproxy2, instancePort) : undefined;
+    const caddy = has('caddy');
+    const caddy1 = caddy ? startCaddy(join(dir, 'caddy-1'), 1, ports.caddy1, instancePort) : undefined;
+    const caddy2 = caddy ? startCaddy(join(dir, 'caddy-2'), 2, ports.caddy2, instancePort) : undefined;
+    children.push(...[haproxy1, haproxy2, caddy1, caddy2].filter((child): child is ChildProcess => child !== undefined));
+    for (const [name, port] of Object.entries(ports)) if ((haproxy || !name.startsWith('haproxy')) && (caddy || !name.startsWith('caddy'))) await waitHealthy(port);
     const routerPids = (router: RouterClient) => async () => {
       const state = await router.state();
       return [state.pid, ...state.workers];
@@ -200,13 +217,15 @@ async function main(): Promise<void> {
       { name: 'ferry router, 1 worker', port: ports.one, pids: routerPids(one), counters: { router: one, enabled: true } },
       { name: 'ferry router, 1 worker, no counters', port: ports.one, pids: routerPids(one), counters: { router: one, enabled: false } },
       { name: 'nginx, 1 worker', port: ports.nginx1, pids: nginxWorkers(nginx1) },
-      ...(haproxy ? [{ name: 'haproxy, 1 thread', port: ports.haproxy1, pids: self(children[2]) }] : []),
+      ...(haproxy1 ? [{ name: 'haproxy, 1 thread', port: ports.haproxy1, pids: self(haproxy1) }] : []),
+      ...(caddy1 ? [{ name: 'caddy, GOMAXPROCS=1', port: ports.caddy1, pids: self(caddy1) }] : []),
       { name: 'ferry router, 2 workers', port: ports.two, pids: routerPids(two), counters: { router: two, enabled: true } },
       { name: 'nginx, 2 workers', port: ports.nginx2, pids: nginxWorkers(nginx2) },
-      ...(haproxy ? [{ name: 'haproxy, 2 threads', port: ports.haproxy2, pids: self(children[3]) }] : []),
+      ...(haproxy2 ? [{ name: 'haproxy, 2 threads', port: ports.haproxy2, pids: self(haproxy2) }] : []),
+      ...(caddy2 ? [{ name: 'caddy, GOMAXPROCS=2', port: ports.caddy2, pids: self(caddy2) }] : []),
     ];
     const results: Record<string, WrkResult[]> = {};
-    console.log(`wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s, ${ROUNDS} rounds, targets interleaved; upstream: example/server.js (one process)${haproxy ? '' : '; haproxy not installed'}\n`);
+    console.log(`wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s, ${ROUNDS} rounds, targets interleaved; upstream: example/server.js (one process)${haproxy ? '' : '; haproxy not installed'}${caddy ? '' : '; caddy not installed'}\n`);
     // Warm-up: the upstream, and each proxy's code paths (a fresh worker's JIT would otherwise cost its first round).
     for (const port of new Set(targets.map((target) => target.port))) wrk(port, 3);
     for (let round = 1; round <= ROUNDS; round++) {
@@ -231,6 +250,10 @@ async function main(): Promise<void> {
     if (haproxy) {
       compare('ferry router, 1 worker', 'haproxy, 1 thread');
       compare('ferry router, 2 workers', 'haproxy, 2 threads');
+    }
+    if (caddy) {
+      compare('ferry router, 1 worker', 'caddy, GOMAXPROCS=1');
+      compare('ferry router, 2 workers', 'caddy, GOMAXPROCS=2');
     }
     const counted = typical('ferry router, 1 worker');
     const uncounted = typical('ferry router, 1 worker, no counters');

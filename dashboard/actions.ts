@@ -21,6 +21,7 @@ async function rollbackTargets(status: EnvironmentStatus): Promise<string[]> {
 function describe(event: DeployEvent): string | undefined {
   if (event.type === 'step') return `${event.phase === 'undo' ? 'undo ' : ''}${event.step}: ${event.state}${event.ms !== undefined ? ` in ${event.ms} ms` : ''}${event.detail ? ` · ${event.detail}` : ''}`;
   if (event.type === 'progress' || event.type === 'failure') return `${event.step}: ${event.message}`;
+  if (event.type === 'note') return event.message;
   if (event.type === 'result' && event.result) return `result: ${event.result.outcome}${event.result.release ? ` (${event.result.release})` : ''}${event.result.error ? ` · ${event.result.error}` : ''}`;
   return undefined;
 }

@@ -81,6 +81,7 @@ function renderEnvironment(status: EnvironmentStatus, role: Role, others: string
       ['last deployment', last ? `#${last.id} ${last.kind} ${last.release ?? ''} ${last.outcome ?? last.state}, ${ago(last.startedAt)}` : el('span', 'none yet', 'nodata')],
     ]),
   );
+  for (const warning of status.warnings ?? []) card.append(el('p', `warning: ${warning}`, 'warn'));
   card.append(
     status.instances.length === 0
       ? el('p', 'no instances', 'nodata')

@@ -13,7 +13,8 @@ function renderDeployment(deployment: Deployment, runs: Map<string, PipelineRun>
   item.dataset.outcome = deployment.outcome ?? deployment.state;
   const outcome = deployment.outcome ?? deployment.state;
   const title = el('h3');
-  title.append(`#${deployment.id} ${deployment.kind} ${deployment.releaseId ?? ''} `, stateText(outcome, outcome === 'running' ? null : outcome === 'succeeded'));
+  const kind = deployment.promotedFrom ? `promote of ${deployment.promotedFrom.env} ${deployment.promotedFrom.release} →` : deployment.kind;
+  title.append(`#${deployment.id} ${kind} ${deployment.releaseId ?? ''} `, stateText(outcome, outcome === 'running' ? null : outcome === 'succeeded'));
   item.append(title);
   const facts = el('p', null, 'facts');
   const took = deployment.finishedAt ? duration(deployment.finishedAt - deployment.startedAt) : 'running';

@@ -9,6 +9,8 @@ export interface EnvironmentStatus {
   routed: { release: string | null; state: string };
   router: { upstreamTimeouts: number; upstreamErrors: number; unavailable: number };
   instances: Instance[];
+  /** What the serving release hides (committed files its shared folders do not use); absent from agents before it. */
+  warnings?: string[];
   lastDeployment: { id: number; kind: string; release: string | null; state: string; outcome: string | null; startedAt: string; finishedAt: string | null; error: string | null } | null;
   lock: { deploymentId: number; since: string } | null;
 }
@@ -24,6 +26,8 @@ export interface Deployment {
   id: number;
   env: string;
   kind: string;
+  /** A promotion: what it took, from which environment. */
+  promotedFrom?: { env: string; release: string };
   releaseId: string | null;
   release?: { commit: string; branch: string | null; subject: string | null };
   previousReleaseId: string | null;

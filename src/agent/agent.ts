@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../config/load.js';
+import type { EnvironmentConfig } from '../config/schema.js';
 import { ensureRouter } from '../router/client.js';
 import { createRuntimes } from '../runtime/registry.js';
 import { openDb } from '../store/db.js';
@@ -9,16 +10,18 @@ import { Store } from '../store/store.js';
 import { reconcileInterrupted, type Reconciled } from '../deploy/reconcile.js';
 import { writeJsonAtomic } from '../util/fs-atomic.js';
 import { usageError } from '../util/errors.js';
+import { isSameProcessAlive, processStartTime } from '../util/sleep.js';
+import { Sessions } from './sessions.js';
 import { statePaths } from '../state/paths.js';
 import { stateLocation } from '../state/location.js';
-import { privateDir, privateFiles } from '../state/modes.js';
+import { privateDir, privateFiles } from '../shared/file-modes.js';
 import { adoptMovedState } from '../state/relocate.js';
-import { recoverFromStateFolder } from '../store/recover.js';
+import { recoverFromStateFolder } from './recover.js';
 import { restoreServing } from '../deploy/restore-serving.js';
 import { watchDatabaseFile } from '../store/watch.js';
 import { DeliveryStore } from '../store/delivery.js';
 import { startUptimeProbes } from './uptime.js';
-import { startTrafficSampling } from './traffic-sampler.js';
+import { TrafficSampler } from './traffic-sampler.js';
 import { TrafficStore } from '../store/traffic.js';
 import { TlsManager } from '../tls/manager.js';
 import { startCertificateChecks } from '../tls/checks.js';
@@ -59,6 +62,13 @@ export async function startAgent(options: { projectDir: string; port?: number; r
   const logger = pino({ base: { component: 'agent', pid: process.pid } }, pino.destination({ dest: paths.agentLog, sync: true, mkdir: true }));
   privateFiles(paths.agentLog);
   const store = new Store(openDb(paths.db));
+  // One agent per state folder, decided before the router, agent.json or any instance is touched: two agents
+  // would each restart the router and overwrite agent.json. The one that loses says who won and stops.
+  const lock = store.tryAgentLock(processStartTime(process.pid), isSameProcessAlive);
+  if (!lock.acquired) {
+    store.db.close();
+    throw usageError('AGENT_ALREADY_RUNNING', `another agent (pid ${lock.pid}) holds the state folder ${paths.root}`, 'ferry commands use that agent; `ferry agent stop` stops it.');
+  }
   const { client: router, started: routerStarted, handover } = await ensureRouter(paths.root, { workers: config.router.workers });
   const runtimes = createRuntimes(router);
   const recovery = recoverFromStateFolder(store, paths, await router.state());
@@ -96,6 +106,7 @@ export async function startAgent(options: { projectDir: string; port?: number; r
   const watcher = watchRouter();
 
   let tokens = loadTokens(paths.tokens);
+  const sessions = new Sessions(paths.sessions);
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((r) => (resolveStopped = r));
   let closing = false;
@@ -118,6 +129,8 @@ export async function startAgent(options: { projectDir: string; port?: number; r
     server.close();
     server.closeAllConnections();
     if (stopRouter) {
+      // What the router counted since the last sample is stored before the router (and its counters) stop.
+      await sampler.sample().catch(() => undefined);
       // Each runtime stops what it runs, leaving it routed (the next start brings it back); the router stops its processes.
       const snapshot = await router.state().catch(() => undefined);
       const live = Object.values(snapshot?.instances ?? {}).filter((i) => i.state !== 'exited');
@@ -128,6 +141,7 @@ export async function startAgent(options: { projectDir: string; port?: number; r
       await router.shutdown(true).catch(() => undefined);
     }
     rmSync(paths.agentInfo, { force: true });
+    store.releaseAgentLock();
     store.db.close();
     logger.info({ stopRouter }, 'agent stopped');
     resolveStopped();
@@ -144,15 +158,22 @@ export async function startAgent(options: { projectDir: string; port?: number; r
     }
     return lastConfig;
   };
-  const probing = startUptimeProbes({ router, delivery: new DeliveryStore(store.db), config: currentConfig }, stopProbes.signal);
-  const sampling = startTrafficSampling({ router, traffic: new TrafficStore(store.db), config: currentConfig }, stopProbes.signal);
+  const releaseConfig = (release: string) => {
+    const json = store.releaseConfigJson(release);
+    return json ? (JSON.parse(json) as EnvironmentConfig) : undefined;
+  };
+  const probing = startUptimeProbes({ router, delivery: new DeliveryStore(store.db), config: currentConfig, releaseConfig, onError: (error) => logger.error({ err: error }, 'an uptime probe round failed; the next one runs') }, stopProbes.signal);
+  const sampler = new TrafficSampler({ router, traffic: new TrafficStore(store.db), config: currentConfig, baselineFile: join(paths.root, 'traffic-baseline.json') });
+  const sampling = sampler.run(stopProbes.signal);
   const tls = new TlsManager({ router, paths, projectDir });
   const checking = startCertificateChecks({ tls, config: currentConfig, log: (fields, message) => logger.info(fields, message) }, CERTIFICATE_CHECK_EVERY_MS, stopProbes.signal);
   const server = createAgentServer({ store, router, runtimes, paths, location, notes, checkDatabase: database.check, allowedHosts: config.agent.allowed_hosts, projectDir, tls,
+    sessions,
     tokens: {
       current: () => tokens,
       rotate: (role) => {
         tokens = rotateToken(paths.tokens, role);
+        sessions.closeRole(role);
         // The CLI reads the admin token from agent.json.
         if (role === 'admin') {
           info.token = tokens.admin;
@@ -162,6 +183,7 @@ export async function startAgent(options: { projectDir: string; port?: number; r
       },
     },
     onShutdown: (stopRouter) => void close({ stopRouter }),
+    sampleTraffic: () => sampler.sample(),
   });
   const port = options.port ?? config.agent.port;
   const listen = (wanted: number) =>

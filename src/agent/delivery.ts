@@ -1,9 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { environmentOf, loadConfig } from '../config/load.js';
+import { environmentNamed, environmentOf, loadConfig } from '../config/load.js';
 import { servingOf } from '../deploy/serving.js';
 import { deliveryMetrics, deliveryTrend } from '../metrics/delivery.js';
 import { sampleHost } from '../metrics/host.js';
-import { redByRelease } from '../metrics/red.js';
+import { redFromSamples } from '../metrics/red.js';
 import { trafficHistory } from '../metrics/traffic-history.js';
 import { TrafficStore } from '../store/traffic.js';
 import { DEFAULT_TRAFFIC_SAMPLE_MS } from './traffic-sampler.js';
@@ -12,12 +11,15 @@ import { DeliveryStore, type IncidentRecord } from '../store/delivery.js';
 import type { Store } from '../store/store.js';
 import { parseDurationMs } from '../util/duration.js';
 import { FerryError, usageError } from '../util/errors.js';
-import { readJsonBody, sendJson } from '../util/json-http.js';
+import { sendJson } from '../util/json-http.js';
+import { AlertmanagerBody, IncidentBody } from './api-bodies.js';
+import { queryEnv, route, type Route } from './routes.js';
 
 export interface DeliveryDeps {
   store: Store;
   router: RouterClient;
   projectDir: string;
+  sampleTraffic?: () => Promise<void>;
 }
 
 /** The deployment that put what serves now in place: what an incident opened without naming one blames. */
@@ -48,10 +50,10 @@ function windowOf(url: URL, fallback = '30d'): { since: number; until: number; l
  * `environment` label names, blaming the deployment its `ferry_deployment` label names or else the one serving;
  * a resolved alert closes it.
  */
-async function alertmanager(deps: DeliveryDeps, delivery: DeliveryStore, body: { alerts?: Array<{ status?: string; fingerprint?: string; labels?: Record<string, string>; annotations?: Record<string, string> }> }) {
+async function alertmanager(deps: DeliveryDeps, delivery: DeliveryStore, body: AlertmanagerBody) {
   const config = loadConfig(deps.projectDir);
   const results: Array<{ fingerprint: string; action: 'opened' | 'already open' | 'closed' | 'ignored'; incident?: number; reason?: string }> = [];
-  for (const alert of body.alerts ?? []) {
+  for (const alert of body.alerts) {
     const fingerprint = alert.fingerprint ?? JSON.stringify(alert.labels ?? {});
     const key = `alertmanager:${fingerprint}`;
     if (alert.status === 'resolved') {
@@ -61,7 +63,7 @@ async function alertmanager(deps: DeliveryDeps, delivery: DeliveryStore, body: {
       continue;
     }
     const env = alert.labels?.environment ?? alert.labels?.env;
-    if (!env || !config.environments[env]) {
+    if (!env || !environmentNamed(config, env)) {
       results.push({ fingerprint, action: 'ignored', reason: `no environment label naming one of ${Object.keys(config.environments).join(', ')}` });
       continue;
     }
@@ -74,70 +76,99 @@ async function alertmanager(deps: DeliveryDeps, delivery: DeliveryStore, body: {
   return { results };
 }
 
-/** `/api/metrics`, `/api/metrics/trend`, `/api/metrics/traffic`, `/api/incidents` and `/api/alertmanager`; false when the request is none of them. */
-export async function handleDelivery(deps: DeliveryDeps, req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> {
+/** `/api/metrics`, `/api/metrics/trend`, `/api/metrics/traffic`, `/api/incidents` and `/api/alertmanager`. */
+export function deliveryRoutes(deps: DeliveryDeps): Route[] {
   const delivery = new DeliveryStore(deps.store.db);
-  if (req.method === 'GET' && url.pathname === '/api/metrics') {
-    const env = url.searchParams.get('env') ?? 'production';
-    environmentOf(loadConfig(deps.projectDir), env);
-    const window = windowOf(url);
-    const [dora, requests, host] = await Promise.all([deliveryMetrics(delivery, deps.projectDir, env, window), deps.router.requests(), sampleHost()]);
-    const probes = delivery.probes(env, window.since, window.until);
-    const uptime = probes.total ? { value: probes.ok / probes.total, probes: probes.total, healthy: probes.ok } : { noData: `the agent has not probed ${env} in the period (it probes only while something serves)` };
-    const releases = redByRelease(requests.series, env, (Date.now() - requests.since) / 1000);
-    sendJson(res, 200, { env, since: window.since, until: window.until, period: window.label, ...dora, uptime, requestsSince: requests.since, releases, host });
-    return true;
-  }
-  if (req.method === 'GET' && url.pathname === '/api/metrics/trend') {
-    const env = url.searchParams.get('env') ?? 'production';
-    environmentOf(loadConfig(deps.projectDir), env);
-    const window = windowOf(url);
-    const buckets = Number(url.searchParams.get('buckets') ?? 12);
-    if (!Number.isInteger(buckets) || buckets < 1 || buckets > 90) throw usageError('USAGE', `buckets must be a whole number from 1 to 90 (found "${url.searchParams.get('buckets')}")`);
-    sendJson(res, 200, { env, since: window.since, until: window.until, period: window.label, points: await deliveryTrend(delivery, deps.projectDir, env, window, buckets) });
-    return true;
-  }
-  if (req.method === 'GET' && url.pathname === '/api/metrics/traffic') {
-    const env = url.searchParams.get('env') ?? 'production';
-    const config = loadConfig(deps.projectDir);
-    environmentOf(config, env);
-    const window = windowOf(url, '1h');
-    const points = Number(url.searchParams.get('points') ?? 120);
-    if (!Number.isInteger(points) || points < 1 || points > 1000) throw usageError('USAGE', `points must be a whole number from 1 to 1000 (found "${url.searchParams.get('points')}")`);
-    // No step finer than the agent samples: a finer one would draw a gap between every two samples.
-    const sampleMs = parseDurationMs(config.agent.traffic_sample_interval) ?? DEFAULT_TRAFFIC_SAMPLE_MS;
-    const stepMs = Math.max(sampleMs, Math.ceil((window.until - window.since) / points / 1000) * 1000);
-    // Periods on whole steps: the same sample stays in the same period from one reading to the next.
-    const aligned = { since: Math.floor(window.since / stepMs) * stepMs, until: window.until };
-    const history = trafficHistory(new TrafficStore(deps.store.db).samples(env, aligned.since, aligned.until), aligned, stepMs);
-    sendJson(res, 200, { env, since: aligned.since, until: aligned.until, period: window.label, sampleSeconds: sampleMs / 1000, ...history });
-    return true;
-  }
-  if (req.method === 'GET' && url.pathname === '/api/incidents') {
-    const env = url.searchParams.get('env') ?? undefined;
-    if (env) environmentOf(loadConfig(deps.projectDir), env);
-    sendJson(res, 200, { incidents: delivery.incidents({ env, open: url.searchParams.get('open') === '1' }) });
-    return true;
-  }
-  if (req.method === 'POST' && url.pathname === '/api/incidents') {
-    const body = await readJsonBody<{ env?: string; deploymentId?: number; title?: string }>(req);
-    if (!body.env) throw usageError('USAGE', 'env is required');
-    environmentOf(loadConfig(deps.projectDir), body.env);
-    const deploymentId = body.deploymentId !== undefined ? deploymentOf(deps, body.env, body.deploymentId) : await servingDeployment(deps, body.env);
-    const { incident } = delivery.openIncident({ env: body.env, deploymentId, title: body.title ?? 'incident', source: 'cli' });
-    sendJson(res, 201, incident);
-    return true;
-  }
-  const close = /^\/api\/incidents\/(\d+)\/close$/.exec(url.pathname);
-  if (req.method === 'POST' && close) {
-    const incident: IncidentRecord | undefined = delivery.closeIncident(Number(close[1]));
-    if (!incident) throw new FerryError({ code: 'NOT_FOUND', message: `no incident ${close[1]}` });
-    sendJson(res, 200, incident);
-    return true;
-  }
-  if (req.method === 'POST' && url.pathname === '/api/alertmanager') {
-    sendJson(res, 200, await alertmanager(deps, delivery, await readJsonBody(req)));
-    return true;
-  }
-  return false;
+  return [
+    route({
+      method: 'GET',
+      path: '/api/metrics',
+      auth: 'read',
+      async handle({ res, url }) {
+        const env = queryEnv(deps.projectDir, url, 'production');
+        // The requests since the last sample are stored first: the figures are the stored samples of the period,
+        // which outlive the router's counters (they restart with the router).
+        await deps.sampleTraffic?.().catch(() => undefined);
+        const window = windowOf(url);
+        const [dora, host] = await Promise.all([deliveryMetrics(delivery, deps.projectDir, env, window), sampleHost()]);
+        const probes = delivery.probes(env, window.since, window.until);
+        const uptime = probes.total ? { value: probes.ok / probes.total, probes: probes.total, healthy: probes.ok } : { noData: `the agent has not probed ${env} in the period (it probes only while something serves)` };
+        const samples = new TrafficStore(deps.store.db).samples(env, window.since, window.until + 1);
+        const releases = redFromSamples(samples);
+        sendJson(res, 200, { env, since: window.since, until: window.until, period: window.label, ...dora, uptime, requestsSince: samples[0] ? samples[0].at - samples[0].seconds * 1000 : null, releases, host });
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/metrics/trend',
+      auth: 'read',
+      async handle({ res, url }) {
+        const env = queryEnv(deps.projectDir, url, 'production');
+        const window = windowOf(url);
+        const buckets = Number(url.searchParams.get('buckets') ?? 12);
+        if (!Number.isInteger(buckets) || buckets < 1 || buckets > 90) throw usageError('USAGE', `buckets must be a whole number from 1 to 90 (found "${url.searchParams.get('buckets')}")`);
+        sendJson(res, 200, { env, since: window.since, until: window.until, period: window.label, points: await deliveryTrend(delivery, deps.projectDir, env, window, buckets) });
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/metrics/traffic',
+      auth: 'read',
+      handle({ res, url }) {
+        const env = url.searchParams.get('env') ?? 'production';
+        const config = loadConfig(deps.projectDir);
+        environmentOf(config, env);
+        const window = windowOf(url, '1h');
+        const points = Number(url.searchParams.get('points') ?? 120);
+        if (!Number.isInteger(points) || points < 1 || points > 1000) throw usageError('USAGE', `points must be a whole number from 1 to 1000 (found "${url.searchParams.get('points')}")`);
+        // No step finer than the agent samples: a finer one would draw a gap between every two samples.
+        const sampleMs = parseDurationMs(config.agent.traffic_sample_interval) ?? DEFAULT_TRAFFIC_SAMPLE_MS;
+        const stepMs = Math.max(sampleMs, Math.ceil((window.until - window.since) / points / 1000) * 1000);
+        // Periods on whole steps: the same sample stays in the same period from one reading to the next.
+        const aligned = { since: Math.floor(window.since / stepMs) * stepMs, until: window.until };
+        const history = trafficHistory(new TrafficStore(deps.store.db).samples(env, aligned.since, aligned.until), aligned, stepMs);
+        sendJson(res, 200, { env, since: aligned.since, until: aligned.until, period: window.label, sampleSeconds: sampleMs / 1000, ...history });
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/incidents',
+      auth: 'read',
+      handle({ res, url }) {
+        const env = queryEnv(deps.projectDir, url);
+        sendJson(res, 200, { incidents: delivery.incidents({ env, open: url.searchParams.get('open') === '1' }) });
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/api/incidents',
+      auth: 'change',
+      body: IncidentBody,
+      async handle({ res, body }) {
+        environmentOf(loadConfig(deps.projectDir), body.env);
+        const deploymentId = body.deploymentId !== undefined ? deploymentOf(deps, body.env, body.deploymentId) : await servingDeployment(deps, body.env);
+        const { incident } = delivery.openIncident({ env: body.env, deploymentId, title: body.title ?? 'incident', source: 'cli' });
+        sendJson(res, 201, incident);
+      },
+    }),
+    route({
+      method: 'POST',
+      path: /^\/api\/incidents\/(?<id>\d+)\/close$/,
+      auth: 'change',
+      handle({ res, params }) {
+        const incident: IncidentRecord | undefined = delivery.closeIncident(Number(params.id));
+        if (!incident) throw new FerryError({ code: 'NOT_FOUND', message: `no incident ${params.id}` });
+        sendJson(res, 200, incident);
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/api/alertmanager',
+      auth: 'change',
+      body: AlertmanagerBody,
+      async handle({ res, body }) {
+        sendJson(res, 200, await alertmanager(deps, delivery, body));
+      },
+    }),
+  ];
 }

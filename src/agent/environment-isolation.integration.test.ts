@@ -4,7 +4,7 @@ import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createTestProject, readAgentInfo, type TestProject } from '../../test/support/project.js';
 import { startWebhook } from '../../test/support/webhook.js';
-import { INSTANCE_BASE_VARS } from '../runtime/base-env.js';
+import { INSTANCE_BASE_VARS } from '../shared/process-env.js';
 
 let project: TestProject;
 let hook: Awaited<ReturnType<typeof startWebhook>>;
@@ -64,7 +64,7 @@ describe('a secret reaches only the environment that declares it', () => {
     expect(JSON.stringify(prod)).not.toContain(MARKER);
     expect(JSON.stringify(prod)).not.toContain(HOOK_SECRET);
     // Staging's instance: exactly the documented base, PORT, HOST, ferry's own and its `env:`.
-    const allowed = new Set<string>([...INSTANCE_BASE_VARS, 'PORT', 'HOST', 'FERRY_INSTANCE_ID', 'FERRY_RELEASE', 'FERRY_ENV', 'GREETING', 'PWD' /* set by the /bin/sh that execs the start command */]);
+    const allowed = new Set<string>([...INSTANCE_BASE_VARS, 'PORT', 'HOST', 'FERRY_INSTANCE_ID', 'FERRY_SCOPE', 'FERRY_RELEASE', 'FERRY_ENV', 'GREETING', 'PWD' /* set by the /bin/sh that execs the start command */]);
     expect(Object.keys(environOf(pids.instances.staging)).filter((name) => !allowed.has(name))).toEqual([]);
     expect(environOf(pids.instances.staging)).toMatchObject({ HOST: '127.0.0.1', GREETING: 'hello' });
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { FerryError } from '../util/errors.js';
-import { roleOfSession, roleOfToken, type AgentTokens, type TokenRole } from './tokens.js';
+import { roleOfToken, type AgentTokens, type TokenRole } from './tokens.js';
+import type { Sessions } from './sessions.js';
 
 const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
@@ -34,7 +35,7 @@ export interface Caller {
   via: 'bearer' | 'session';
 }
 
-function cookie(req: IncomingMessage, name: string): string | undefined {
+export function cookie(req: IncomingMessage, name: string): string | undefined {
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const at = part.indexOf('=');
     if (at > 0 && part.slice(0, at).trim() === name) return part.slice(at + 1).trim();
@@ -46,7 +47,7 @@ function cookie(req: IncomingMessage, name: string): string | undefined {
  * `Authorization: Bearer <token>` (compared in constant time; another scheme is refused), or else the
  * dashboard's session cookie. The hint names where the tokens are, not what they are.
  */
-export function authenticate(req: IncomingMessage, tokens: AgentTokens, tokenFile: string): Caller {
+export function authenticate(req: IncomingMessage, tokens: AgentTokens, sessions: Sessions, tokenFile: string): Caller {
   const hint = `\`ferry token\` prints the admin token (\`--read-only\` the read-only one); they are in ${tokenFile}.`;
   const header = req.headers.authorization;
   if (header !== undefined) {
@@ -57,9 +58,9 @@ export function authenticate(req: IncomingMessage, tokens: AgentTokens, tokenFil
   }
   const session = cookie(req, SESSION_COOKIE);
   if (session !== undefined) {
-    const role = roleOfSession(tokens, session);
+    const role = sessions.roleOf(tokens, session);
     if (role) return { role, via: 'session' };
-    throw new FerryError({ code: 'UNAUTHORIZED', message: 'the dashboard session is not valid (the token was rotated?): sign in again', hint });
+    throw new FerryError({ code: 'UNAUTHORIZED', message: 'the dashboard session is not valid (signed out, expired, or its token was rotated): sign in again', hint });
   }
   throw new FerryError({ code: 'UNAUTHORIZED', message: 'missing bearer token: send `Authorization: Bearer <token>`', hint });
 }
@@ -72,16 +73,13 @@ export function checkMayChange(req: IncomingMessage, caller: Caller): void {
   if (caller.via === 'session') checkSameOrigin(req);
 }
 
-/** Paths whose answer is raw output of the project's own commands (an instance's log, a CI stage's log). */
-const LOG_PATHS = /^\/api\/(logs$|pipelines\/\d+\/stages\/[^/]+\/log$)/;
-
 /**
  * Logs are the output of the project's own code and tests, which can print anything (a connection string, a
  * token a test made): the read-only token, meant for sharing, does not read them. What the dashboard shows of
  * a failure is kept apart, with the environment's secret values masked.
  */
-export function checkMayRead(pathname: string, caller: Caller): void {
-  if (caller.role !== 'admin' && LOG_PATHS.test(pathname)) {
+export function checkMayReadLogs(caller: Caller): void {
+  if (caller.role !== 'admin') {
     throw new FerryError({ code: 'FORBIDDEN', message: 'the read-only token does not read logs: they are the output of the project\'s own commands, which can print anything', hint: 'Sign in with the admin token (`ferry token` prints it) to read logs.' });
   }
 }

@@ -1,25 +1,30 @@
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { type ServerResponse } from 'node:http';
 import { environmentOf, loadConfig } from '../config/load.js';
+import { webhookSigningSecret } from '../config/schema.js';
 import { Deployment, type OrchestratorDeps } from '../deploy/deployment.js';
 import { resolveCommit } from '../deploy/source.js';
 import { servingOf } from '../deploy/serving.js';
 import { releaseLayout } from '../deploy/release-files.js';
-import { readEnvFile } from '../router/env-file.js';
-import { checkPromotion } from '../deploy/promotion.js';
+import { readEnvFile } from '../shared/env-file.js';
+import { checkPromotion } from './promotion.js';
 import { logRequestOf, logsOf, streamLogs } from './logs.js';
-import { handleDelivery } from './delivery.js';
-import { ferryBuild } from '../remote/install.js';
+import { deliveryRoutes } from './delivery.js';
+import { ferryBuild } from '../shared/build-info.js';
 import type { TlsManager } from '../tls/manager.js';
-import { handlePipelines } from './pipelines.js';
+import { pipelineRoutes } from './pipelines.js';
 import { createMetrics } from './metrics.js';
 import { requestExposition } from './request-exposition.js';
 import type { DeployEvent } from '../deploy/events.js';
 import { FerryError, usageError } from '../util/errors.js';
-import { readJsonBody, sendJson } from '../util/json-http.js';
+import { readBody, sendJson } from '../util/json-http.js';
+import { DeploymentBody, type DeploymentRequest, PromotionBody, RollbackBody, RotateBody, SessionBody, ShutdownBody, TlsCheckBody } from './api-bodies.js';
+import { matchRoute } from '../util/route-match.js';
+import { queryEnv, route, type Route } from './routes.js';
 import { environmentStatuses } from './status.js';
-import { authenticate, checkHost, checkMayChange, checkMayRead, checkSameOrigin, SESSION_COOKIE } from './request-guard.js';
+import { authenticate, checkHost, checkMayChange, checkMayReadLogs, checkSameOrigin, cookie, SESSION_COOKIE } from './request-guard.js';
 import { serveDashboardAsset } from './dashboard.js';
-import { roleOfToken, sessionValue, TOKEN_ROLES, type AgentTokens, type TokenRole } from './tokens.js';
+import { roleOfToken, type AgentTokens, type TokenRole } from './tokens.js';
+import { SESSION_MAX_AGE_S, type Sessions } from './sessions.js';
 import { EventBus, StatusFeed, streamEvents } from './events.js';
 import { TrafficMeter } from '../metrics/live-traffic.js';
 import type { ReleaseRecord } from '../store/records.js';
@@ -28,6 +33,8 @@ import type { StateLocation } from '../state/location.js';
 export interface AgentServerDeps extends OrchestratorDeps {
   /** The API's tokens as they are now, and their rotation (`ferry token --rotate`). */
   tokens: { current(): AgentTokens; rotate(role: TokenRole): AgentTokens };
+  /** The dashboard's sign-ins. */
+  sessions: Sessions;
   location: StateLocation;
   /** What the person should read in `ferry status` (releases recovered from disk, say). */
   notes: string[];
@@ -38,6 +45,8 @@ export interface AgentServerDeps extends OrchestratorDeps {
   onShutdown: (stopRouter: boolean) => void;
   /** Each environment's HTTPS certificates. */
   tls: TlsManager;
+  /** Stores what the router counted since the last sample (`ferry metrics` reads the stored samples). */
+  sampleTraffic?: () => Promise<void>;
 }
 
 /** A whole-number query parameter (1 to 10000); anything else is the caller's mistake (400), not ours. */
@@ -77,17 +86,6 @@ async function rollbackTarget(deps: AgentServerDeps, env: string, to: string | u
   return deps.store.release(candidate)!;
 }
 
-/** What starts a deployment: POST /api/deployments and /api/rollbacks, and a promotion after its checks. */
-interface DeploymentBody {
-  env?: string;
-  ref?: string;
-  to?: string;
-  promoteFrom?: string;
-  secrets?: Record<string, string>;
-  /** `serving`: the secret values of the release the environment serves (the dashboard has no shell to read them from). */
-  secretsFrom?: 'serving';
-}
-
 /**
  * The secret values a deploy from the dashboard uses: those of the release serving in the same environment,
  * read from its .env by the agent. They never cross to another environment, and never reach the page.
@@ -123,9 +121,8 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
     2000,
     bus,
   );
-  const startDeployment = async (req: IncomingMessage, res: ServerResponse, kind: 'deploy' | 'rollback', given?: DeploymentBody) => {
-    const body = given ?? (await readJsonBody<DeploymentBody>(req));
-    if (!body.env) throw usageError('USAGE', 'env is required');
+  /** Starts a deployment and streams its events, after `before` (what was checked first). */
+  const startDeployment = async (res: ServerResponse, kind: 'deploy' | 'rollback', body: DeploymentRequest, before: DeployEvent[] = []) => {
     const config = loadConfig(deps.projectDir);
     environmentOf(config, body.env);
     const declared = config.environments[body.env].secrets;
@@ -137,10 +134,16 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
       if (missing.length && reuse) throw usageError('SECRET_MISSING', `the release serving ${body.env} has no value for ${missing.join(', ')} (declared since it was deployed)`, `Deploy from a shell with ${missing.length > 1 ? 'them' : 'it'} exported: ferry deploy ${body.env}.`);
       if (missing.length) throw usageError('SECRET_MISSING', `secrets of ${body.env} not set in the deploying environment: ${missing.join(', ')}`, `export ${missing[0]}=... and deploy again; values go to the release's .env (0600) only.`);
     }
+    // A deploy whose caller passes the shell's secrets (the CLI) must pass the webhook's signing secret too; the
+    // dashboard, which has none to pass, and a rollback go ahead and send no webhook (the notify step says so).
+    const signing = webhookSigningSecret(config.environments[body.env].notify);
+    if (kind === 'deploy' && signing && body.secrets !== undefined && !body.secretsFrom && secrets[signing] === undefined) {
+      throw usageError('SECRET_MISSING', `${signing} (notify.webhook_secret_env: it signs ${body.env}'s webhook) is not set in the deploying environment`, `export ${signing}=... and ${kind} again; ferry never sends a webhook unsigned.`);
+    }
     const target = kind === 'rollback' ? await rollbackTarget(deps, body.env, body.to) : undefined;
     const promoteFrom = body.promoteFrom ? deps.store.release(body.promoteFrom) : undefined;
     if (body.promoteFrom && (!promoteFrom || promoteFrom.commit !== source?.commit)) throw usageError('PROMOTE_MISMATCH', `release ${body.promoteFrom} is not of commit ${source?.commit ?? '?'}`);
-    const buffered: DeployEvent[] = [];
+    const buffered: DeployEvent[] = [...before];
     let emit: (event: DeployEvent) => void = (event) => buffered.push(event);
     let deploymentId: number | null = null;
     const env = body.env;
@@ -152,19 +155,151 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
     await streamDeployment(res, deployment, buffered, (next) => (emit = next));
   };
 
-  /** Signing the dashboard in (a token in, an HttpOnly SameSite=Strict cookie out) and out. */
-  const session = async (req: IncomingMessage, res: ServerResponse) => {
-    const attributes = 'Path=/; HttpOnly; SameSite=Strict';
-    if (req.method === 'DELETE') return void res.writeHead(204, { 'set-cookie': `${SESSION_COOKIE}=; ${attributes}; Max-Age=0` }).end();
-    // Signing in from another site (login CSRF) is refused like any cross-site change.
-    checkSameOrigin(req);
-    const body = await readJsonBody<{ token?: string }>(req);
-    const tokens = deps.tokens.current();
-    const role = roleOfToken(tokens, String(body.token ?? ''));
-    if (!role) throw new FerryError({ code: 'UNAUTHORIZED', message: 'wrong token', hint: '`ferry token` prints the admin token, `ferry token --read-only` the read-only one.' });
-    res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': `${SESSION_COOKIE}=${sessionValue(tokens, role)}; ${attributes}; Max-Age=${30 * 24 * 3600}` });
-    res.end(JSON.stringify({ role }));
-  };
+  const sessionAttributes = 'Path=/; HttpOnly; SameSite=Strict';
+
+  /** The agent's API: method, path, who may call it, the body's schema, and what answers. */
+  const routes: Route[] = [
+    route({ method: 'GET', path: '/api/health', auth: 'public', withoutDatabase: true, handle: ({ res }) => sendJson(res, 200, { ok: true, pid: process.pid, build: ferryBuild() }) }),
+    // Signing the dashboard in (a token in, an HttpOnly SameSite=Strict cookie out) and out.
+    route({
+      method: 'POST',
+      path: '/api/session',
+      auth: 'public',
+      withoutDatabase: true,
+      body: SessionBody,
+      handle({ req, res, body }) {
+        // Signing in from another site (login CSRF) is refused like any cross-site change.
+        checkSameOrigin(req);
+        const tokens = deps.tokens.current();
+        const role = roleOfToken(tokens, body.token);
+        if (!role) throw new FerryError({ code: 'UNAUTHORIZED', message: 'wrong token', hint: '`ferry token` prints the admin token, `ferry token --read-only` the read-only one.' });
+        res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': `${SESSION_COOKIE}=${deps.sessions.open(tokens, role)}; ${sessionAttributes}; Max-Age=${SESSION_MAX_AGE_S}` });
+        res.end(JSON.stringify({ role }));
+      },
+    }),
+    // Signing out ends the session here, not only its cookie in this browser: a copy of the cookie is refused from now on.
+    route({
+      method: 'DELETE',
+      path: '/api/session',
+      auth: 'public',
+      withoutDatabase: true,
+      handle: ({ req, res }) => {
+        const value = cookie(req, SESSION_COOKIE);
+        if (value !== undefined) deps.sessions.close(value);
+        res.writeHead(204, { 'set-cookie': `${SESSION_COOKIE}=; ${sessionAttributes}; Max-Age=0` }).end();
+      },
+    }),
+    route({ method: 'GET', path: '/api/session', auth: 'read', withoutDatabase: true, handle: ({ res, caller }) => sendJson(res, 200, { role: caller!.role }) }),
+    route({
+      method: 'POST',
+      path: '/api/tokens/rotate',
+      auth: 'change',
+      withoutDatabase: true,
+      body: RotateBody,
+      handle({ res, body, caller }) {
+        const tokens = deps.tokens.rotate(body.role);
+        // A new token goes back only to the CLI (bearer), never into a page.
+        sendJson(res, 200, { role: body.role, token: caller!.via === 'bearer' ? tokens[body.role] : null });
+      },
+    }),
+    route({ method: 'GET', path: '/api/status', auth: 'read', handle: async ({ res, url }) => sendJson(res, 200, await statusOf(url.searchParams.get('env') ?? undefined)) }),
+    route({ method: 'GET', path: '/api/events', auth: 'read', handle: ({ res }) => streamEvents(res, { bus, feed, heartbeatMs: 15_000 }) }),
+    route({
+      method: 'GET',
+      path: '/api/deployments',
+      auth: 'read',
+      handle({ res, url }) {
+        const env = queryEnv(deps.projectDir, url);
+        sendJson(res, 200, { deployments: deps.store.deployments({ env, limit: countParam(url, 'limit', 20) }) });
+      },
+    }),
+    route({
+      method: 'GET',
+      path: /^\/api\/deployments\/(?<id>\d+)$/,
+      auth: 'read',
+      handle({ res, params }) {
+        const deployment = deps.store.deployment(Number(params.id));
+        if (!deployment) throw new FerryError({ code: 'NOT_FOUND', message: `no deployment ${params.id}` });
+        sendJson(res, 200, deployment);
+      },
+    }),
+    route({ method: 'POST', path: '/api/deployments', auth: 'change', body: DeploymentBody, handle: ({ res, body }) => startDeployment(res, 'deploy', body) }),
+    route({ method: 'POST', path: '/api/rollbacks', auth: 'change', body: RollbackBody, handle: ({ res, body }) => startDeployment(res, 'rollback', body) }),
+    route({
+      method: 'POST',
+      path: '/api/promotions',
+      auth: 'change',
+      body: PromotionBody,
+      async handle({ res, body }) {
+        // `ferry promote`, the dashboard's promote, and a host's agent in a promote over SSH: the smoke checks here, then a deploy of the source's commit.
+        const config = loadConfig(deps.projectDir);
+        const source = environmentOf(config, body.from);
+        environmentOf(config, body.to);
+        const [status] = (await statusOf(body.from)).environments;
+        const { release, commit } = await checkPromotion(body.from, body.to, status, source);
+        const checked: DeployEvent = { type: 'note', message: `smoke checks of ${body.from} passed: ${release} (${commit.slice(0, 12)}) healthy; promoting to ${body.to}` };
+        await startDeployment(res, 'deploy', { env: body.to, ref: commit, promoteFrom: release, secrets: body.secrets, secretsFrom: body.secretsFrom }, [checked]);
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/logs',
+      auth: 'logs',
+      async handle({ req, res, url }) {
+        const request = logRequestOf(deps.projectDir, url, (name, fallback) => countParam(url, name, fallback));
+        if (url.searchParams.get('follow') === '1') return await streamLogs(deps, request, req, res);
+        sendJson(res, 200, await logsOf(deps, request));
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/metrics',
+      auth: 'read',
+      async handle({ res }) {
+        const [text, requests, snapshot] = await Promise.all([metrics.metrics(), deps.router.requests(), deps.router.state()]);
+        res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' }).end(text + requestExposition(requests.series, snapshot.counters ?? {}, Object.keys(snapshot.routes)));
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/api/tls',
+      auth: 'read',
+      handle({ res, url }) {
+        const config = loadConfig(deps.projectDir);
+        const only = url.searchParams.get('env') ?? undefined;
+        if (only) environmentOf(config, only);
+        const envs = Object.keys(config.environments).filter((env) => !only || env === only);
+        sendJson(res, 200, { environments: envs.map((env) => deps.tls.status(env, config.environments[env])).filter(Boolean) });
+      },
+    }),
+    route({
+      method: 'POST',
+      path: '/api/tls/check',
+      auth: 'change',
+      body: TlsCheckBody,
+      async handle({ res, body }) {
+        // Checks now what the agent checks hourly: loads changed files, obtains a certificate that is due (or every one, with renew).
+        const config = loadConfig(deps.projectDir);
+        if (body.env) environmentOf(config, body.env);
+        const envs = Object.keys(config.environments).filter((env) => (!body.env || env === body.env) && (config.environments[env].https || body.env));
+        const environments = [];
+        for (const env of envs) environments.push(await deps.tls.sync(env, config.environments[env], { renew: body.renew === true }));
+        sendJson(res, 200, { environments: environments.filter(Boolean) });
+      },
+    }),
+    ...deliveryRoutes(deps),
+    ...pipelineRoutes(deps.store.db, countParam),
+    route({
+      method: 'POST',
+      path: '/api/shutdown',
+      auth: 'change',
+      body: ShutdownBody,
+      handle({ res, body }) {
+        sendJson(res, 200, { stopping: true });
+        deps.onShutdown(body.stopRouter);
+      },
+    }),
+  ];
 
   return http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://agent');
@@ -172,86 +307,23 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
       checkHost(req, deps.allowedHosts);
       // The dashboard's page and assets carry no data: what it shows comes from the API, signed in.
       if (req.method === 'GET' && serveDashboardAsset(url.pathname, res)) return;
-      if (req.method === 'GET' && url.pathname === '/api/health') return sendJson(res, 200, { ok: true, pid: process.pid, build: ferryBuild() });
-      if (url.pathname === '/api/session' && (req.method === 'POST' || req.method === 'DELETE')) return await session(req, res);
-      const caller = authenticate(req, deps.tokens.current(), deps.paths.tokens);
-      if (req.method !== 'GET' && req.method !== 'HEAD') checkMayChange(req, caller);
-      else checkMayRead(url.pathname, caller);
-      if (req.method === 'GET' && url.pathname === '/api/session') return sendJson(res, 200, { role: caller.role });
-      if (req.method === 'POST' && url.pathname === '/api/tokens/rotate') {
-        const body = await readJsonBody<{ role?: string }>(req);
-        const role = TOKEN_ROLES.find((each) => each === (body.role ?? 'admin'));
-        if (!role) throw usageError('USAGE', `role must be admin or read (found "${body.role}")`);
-        const tokens = deps.tokens.rotate(role);
-        // A new token goes back only to the CLI (bearer), never into a page.
-        return sendJson(res, 200, { role, token: caller.via === 'bearer' ? tokens[role] : null });
+      const found = matchRoute(routes, req.method ?? '', url.pathname);
+      const needed = found && 'route' in found ? found.route.auth : 'read';
+      // Who asks is checked before anything else is said, even that a route does not exist.
+      const caller = needed === 'public' ? undefined : authenticate(req, deps.tokens.current(), deps.sessions, deps.paths.tokens);
+      if (!found) throw new FerryError({ code: 'NOT_FOUND', message: `no route ${req.method} ${url.pathname}` });
+      if ('allowed' in found) throw new FerryError({ code: 'METHOD_NOT_ALLOWED', message: `${url.pathname} takes ${found.allowed.join(', ')}, not ${req.method}` });
+      if (needed === 'change') checkMayChange(req, caller!);
+      if (needed === 'logs') checkMayReadLogs(caller!);
+      if (!found.route.withoutDatabase) {
+        const replaced = deps.checkDatabase();
+        if (replaced) throw new FerryError({ code: 'STATE_DATABASE_REPLACED', message: `${replaced} under the running agent; it answers nothing more and stops`, hint: 'Run the command again: a new agent starts and recovers the releases from the state folder.' });
       }
-      const replaced = deps.checkDatabase();
-      if (replaced) throw new FerryError({ code: 'STATE_DATABASE_REPLACED', message: `${replaced} under the running agent; it answers nothing more and stops`, hint: 'Run the command again: a new agent starts and recovers the releases from the state folder.' });
-      if (req.method === 'GET' && url.pathname === '/api/status') return sendJson(res, 200, await statusOf(url.searchParams.get('env') ?? undefined));
-      if (req.method === 'GET' && url.pathname === '/api/events') return await streamEvents(res, { bus, feed, heartbeatMs: 15_000 });
-      if (req.method === 'GET' && url.pathname === '/api/deployments') {
-        const env = url.searchParams.get('env') ?? undefined;
-        if (env) environmentOf(loadConfig(deps.projectDir), env);
-        return sendJson(res, 200, { deployments: deps.store.deployments({ env, limit: countParam(url, 'limit', 20) }) });
-      }
-      const match = /^\/api\/deployments\/(\d+)$/.exec(url.pathname);
-      if (req.method === 'GET' && match) {
-        const deployment = deps.store.deployment(Number(match[1]));
-        if (!deployment) throw new FerryError({ code: 'NOT_FOUND', message: `no deployment ${match[1]}` });
-        return sendJson(res, 200, deployment);
-      }
-      if (req.method === 'POST' && url.pathname === '/api/deployments') return await startDeployment(req, res, 'deploy');
-      if (req.method === 'POST' && url.pathname === '/api/rollbacks') return await startDeployment(req, res, 'rollback');
-      if (req.method === 'POST' && url.pathname === '/api/promotions') {
-        // What `ferry promote` does, for the dashboard: the smoke checks here, then a deploy of the source's commit.
-        const body = await readJsonBody<{ from?: string; to?: string; secrets?: Record<string, string>; secretsFrom?: 'serving' }>(req);
-        if (!body.from || !body.to) throw usageError('USAGE', 'from and to are required');
-        const config = loadConfig(deps.projectDir);
-        const source = environmentOf(config, body.from);
-        environmentOf(config, body.to);
-        const [status] = (await statusOf(body.from)).environments;
-        const { release, commit } = await checkPromotion(body.from, body.to, status, source);
-        return await startDeployment(req, res, 'deploy', { env: body.to, ref: commit, promoteFrom: release, secrets: body.secrets, secretsFrom: body.secretsFrom });
-      }
-      if (req.method === 'GET' && url.pathname === '/api/logs') {
-        const request = logRequestOf(deps.projectDir, url, (name, fallback) => countParam(url, name, fallback));
-        if (url.searchParams.get('follow') === '1') return await streamLogs(deps, request, req, res);
-        return sendJson(res, 200, await logsOf(deps, request));
-      }
-      if (req.method === 'GET' && url.pathname === '/metrics') {
-        const [text, requests, snapshot] = await Promise.all([metrics.metrics(), deps.router.requests(), deps.router.state()]);
-        return void res.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' }).end(text + requestExposition(requests.series, snapshot.counters ?? {}, Object.keys(snapshot.routes)));
-      }
-      if (req.method === 'GET' && url.pathname === '/api/tls') {
-        const config = loadConfig(deps.projectDir);
-        const only = url.searchParams.get('env') ?? undefined;
-        if (only) environmentOf(config, only);
-        const envs = Object.keys(config.environments).filter((env) => !only || env === only);
-        return sendJson(res, 200, { environments: envs.map((env) => deps.tls.status(env, config.environments[env])).filter(Boolean) });
-      }
-      if (req.method === 'POST' && url.pathname === '/api/tls/check') {
-        // Checks now what the agent checks hourly: loads changed files, obtains a certificate that is due (or every one, with renew).
-        const body = await readJsonBody<{ env?: string; renew?: boolean }>(req);
-        const config = loadConfig(deps.projectDir);
-        if (body.env) environmentOf(config, body.env);
-        const envs = Object.keys(config.environments).filter((env) => (!body.env || env === body.env) && (config.environments[env].https || body.env));
-        const environments = [];
-        for (const env of envs) environments.push(await deps.tls.sync(env, config.environments[env], { renew: body.renew === true }));
-        return sendJson(res, 200, { environments: environments.filter(Boolean) });
-      }
-      if (await handleDelivery(deps, req, res, url)) return;
-      if (handlePipelines(deps.store.db, req, res, url, (name, fallback) => countParam(url, name, fallback))) return;
-      if (req.method === 'POST' && url.pathname === '/api/shutdown') {
-        const body = await readJsonBody(req);
-        sendJson(res, 200, { stopping: true });
-        return deps.onShutdown(body.stopRouter !== false);
-      }
-      throw new FerryError({ code: 'NOT_FOUND', message: `no route ${req.method} ${url.pathname}` });
+      const body = found.route.body ? await readBody(req, found.route.body, `${req.method} ${url.pathname}`) : undefined;
+      await found.route.handle({ req, res, url, params: found.params, caller, body });
     } catch (error) {
       if (res.headersSent) return void res.end();
       sendError(res, error);
     }
   });
 }
-

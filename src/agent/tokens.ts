@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readJsonOr, writeJsonAtomic } from '../util/fs-atomic.js';
 
 /** `admin`: everything, deploys and rollbacks included; `read`: what the dashboard shows, for sharing. */
@@ -38,14 +38,4 @@ function equal(given: string, wanted: string): boolean {
 /** The role a bearer token grants, if any. */
 export function roleOfToken(tokens: AgentTokens, given: string): TokenRole | undefined {
   return TOKEN_ROLES.find((role) => equal(given, tokens[role]));
-}
-
-/** The dashboard's session cookie value: the role and a MAC keyed by that role's token (rotating the token ends the session). */
-export function sessionValue(tokens: AgentTokens, role: TokenRole): string {
-  return `${role}.${createHmac('sha256', tokens[role]).update('ferry dashboard session v1').digest('base64url')}`;
-}
-
-export function roleOfSession(tokens: AgentTokens, value: string): TokenRole | undefined {
-  const role = TOKEN_ROLES.find((each) => value.startsWith(`${each}.`));
-  return role && equal(value, sessionValue(tokens, role)) ? role : undefined;
 }

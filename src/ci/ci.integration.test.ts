@@ -136,6 +136,25 @@ describe('ferry ci', () => {
     expect(stages[0].detail).toBe('package.json has no "lint" script');
   });
 
+  it('the default image stages are skipped when no environment runs containers; pipeline.skip turns off one default stage and keeps the rest; an unknown name is refused', async () => {
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'pipe', version: '1.0.0', scripts: { test: 'echo tested', coverage: 'exit 1' } }));
+    writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'pipe', lockfileVersion: 3, packages: { '': { name: 'pipe' } } }));
+    writeFileSync(join(dir, 'Dockerfile'), 'FROM scratch\n');
+    const config = (pipeline: Record<string, unknown>) => writeFileSync(join(dir, 'ferry.yml'), stringify({ app: 'pipe', pipeline, environments: { production: { port: 3997, start: 'true' } } }));
+    config({ skip: ['coverage'] });
+    const result = await ferry(['--json', '--stage', 'image-scan', '--stage', 'coverage', '--stage', 'test']);
+    expect(result.code, result.stderr).toBe(0);
+    const stages = Object.fromEntries(JSON.parse(result.stdout).stages.map((s: any) => [s.name, s]));
+    expect(stages.image).toMatchObject({ state: 'skipped', detail: 'no environment runs containers (every one has runtime: process): no deploy would use the image' });
+    expect(stages['image-scan']).toMatchObject({ state: 'skipped' });
+    expect(stages.coverage).toMatchObject({ state: 'skipped', detail: 'turned off by pipeline.skip in ferry.yml' });
+    expect(stages.test).toMatchObject({ state: 'succeeded' });
+    config({ skip: ['covrage'] });
+    const refused = await ferry([]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('pipeline.skip names covrage, which is not a stage of this pipeline (lint, typecheck, audit, licenses, test, coverage, build, image, image-scan)');
+  });
+
   it('a run that tested nothing and a scan that could not scan are UNCHECKED: exit 13, stored so, never cached', async () => {
     // The project has no test script (so `test` is skipped), and its audit cannot reach the advisory database
     // (the recorded npm error stands in for the registry's 405 here).

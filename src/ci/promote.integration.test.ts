@@ -27,6 +27,11 @@ describe('ferry promote', () => {
     expect(promoted.stderr).toMatch(/smoke checks of staging passed: r1 \([0-9a-f]{12}\) healthy; promoting to production/);
     expect(JSON.parse(promoted.stdout)).toMatchObject({ outcome: 'succeeded', commit: stagedCommit });
     expect((await served(project.ports.production)).version).toBe('1.0.0');
+    // Recorded as a promotion, of staging's r1: history says so, not a plain deploy.
+    const [promotion] = JSON.parse((await project.ferry(['history', 'production', '--json'])).stdout).deployments;
+    expect(promotion).toMatchObject({ kind: 'deploy', promotedFrom: { env: 'staging', release: 'r1' } });
+    expect((await project.ferry(['history', 'production'])).stdout).toMatch(/^#\d+ {2}production {2}promote \(of staging r1\) {2}r2 {2}succeeded/m);
+    expect((await project.ferry(['status', 'production'])).stdout).toMatch(/last deployment: #\d+ promote \(of staging r1\) r2 succeeded/);
 
     project.commit({ 'fault.json': '{"healthStatus": 500}' }, 'broken');
     expect((await project.ferry(['deploy', 'staging'])).code).toBe(1); // recreate: the broken release fails its gate, r1 is restored

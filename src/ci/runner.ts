@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseDurationMs } from '../util/duration.js';
-import { ExitCode } from '../util/exit-codes.js';
+import { ExitCode } from '../errors/exit-codes.js';
 import { byCriticalPath } from './graph.js';
 import { fileHasher, inputKey } from './inputs.js';
 import type { PipelineStore, StageState } from './store.js';

@@ -12,6 +12,8 @@ export interface ProjectFacts {
   hasTrivy?: boolean;
   /** How the deployed image is built (the first environment with the docker or swarm runtime): its Dockerfile and build_args. */
   image?: { dockerfile: string; buildArgs: Record<string, string> };
+  /** ferry.yml has environments and none runs containers: no deploy would use the image. */
+  noContainerEnvironment?: boolean;
   /** A second tag for the image, which a deploy of the same git tree and build settings finds and runs (see pipelineImageTag). */
   deployableTag?: string;
 }
@@ -45,6 +47,7 @@ export const DOCKERFILE_BUILDS = /^\s*RUN\b.*\b(?:npm run(?:-script)?|yarn(?: ru
 export function defaultStages(facts: ProjectFacts): PlannedStage[] {
   const has = (script: string) => Boolean(facts.scripts[script]);
   const image = `${facts.app}:ci`;
+  const imageSkip = !facts.hasDockerfile ? 'no Dockerfile' : facts.noContainerEnvironment ? 'no environment runs containers (every one has runtime: process): no deploy would use the image' : undefined;
   return [
     stage('lint', 'npm run lint', [], has('lint') ? undefined : 'package.json has no "lint" script'),
     stage('typecheck', has('typecheck') ? 'npm run typecheck' : 'npx tsc --noEmit', [], has('typecheck') || facts.hasTsconfig ? undefined : 'no "typecheck" script and no tsconfig.json'),
@@ -54,7 +57,14 @@ export function defaultStages(facts: ProjectFacts): PlannedStage[] {
     stage('coverage', 'npm run coverage', [], has('coverage') ? undefined : 'package.json has no "coverage" script'),
     stage('build', 'npm run build', ['lint', 'typecheck', 'test'], has('build') ? undefined : 'package.json has no "build" script'),
     // BASE_IMAGE from the environment reaches Dockerfiles that take it as a build argument (ferry init's do).
-    stage('image', imageBuild(facts, image), facts.dockerfileBuilds ? [] : ['build'], facts.hasDockerfile ? undefined : 'no Dockerfile'),
-    stage('image-scan', `ferry scan --tool trivy --image ${image}`, ['image'], !facts.hasDockerfile ? 'no Dockerfile' : facts.hasTrivy === false ? 'trivy is not installed here: the image is not scanned' : undefined),
+    stage('image', imageBuild(facts, image), facts.dockerfileBuilds ? [] : ['build'], imageSkip),
+    stage('image-scan', `ferry scan --tool trivy --image ${image}`, ['image'], imageSkip ?? (facts.hasTrivy === false ? 'trivy is not installed here: the image is not scanned' : undefined)),
   ];
+}
+
+/** `pipeline.skip`: those stages stay in the table, skipped with the reason; a name that is not a stage is refused. */
+export function applySkips(stages: PlannedStage[], skip: string[]): PlannedStage[] {
+  const unknown = skip.filter((name) => !stages.some((s) => s.name === name));
+  if (unknown.length) throw new Error(`pipeline.skip names ${unknown.join(', ')}, which ${unknown.length > 1 ? 'are not stages' : 'is not a stage'} of this pipeline (${stages.map((s) => s.name).join(', ')})`);
+  return stages.map((s) => (skip.includes(s.name) ? { ...s, skip: 'turned off by pipeline.skip in ferry.yml' } : s));
 }

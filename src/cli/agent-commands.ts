@@ -3,8 +3,9 @@ import { startAgent } from '../agent/agent.js';
 import { statePaths } from '../state/paths.js';
 import { RouterClient } from '../router/client.js';
 import { isProcessAlive, sleep } from '../util/sleep.js';
-import { agentPost, findAgent, spawnAgentProcess, spawnDetachedAgent } from './agent-client.js';
+import { agentPost, findAgent, spawnAgentProcess, spawnDetachedAgent } from '../agent/client.js';
 import { progress, type Io } from './output.js';
+import { FerryError } from '../util/errors.js';
 
 function describeAgent(io: Io, info: { pid: number; url: string }, projectDir: string): void {
   const say = progress(io);
@@ -28,7 +29,18 @@ export async function agentStart(io: Io, projectDir: string, options: { detach: 
     return 0;
   }
   if (!options.serve) return foregroundAgent(io, projectDir, options.port);
-  const agent = await startAgent({ projectDir, port: options.port });
+  let agent: Awaited<ReturnType<typeof startAgent>>;
+  try {
+    agent = await startAgent({ projectDir, port: options.port });
+  } catch (error) {
+    // Started at the same moment as another (several ferry commands at once): that one serves; nothing to do here.
+    if (!(error instanceof FerryError && error.code === 'AGENT_ALREADY_RUNNING')) throw error;
+    progress(io)(`${error.message}: ferry uses that one`);
+    return 0;
+  }
+  // The last net under every background loop (each catches its own): a rejection nobody handled is logged, and
+  // the agent keeps running, rather than cutting a deployment in flight.
+  process.on('unhandledRejection', (reason) => progress(io)(`error: an unhandled failure in the agent (it keeps running): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`));
   for (const warning of agent.warnings) progress(io)(`warning: ${warning}`);
   describeAgent(io, agent.info, projectDir);
   for (const r of agent.reconciled) progress(io)(`  reconciled interrupted deployment #${r.deploymentId} of ${r.env} (at ${r.interruptedAt}): ${r.outcome}`);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestProject, readAgentInfo, type TestProject } from '../../test/support/project.js';
 
@@ -88,6 +88,82 @@ describe('bad input is a usage error: exit 2 or HTTP 4xx, with what was wrong', 
     expect([bare.status, bare.body.error.code]).toEqual([401, 'UNAUTHORIZED']);
     expect((await request({ path: '/api/status', authorization: `Basic ${token}` })).status).toBe(401);
     expect((await request({ path: '/api/status' })).status).toBe(200);
+  });
+
+  it('the API checks each body against its route: a missing, mistyped or unknown field is a 400 naming it, and nothing starts', async () => {
+    const cases: Array<[string, string, unknown, RegExp]> = [
+      ['POST', '/api/deployments', { enviroment: 'production' }, /env: Invalid input: expected string, received undefined.*Unrecognized key: "enviroment"/],
+      ['POST', '/api/deployments', { env: 5 }, /^POST \/api\/deployments: env: Invalid input: expected string, received number$/],
+      ['POST', '/api/deployments', { env: 'production', secrets: { API_KEY: 1 } }, /secrets\.API_KEY: Invalid input: expected string/],
+      ['POST', '/api/rollbacks', { env: 'production', to: 3 }, /to: Invalid input: expected string/],
+      ['POST', '/api/promotions', { from: 'staging' }, /to: Invalid input/],
+      ['POST', '/api/tokens/rotate', { role: 'root' }, /role: Invalid option: expected one of "admin"\|"read"/],
+      ['POST', '/api/incidents', { env: 'production', deploymentId: 'x' }, /deploymentId: Invalid input: expected number/],
+      ['POST', '/api/tls/check', { renew: 'yes' }, /renew: Invalid input: expected boolean/],
+      ['POST', '/api/shutdown', { stopRouter: 'no' }, /stopRouter: Invalid input: expected boolean/],
+      ['POST', '/api/deployments', [], /body: Invalid input: expected object, received array/],
+      ['POST', '/api/deployments', null, /body: Invalid input: expected object, received null/],
+      ['POST', '/api/rollbacks', null, /body: Invalid input: expected object, received null/],
+      ['POST', '/api/promotions', null, /body: Invalid input: expected object, received null/],
+    ];
+    for (const [method, path, body, message] of cases) {
+      const reply = await request({ method, path, body: JSON.stringify(body) });
+      expect([path, reply.status, reply.body.error.code, reply.body.error.message]).toEqual([path, 400, 'USAGE', expect.stringMatching(message)]);
+      expect(reply.body.error.details.length).toBeGreaterThan(0);
+    }
+    // None of them started anything, shut the agent down or rotated a token.
+    expect((await request({ path: '/api/deployments' })).body.deployments).toEqual([]);
+    expect((await request({ path: '/api/health' })).body.pid).toBe(readAgentInfo(project).pid);
+    expect((await request({ path: '/api/status' })).status).toBe(200);
+  });
+
+  it('environment names that are properties of every object (__proto__, constructor, toString) are unknown environments: exit 2, 400', async () => {
+    for (const name of ['__proto__', 'constructor', 'toString']) {
+      const deploy = await project.ferry(['deploy', name]);
+      expect([name, deploy.code, deploy.stderr]).toEqual([name, 2, expect.stringContaining(`unknown environment "${name}"`)]);
+      const reply = await request({ method: 'POST', path: '/api/deployments', body: JSON.stringify({ env: name }) });
+      expect([name, reply.status, reply.body.error.code]).toEqual([name, 400, 'UNKNOWN_ENVIRONMENT']);
+      expect((await request({ path: `/api/status?env=${name}` })).status).toBe(400);
+    }
+  });
+
+  it('signing out ends the session on the agent: a copy of its cookie is refused afterwards, another sign-in is not', async () => {
+    const { url, token } = readAgentInfo(project);
+    const signIn = async () => {
+      const response = await fetch(`${url}/api/session`, { method: 'POST', headers: { 'content-type': 'application/json', origin: url, 'x-ferry-csrf': '1' }, body: JSON.stringify({ token }) });
+      expect(response.status).toBe(200);
+      return /ferry_session=([^;]+)/.exec(response.headers.get('set-cookie') ?? '')![1]!;
+    };
+    const asSession = (value: string, method = 'GET') => fetch(`${url}/api/session`, { method, headers: { cookie: `ferry_session=${value}`, origin: url, 'x-ferry-csrf': '1' } });
+    const [kept, ended] = [await signIn(), await signIn()];
+    expect(kept).not.toBe(ended);
+    expect((await asSession(ended)).status).toBe(200);
+    expect((await asSession(ended, 'DELETE')).status).toBe(204);
+    // The cookie a browser just dropped, kept by someone else: refused, not valid for 30 days more.
+    const replayed = await asSession(ended);
+    expect(replayed.status).toBe(401);
+    expect(((await replayed.json()) as { error: { message: string } }).error.message).toMatch(/signed out, expired, or its token was rotated/);
+    expect((await asSession(kept)).status).toBe(200);
+    // Kept by the agent across restarts, in a file only its owner reads.
+    const sessionsFile = join(project.stateDir, 'sessions.json');
+    expect((statSync(sessionsFile).mode & 0o777).toString(8)).toBe('600');
+    expect(readFileSync(sessionsFile, 'utf8')).not.toContain(token);
+  });
+
+  it('the API is a route table: a known path with another method is 405 naming the ones it takes; each route says who may call it', async () => {
+    const put = await request({ method: 'PUT', path: '/api/status' });
+    expect([put.status, put.body.error.code, put.body.error.message]).toEqual([405, 'METHOD_NOT_ALLOWED', '/api/status takes GET, not PUT']);
+    const session = await request({ method: 'PUT', path: '/api/session' });
+    expect(session.body.error.message).toBe('/api/session takes POST, DELETE, GET, not PUT');
+    // Who asks is checked first: without a token an unknown path is 401, not 404.
+    expect((await request({ path: '/api/nothing', authorization: '' })).status).toBe(401);
+    expect((await request({ path: '/api/nothing' })).status).toBe(404);
+    const readOnly = (await project.ferry(['token', '--read-only'])).stdout.trim();
+    const asReader = (method: string, path: string, body?: unknown) => request({ method, path, authorization: `Bearer ${readOnly}`, body: body === undefined ? undefined : JSON.stringify(body) });
+    expect((await asReader('GET', '/api/status')).status).toBe(200);
+    expect((await asReader('GET', '/api/logs?env=production')).body.error).toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/does not read logs/) });
+    expect((await asReader('POST', '/api/deployments', { env: 'production' })).body.error).toMatchObject({ code: 'FORBIDDEN', message: expect.stringMatching(/may look, not change/) });
+    expect((await asReader('POST', '/api/shutdown', {})).status).toBe(403);
   });
 
   it("the agent's exit code crosses the HTTP hop", async () => {

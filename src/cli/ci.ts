@@ -3,22 +3,23 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { statePaths } from '../state/paths.js';
 import { CONFIG_FILE, loadConfig } from '../config/load.js';
-import { appNameFor, pipelineSchema } from '../config/schema.js';
+import { pipelineSchema } from '../config/schema.js';
+import { appNameFor } from '../config/app-name.js';
 import { orderStages, selectStages } from '../ci/graph.js';
 import { projectFiles } from '../ci/inputs.js';
 import { runPipeline, type StageResult } from '../ci/runner.js';
 import { branchDecision, type BranchDecision } from '../ci/branches.js';
 import { runDeployment } from './deploy.js';
-import { defaultStages, DOCKERFILE_BUILDS, type PlannedStage } from '../ci/stages.js';
+import { applySkips, defaultStages, DOCKERFILE_BUILDS, type PlannedStage } from '../ci/stages.js';
 import { PipelineStore } from '../ci/store.js';
 import { isTestStage, pipelineOutcome, type PipelineOutcome } from '../ci/outcome.js';
 import { openDb } from '../store/db.js';
 import { deployableTag } from '../ci/deployable-image.js';
 import { FerryError, errorMessage } from '../util/errors.js';
-import { ExitCode } from '../util/exit-codes.js';
+import { ExitCode } from '../errors/exit-codes.js';
 import { run } from '../util/run.js';
 import { progress, type Io } from './output.js';
-import { FERRY_BIN } from './agent-client.js';
+import { FERRY_BIN } from '../agent/client.js';
 
 export interface CiOptions {
   stage?: string[];
@@ -35,7 +36,14 @@ function plannedStages(projectDir: string): { stages: PlannedStage[]; failFast: 
   const hasConfig = existsSync(join(projectDir, CONFIG_FILE));
   const config = hasConfig ? loadConfig(projectDir) : undefined;
   const pipeline = config?.pipeline ?? pipelineSchema.parse({});
-  if (pipeline.stages) return { stages: Object.entries(pipeline.stages).map(([name, s]) => ({ name, ...s })), failFast: pipeline.fail_fast, concurrency: pipeline.concurrency };
+  const skipped = (stages: PlannedStage[]) => {
+    try {
+      return applySkips(stages, pipeline.skip);
+    } catch (error) {
+      throw new FerryError({ code: 'PIPELINE_INVALID', message: errorMessage(error), hint: 'Fix pipeline.skip in ferry.yml.' });
+    }
+  };
+  if (pipeline.stages) return { stages: skipped(Object.entries(pipeline.stages).map(([name, s]) => ({ name, ...s }))), failFast: pipeline.fail_fast, concurrency: pipeline.concurrency };
   const manifest = existsSync(join(projectDir, 'package.json')) ? (JSON.parse(readFileSync(join(projectDir, 'package.json'), 'utf8')) as { name?: string; scripts?: Record<string, string> }) : {};
   const app = config?.app ?? appNameFor(manifest.name);
   // The image the pipeline builds is the one the deploy builds: the first container environment's Dockerfile and build_args.
@@ -45,8 +53,9 @@ function plannedStages(projectDir: string): { stages: PlannedStage[]; failFast: 
   const hasDockerfile = existsSync(dockerfile);
   const dockerfileBuilds = hasDockerfile && DOCKERFILE_BUILDS.test(readFileSync(dockerfile, 'utf8'));
   const hasTrivy = (process.env.PATH ?? '').split(':').some((dir) => dir && existsSync(join(dir, 'trivy')));
-  const facts = { scripts: manifest.scripts ?? {}, hasTsconfig: existsSync(join(projectDir, 'tsconfig.json')), hasDockerfile, dockerfileBuilds, app, hasTrivy, image, deployableTag: image && deployableTag(projectDir, app, image) };
-  return { stages: defaultStages(facts), failFast: pipeline.fail_fast, concurrency: pipeline.concurrency };
+  const environments = Object.keys(config?.environments ?? {}).length;
+  const facts = { scripts: manifest.scripts ?? {}, hasTsconfig: existsSync(join(projectDir, 'tsconfig.json')), hasDockerfile, dockerfileBuilds, app, hasTrivy, image, noContainerEnvironment: environments > 0 && !containerEnv, deployableTag: image && deployableTag(projectDir, app, image) };
+  return { stages: skipped(defaultStages(facts)), failFast: pipeline.fail_fast, concurrency: pipeline.concurrency };
 }
 
 /** Stage commands find `ferry` on PATH: a shim in the state folder runs this very ferry. */

@@ -2,11 +2,11 @@ import type { DoraReport, Measured } from '../metrics/dora.js';
 import type { HostSnapshot } from '../metrics/host.js';
 import type { ReleaseRed } from '../metrics/red.js';
 import type { IncidentRecord } from '../store/delivery.js';
-import { agentGet, agentPost } from './agent-client.js';
+import { agentGet, agentPost } from '../agent/client.js';
 import { connect } from './read-commands.js';
 import type { Io } from './output.js';
 
-type MetricsBody = DoraReport & { env: string; since: number; until: number; period: string; uptime: Measured<number> & { probes?: number; healthy?: number }; requestsSince: number; releases: ReleaseRed[]; host: HostSnapshot };
+type MetricsBody = DoraReport & { env: string; since: number; until: number; period: string; uptime: Measured<number> & { probes?: number; healthy?: number }; requestsSince: number | null; releases: ReleaseRed[]; host: HostSnapshot };
 
 const percent = (ratio: number, digits: number) => `${(ratio * 100).toFixed(digits)}%`;
 const kb = (bytesPerSecond: number | undefined) => `${((bytesPerSecond ?? 0) / 1024).toFixed(0)} KB/s`;
@@ -41,8 +41,8 @@ export async function metrics(io: Io, projectDir: string, options: { env: string
   io.out('  levels: DORA, Accelerate State of DevOps Report 2023 (see docs/metrics.md)');
   io.out(`service`);
   io.out(`  uptime                ${'noData' in body.uptime ? `no data: ${body.uptime.noData}` : `${percent(body.uptime.value, 3)} (${body.uptime.healthy} of ${body.uptime.probes} health probes through the router)`}`);
-  io.out(`  per release, through the router since ${new Date(body.requestsSince).toISOString()}:`);
-  if (!body.releases.length) io.out('    no data: no request has reached the router for this environment since it started');
+  io.out(`  per release, through the router in the period${body.requestsSince ? ` (sampled since ${new Date(body.requestsSince).toISOString()})` : ''}:`);
+  if (!body.releases.length) io.out('    no data: the agent sampled no request to this environment, and no release serving it, in the period');
   for (const r of body.releases) {
     const ms = (m: Measured<number>) => ('noData' in m ? `no data (${m.noData})` : `${(m.value * 1000).toFixed(1)} ms`);
     io.out(`    ${r.release.padEnd(6)} ${String(r.requests).padStart(8)} requests  ${'noData' in r.throughput ? 'no data' : `${r.throughput.value.toFixed(2)}/s`}  errors ${'noData' in r.errorRatio ? 'no data' : percent(r.errorRatio.value, 2)}  p50 ${ms(r.p50Seconds)}  p95 ${ms(r.p95Seconds)}  p99 ${ms(r.p99Seconds)}`);

@@ -1,7 +1,8 @@
 import { environmentOf, loadConfig } from '../config/load.js';
+import { webhookSigningSecret } from '../config/schema.js';
 import type { DeployEvent, DeployResult } from '../deploy/events.js';
 import { FerryError } from '../util/errors.js';
-import { agentStream, ensureAgent } from './agent-client.js';
+import { agentStream, deploymentCall, ensureAgent } from '../agent/client.js';
 import { describeResult, printDeployEvent, progress, type Io } from './output.js';
 import { deployOnHosts, type RemoteDeployRequest } from '../remote/deploy.js';
 
@@ -11,12 +12,19 @@ function collectSecrets(env: ReturnType<typeof environmentOf>): Record<string, s
   return Object.fromEntries(names.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]!]));
 }
 
-/** `ferry deploy` and `ferry rollback`: validate locally, then stream the agent's deployment. */
+/**
+ * `ferry deploy`, `ferry rollback` and `ferry promote` (a deploy with `promoteFrom`, the source environment):
+ * validate locally, then stream the agent's deployment. A promotion's smoke checks run in the agent that runs
+ * the source environment (this machine's, or each host's), the same path the dashboard's promote takes.
+ */
 export async function runDeployment(io: Io, options: { projectDir: string; env: string; kind: 'deploy' | 'rollback'; ref?: string; to?: string; promoteFrom?: string; here?: boolean }): Promise<number> {
   const config = loadConfig(options.projectDir);
   const env = environmentOf(config, options.env);
   const secrets = collectSecrets(env);
-  const missing = options.kind === 'deploy' ? env.secrets.filter((name) => secrets[name] === undefined) : [];
+  // A deploy also needs the webhook's signing secret: ferry never sends unsigned a webhook that promises a signature.
+  // A rollback goes ahead without it (no webhook is sent, and it says so): nothing should stand in its way.
+  const signing = webhookSigningSecret(env.notify);
+  const missing = options.kind === 'deploy' ? [...env.secrets, ...(signing && !env.secrets.includes(signing) ? [signing] : [])].filter((name) => secrets[name] === undefined) : [];
   if (missing.length) {
     throw new FerryError({ code: 'SECRET_MISSING', message: `secrets of ${options.env} are not set in this shell: ${missing.join(', ')}`, hint: `export ${missing[0]}=... and deploy again; values go to the release's .env (0600) only.` });
   }
@@ -24,9 +32,9 @@ export async function runDeployment(io: Io, options: { projectDir: string; env: 
   if (env.hosts.length > 0 && !options.here) return deployToHosts(io, { ...options, config, secrets }, say);
   const agent = await ensureAgent(options.projectDir, say);
   let result: DeployResult | undefined;
-  const path = options.kind === 'deploy' ? '/api/deployments' : '/api/rollbacks';
+  const [path, body] = deploymentCall({ ...options, secrets });
   try {
-    await agentStream(agent, path, { env: options.env, ref: options.ref, to: options.to, promoteFrom: options.promoteFrom, secrets }, (event: DeployEvent) => {
+    await agentStream(agent, path, body, (event: DeployEvent) => {
       if (event.type === 'result') result = event.result;
       printDeployEvent(say, event);
     });

@@ -1,25 +1,9 @@
-import { FERRY_VERSION } from '../init/ferry-source.js';
+import { FERRY_VERSION } from '../shared/build-info.js';
 import { resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ExitCode } from '../util/exit-codes.js';
+import { ExitCode } from '../errors/exit-codes.js';
 import { FerryError } from '../util/errors.js';
-import { takeStateNotices } from '../state/location.js';
 import { consoleIo, printError } from './output.js';
-import { runDeployment } from './deploy.js';
-import { agentStart, agentStop } from './agent-commands.js';
-import { history, logs, status } from './read-commands.js';
-import { incidentClose, incidentList, incidentOpen, metrics } from './delivery-commands.js';
-import { up } from './up.js';
-import { scan } from './scan.js';
-import { ci } from './ci.js';
-import { init } from './init.js';
-import { promote } from './promote.js';
-import { token } from './token.js';
-import { setup, setupOnHosts } from './setup.js';
-import { dev } from './dev.js';
-import { tunnel } from './hosts.js';
-import { tls } from './tls.js';
-import { migrateCheck, migrateCreate, migrateResolve, migrateRun, migrateStatus, migrateVerify } from './migrate.js';
 
 type Options = { project?: string; json?: boolean };
 const projectOf = (options: Options) => resolve(options.project ?? process.env.FERRY_PROJECT ?? process.cwd());
@@ -34,6 +18,8 @@ async function execute(options: Options, body: (io: ReturnType<typeof consoleIo>
     printError(io, error);
     code = error instanceof FerryError ? error.exitCode : ExitCode.needsPerson;
   }
+  // Loaded here, not at the entry: most of ferry stays unloaded for --version and --help (the command loaded it anyway).
+  const { takeStateNotices } = await import('../state/location.js');
   for (const notice of takeStateNotices()) io.err(`ferry: ${notice}`);
   process.exit(code);
 }
@@ -69,65 +55,65 @@ export function buildProgram(): Command {
     .addOption(new Option('--port <port>', 'API port on 127.0.0.1 (default: agent.port in ferry.yml)').argParser(portNumber))
     // Internal: run the agent in this very process (ferry starts it so, with a scrubbed environment).
     .addOption(new Option('--serve').hideHelp())
-    .action((options) => execute(options, (io, dir) => agentStart(io, dir, { detach: Boolean(options.detach), port: options.port, serve: Boolean(options.serve) })));
+    .action((options) => execute(options, async (io, dir) => (await import('./agent-commands.js')).agentStart(io, dir, { detach: Boolean(options.detach), port: options.port, serve: Boolean(options.serve) })));
   common(agent.command('stop').description('stop the agent, the router and every instance')).action((_options, command: Command) =>
-    execute(command.optsWithGlobals(), (io, dir) => agentStop(io, dir)),
+    execute(command.optsWithGlobals(), async (io, dir) => (await import('./agent-commands.js')).agentStop(io, dir)),
   );
 
   common(program.command('deploy <env>').description('build a release from a commit and deploy it; blocks until done'))
     .option('-r, --ref <git-ref>', 'commit, branch or tag to deploy', 'HEAD')
     .option('--here', "deploy on this machine even if the environment names hosts: (what a host's own ferry does)")
-    .action((env, options) => execute(options, (io, dir) => runDeployment(io, { projectDir: dir, env, kind: 'deploy', ref: options.ref, here: Boolean(options.here) })));
+    .action((env, options) => execute(options, async (io, dir) => (await import('./deploy.js')).runDeployment(io, { projectDir: dir, env, kind: 'deploy', ref: options.ref, here: Boolean(options.here) })));
 
   common(program.command('rollback <env>').description('go back to the previous good release (or --to), with its config and secrets snapshot'))
     .option('--to <release-id>', 'release to go back to, e.g. r12')
     .option('--here', 'roll back on this machine even if the environment names hosts:')
-    .action((env, options) => execute(options, (io, dir) => runDeployment(io, { projectDir: dir, env, kind: 'rollback', to: options.to, here: Boolean(options.here) })));
+    .action((env, options) => execute(options, async (io, dir) => (await import('./deploy.js')).runDeployment(io, { projectDir: dir, env, kind: 'rollback', to: options.to, here: Boolean(options.here) })));
 
   common(program.command('promote <from> <to>').description('deploy to <to> exactly what <from> serves (same commit, same image), after smoke checks on <from>')).action((from, to, options) =>
-    execute(options, (io, dir) => promote(io, dir, from, to)),
+    execute(options, async (io, dir) => (await import('./promote.js')).promote(io, dir, from, to)),
   );
 
   common(program.command('status [env]').description('serving release, instances and health, last deployment (of each host, for an environment on hosts)'))
     .option('--host <user@host>', 'one host of the environment only')
     .option('--here', 'this machine, even if the environment names hosts')
-    .action((env, options) => execute(options, (io, dir) => status(io, dir, env, { host: options.host, here: Boolean(options.here) })));
+    .action((env, options) => execute(options, async (io, dir) => (await import('./read-commands.js')).status(io, dir, env, { host: options.host, here: Boolean(options.here) })));
 
   common(program.command('tunnel <env>').description("the dashboard and API of a host's agent on a local port, through SSH (its API never listens on the network); until Ctrl-C"))
     .option('--host <user@host>', 'which host (default: the first in hosts:)')
     .addOption(new Option('--port <port>', 'local port (default: a free one)').argParser(portNumber))
     .option('--token', "print the host agent's admin token on stdout, to sign in")
-    .action((env, options) => execute(options, (io, dir) => tunnel(io, dir, env, { host: options.host, port: options.port, token: Boolean(options.token) })));
+    .action((env, options) => execute(options, async (io, dir) => (await import('./hosts.js')).tunnel(io, dir, env, { host: options.host, port: options.port, token: Boolean(options.token) })));
 
   common(program.command('history [env]').description('deployments with their steps, timings and outcome'))
     .addOption(new Option('-n, --limit <count>', 'how many deployments').default(20).argParser(positiveInteger))
-    .action((env, options) => execute(options, (io, dir) => history(io, dir, env, options.limit)));
+    .action((env, options) => execute(options, async (io, dir) => (await import('./read-commands.js')).history(io, dir, env, options.limit)));
 
   common(program.command('logs <env>').description('instance output (the serving release unless --release)'))
     .option('--release <id>', 'release whose instances to show')
     .addOption(new Option('-n, --lines <count>', 'lines per instance (with --follow: before the new ones)').default(100).argParser(positiveInteger))
     .option('-f, --follow', 'keep printing new lines (`instance | line`; --json: one JSON record per line) until Ctrl-C; follows what serves across deploys')
     .option('-t, --timestamps', 'prefix each line with the time it was recorded (docker, swarm: the engine\'s; process: the time ferry read it while following, "-" before)')
-    .action((env, options) => execute(options, (io, dir) => logs(io, dir, env, { release: options.release, lines: options.lines, follow: options.follow, timestamps: options.timestamps })));
+    .action((env, options) => execute(options, async (io, dir) => (await import('./read-commands.js')).logs(io, dir, env, { release: options.release, lines: options.lines, follow: options.follow, timestamps: options.timestamps })));
 
   common(program.command('token').description("print the API's admin token (or --read-only) for the dashboard's sign-in and scripts; --rotate replaces it"))
     .option('--read-only', 'the read-only token: the dashboard and GET requests only, for sharing')
     .option('--rotate', 'replace the token; sessions signed in with the old one end')
-    .action((options) => execute(options, (io, dir) => token(io, dir, { readOnly: Boolean(options.readOnly), rotate: Boolean(options.rotate) })));
+    .action((options) => execute(options, async (io, dir) => (await import('./token.js')).token(io, dir, { readOnly: Boolean(options.readOnly), rotate: Boolean(options.rotate) })));
 
   common(program.command('metrics').description("DORA's four keys with their performance level, from the deploy log and git"))
     .option('-e, --env <env>', 'environment', 'production')
     .option('--since <duration>', 'the period ending now: 30d, 2w, 12h', '30d')
-    .action((options) => execute(options, (io, dir) => metrics(io, dir, { env: options.env, since: options.since })));
+    .action((options) => execute(options, async (io, dir) => (await import('./delivery-commands.js')).metrics(io, dir, { env: options.env, since: options.since })));
 
   const incident = program.command('incident').description('incidents blame a deployment explicitly: change failure rate and recovery time count them');
   common(incident.command('open <env>').description('open an incident (blames the deployment serving now unless --deployment)'))
     .addOption(new Option('--deployment <id>', 'the deployment to blame (see ferry history)').argParser(positiveInteger))
     .option('--title <text>', 'what is wrong')
-    .action((env, _options, command: Command) => execute(command.optsWithGlobals(), (io, dir) => incidentOpen(io, dir, env, command.optsWithGlobals())));
+    .action((env, _options, command: Command) => execute(command.optsWithGlobals(), async (io, dir) => (await import('./delivery-commands.js')).incidentOpen(io, dir, env, command.optsWithGlobals())));
   common(incident.command('close <id>').description('close an incident: service is restored'))
-    .action((id, _options, command: Command) => execute(command.optsWithGlobals(), (io, dir) => incidentClose(io, dir, positiveInteger(id))));
-  common(incident.command('list [env]').description('incidents, newest first')).action((env, _options, command: Command) => execute(command.optsWithGlobals(), (io, dir) => incidentList(io, dir, env)));
+    .action((id, _options, command: Command) => execute(command.optsWithGlobals(), async (io, dir) => (await import('./delivery-commands.js')).incidentClose(io, dir, positiveInteger(id))));
+  common(incident.command('list [env]').description('incidents, newest first')).action((env, _options, command: Command) => execute(command.optsWithGlobals(), async (io, dir) => (await import('./delivery-commands.js')).incidentList(io, dir, env)));
 
   const migrate = program
     .command('migrate')
@@ -138,33 +124,33 @@ export function buildProgram(): Command {
   const run = (command: Command, body: (io: ReturnType<typeof consoleIo>, dir: string, options: any) => Promise<number>) =>
     command.action((...args: unknown[]) => {
       const cmd = args.at(-1) as Command;
-      return execute(cmd.optsWithGlobals(), (io, dir) => body(io, dir, { ...cmd.optsWithGlobals(), args: cmd.args }));
+      return execute(cmd.optsWithGlobals(), async (io, dir) => body(io, dir, { ...cmd.optsWithGlobals(), args: cmd.args }));
     });
-  run(envOption(migrate.command('create <name>').description('write a new migration file, named to sort after every other')), (io, dir, o) => migrateCreate(io, dir, o.args[0], o.env));
-  run(envOption(migrate.command('status').description('applied, pending, drifted and blocked migrations')), (io, dir, o) => migrateStatus(io, dir, o.env));
+  run(envOption(migrate.command('create <name>').description('write a new migration file, named to sort after every other')), async (io, dir, o) => (await import('./migrate.js')).migrateCreate(io, dir, o.args[0], o.env));
+  run(envOption(migrate.command('status').description('applied, pending, drifted and blocked migrations')), async (io, dir, o) => (await import('./migrate.js')).migrateStatus(io, dir, o.env));
   run(
     envOption(migrate.command('up').description('run pending migrations under the lock'))
       .option('--to <name>', 'stop after this migration')
       .option('--dry-run', 'print the plan and the destructive-change check; run nothing'),
-    (io, dir, o) => migrateRun(io, dir, { env: o.env, direction: 'up', to: o.to, dryRun: o.dryRun }),
+    async (io, dir, o) => (await import('./migrate.js')).migrateRun(io, dir, { env: o.env, direction: 'up', to: o.to, dryRun: o.dryRun }),
   );
   run(
     envOption(migrate.command('down').description('undo the last applied migration, or every one after --to'))
       .option('--to <name>', 'undo every migration applied after this one (it stays applied)')
       .option('--dry-run', 'print the plan; run nothing'),
-    (io, dir, o) => migrateRun(io, dir, { env: o.env, direction: 'down', to: o.to, dryRun: o.dryRun }),
+    async (io, dir, o) => (await import('./migrate.js')).migrateRun(io, dir, { env: o.env, direction: 'down', to: o.to, dryRun: o.dryRun }),
   );
-  run(envOption(migrate.command('verify').description("check what applied migrations declare must hold (tables, columns, indexes, collections, validators)")), (io, dir, o) => migrateVerify(io, dir, o.env));
+  run(envOption(migrate.command('verify').description("check what applied migrations declare must hold (tables, columns, indexes, collections, validators)")), async (io, dir, o) => (await import('./migrate.js')).migrateVerify(io, dir, o.env));
   run(
     envOption(migrate.command('resolve <name>').description('say what became of a failed or interrupted migration (or accept an edited applied file)'))
       .option('--applied', 'it completed (by hand, or it did before the runner died)')
       .option('--rolled-back', 'nothing of it remains'),
-    (io, dir, o) => {
+    async (io, dir, o) => {
       if (Boolean(o.applied) === Boolean(o.rolledBack)) throw new FerryError({ code: 'USAGE', message: 'say exactly one of --applied or --rolled-back' });
-      return migrateResolve(io, dir, o.args[0], o.applied ? 'applied' : 'rolled_back', o.env);
+      return (await import('./migrate.js')).migrateResolve(io, dir, o.args[0], o.applied ? 'applied' : 'rolled_back', o.env);
     },
   );
-  run(envOption(migrate.command('check').description('list changes that look destructive for the serving release (needs no database)')), (io, dir, o) => migrateCheck(io, dir, o.env));
+  run(envOption(migrate.command('check').description('list changes that look destructive for the serving release (needs no database)')), async (io, dir, o) => (await import('./migrate.js')).migrateCheck(io, dir, o.env));
 
   common(program.command('scan').description('security scan: npm audit, licence policy, Trivy, OWASP dependency-check; SARIF and SBOM'))
     .option('--sarif <dir>', 'write one SARIF 2.1.0 file per tool into this folder')
@@ -175,14 +161,15 @@ export function buildProgram(): Command {
     .option('--image <ref>', 'the image for trivy to scan (default: the project folder)')
     .option('--upload', "send the SARIF files to GitHub's code-scanning API (GITHUB_TOKEN, GITHUB_REPOSITORY)")
     .addOption(new Option('--tool <name...>', 'only these tools').choices(['npm-audit', 'licenses', 'trivy', 'dependency-check']))
-    .action((options) => execute(options, (io, dir) => scan(io, dir, options)));
+    .action((options) => execute(options, async (io, dir) => (await import('./scan.js')).scan(io, dir, options)));
 
   common(program.command('init').description('write ferry.yml, a Dockerfile, .dockerignore and GitHub workflows (ci, deploy, rollback) into the project'))
     .option('-f, --force', 'replace files that exist')
     .option('--workflows', 'only the .github/workflows files')
     .option('--no-probe', 'do not start the project once to find its health path')
+    .addOption(new Option('--probe-port <port>', 'the port of that trial start (in a temporary copy of the project; default: a free one)').argParser(portNumber))
     .option('--monitoring', 'only monitoring/: Prometheus, alert rules and their tests, Alertmanager, Grafana dashboards, docker-compose.monitoring.yml')
-    .action((options) => execute(options, (io, dir) => init(io, dir, { force: options.force, workflowsOnly: options.workflows, probe: options.probe, monitoring: options.monitoring })));
+    .action((options) => execute(options, async (io, dir) => (await import('./init.js')).init(io, dir, { force: options.force, workflowsOnly: options.workflows, probe: options.probe, probePort: options.probePort, monitoring: options.monitoring })));
 
   common(program.command('ci').description('run the pipeline: stages as a graph, in parallel, cached by their inputs'))
     .option('-s, --stage <name...>', 'only these stages (and what they need)')
@@ -191,11 +178,11 @@ export function buildProgram(): Command {
     .option('--deploy', "after a green pipeline, deploy to the environment ferry.yml's branches map this branch to")
     .option('--branch <name>', 'the branch for --deploy (default: GITHUB_REF_NAME, else git)')
     .addOption(new Option('-j, --concurrency <n>', 'stages at once (default: pipeline.concurrency, else the CPU count)').argParser(positiveInteger))
-    .action((options) => execute(options, (io, dir) => ci(io, dir, { stage: options.stage, cache: options.cache, concurrency: options.concurrency, failFast: options.failFast === false ? false : undefined, deploy: options.deploy, branch: options.branch })));
+    .action((options) => execute(options, async (io, dir) => (await import('./ci.js')).ci(io, dir, { stage: options.stage, cache: options.cache, concurrency: options.concurrency, failFast: options.failFast === false ? false : undefined, deploy: options.deploy, branch: options.branch })));
 
   common(program.command('tls [env]').description("check each environment's HTTPS now: load replaced certificate files, obtain an ACME certificate that is due (the agent does this hourly)"))
     .option('--renew', 'obtain a new ACME certificate even if the current one is not due')
-    .action((env, options) => execute(options, (io, dir) => tls(io, dir, env, { renew: Boolean(options.renew) })));
+    .action((env, options) => execute(options, async (io, dir) => (await import('./tls.js')).tls(io, dir, env, { renew: Boolean(options.renew) })));
 
   common(program.command('setup').description('install systemd units for the router and the agent: after a reboot the serving releases come back, health-gated, before any deploy'))
     .addOption(new Option('--user', 'user units (~/.config/systemd/user); the default when not root').conflicts('system'))
@@ -205,16 +192,16 @@ export function buildProgram(): Command {
     .option('--env <env>', 'an environment on hosts: run ferry setup on each of its hosts, over SSH')
     .action((options) => {
       const setupOptions = { scope: options.system ? 'system' : options.user ? 'user' : undefined, unitDir: options.unitDir, enable: options.enable !== false } as const;
-      return execute(options, (io, dir) => (options.env ? setupOnHosts(io, dir, options.env, setupOptions) : setup(io, dir, setupOptions)));
+      return execute(options, async (io, dir) => (options.env ? (await import('./setup.js')).setupOnHosts(io, dir, options.env, setupOptions) : (await import('./setup.js')).setup(io, dir, setupOptions)));
     });
 
   common(program.command('dev').description("run the project for development: dev.services (containers or commands), then the app, restarted when a file changes"))
     .addOption(new Option('--port <port>', 'where the app listens (default: dev.port, 3000)').argParser(portNumber))
     .option('--no-services', "start the app only (the services run elsewhere)")
-    .action((options) => execute(options, (io, dir) => dev(io, dir, { port: options.port, services: options.services !== false })));
+    .action((options) => execute(options, async (io, dir) => (await import('./dev.js')).dev(io, dir, { port: options.port, services: options.services !== false })));
 
   common(program.command('up').description('start ferry and deploy every environment, in the foreground (what `npm start` runs)')).action((options) =>
-    execute(options, (io, dir) => up(io, dir)),
+    execute(options, async (io, dir) => (await import('./up.js')).up(io, dir)),
   );
   return program;
 }

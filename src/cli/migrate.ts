@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { loadConfig } from '../config/load.js';
+import { environmentNamed, loadConfig } from '../config/load.js';
 import type { DatabaseConfig, FerryConfig } from '../config/schema.js';
 import { FerryError } from '../util/errors.js';
-import { ExitCode } from '../util/exit-codes.js';
+import { ExitCode } from '../errors/exit-codes.js';
 import { formatMs } from '../util/duration.js';
 import type { MigrationDatabase } from '../migrate/database.js';
 import { describeFinding, findDestructive } from '../migrate/destructive.js';
@@ -33,7 +33,7 @@ function target(projectDir: string, env: string | undefined): Target {
     if (withDatabase.length > 1) throw usage(`several environments have a database (${withDatabase.map(([n]) => n).join(', ')}); say which with --env`);
     name = withDatabase[0][0];
   }
-  const environment = config.environments[name];
+  const environment = environmentNamed(config, name);
   if (!environment) throw usage(`no environment "${name}" in ferry.yml (known: ${Object.keys(config.environments).join(', ')})`);
   if (!environment.database) throw usage(`environment "${name}" has no database in ferry.yml`);
   return { config, env: name, database: environment.database, dir: resolve(projectDir, config.migrations.dir) };

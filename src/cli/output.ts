@@ -42,6 +42,8 @@ export function printDeployEvent(say: (text: string) => void, event: DeployEvent
     }
     case 'progress':
       return say(`    ${event.message}`);
+    case 'note':
+      return say(event.message);
     case 'failure':
       say(`\nstep ${event.step} failed: ${event.message}`);
       if (event.hint) say(`  hint: ${event.hint}`);
@@ -67,6 +69,15 @@ export function describeResult(result: DeployResult): string {
   }
 }
 
+/** The pid that listens, when it is not the command's own (a wrapper's child), or who else holds the port. */
+function listening(i: EnvironmentStatus['instances'][number]): string {
+  const l = i.listener;
+  if (l === undefined) return '';
+  if (l === null) return '  (nothing listens on its port)';
+  if (!l.ours) return `  PORT ${i.port} HELD BY pid ${l.pid} (${l.command}), not this instance's: stop that process`;
+  return l.pid === i.pid ? '' : `  listening: pid ${l.pid} (${l.command})`;
+}
+
 export function printStatus(io: Io, statuses: EnvironmentStatus[]): void {
   for (const s of statuses) {
     io.out(`${s.env}  ${s.url}  (${s.strategy})`);
@@ -77,26 +88,31 @@ export function printStatus(io: Io, statuses: EnvironmentStatus[]): void {
     const answered = s.router.upstreamTimeouts + s.router.upstreamErrors + s.router.unavailable;
     if (answered > 0) io.out(`  router answered itself: ${s.router.upstreamTimeouts} upstream timeouts (504), ${s.router.upstreamErrors} upstream errors (502), ${s.router.unavailable} with nothing to route to (503)`);
     for (const i of s.instances) {
-      const where = i.container ? `container ${i.container.id}  ${i.container.image}${i.container.health ? `  docker health ${i.container.health}` : ''}` : `pid ${i.pid}`;
-      io.out(`  instance ${i.id}  :${i.port}  ${where}  ${i.state}  ${i.healthy ? 'healthy' : `unhealthy (${i.health})`}${i.restarts ? `  restarts ${i.restarts}` : ''}`);
+      const where = i.container ? `container ${i.container.id}  ${i.container.image}${i.container.health ? `  docker health ${i.container.health}` : ''}` : `${i.state === 'exited' ? 'not running' : i.pid > 0 ? `pid ${i.pid}` : 'not started'}${listening(i)}`;
+      io.out(`  instance ${i.id}  :${i.port}  ${where}  ${i.state}  ${i.healthy ? 'healthy' : i.state === 'starting' ? `not yet healthy (${i.health})` : `unhealthy (${i.health})`}${i.restarts ? `  restarts ${i.restarts}` : ''}`);
     }
     for (const line of s.data) io.out(`  data: ${line}`);
+    for (const warning of s.warnings ?? []) io.out(`  warning: ${warning}`);
     const d = s.lastDeployment;
-    io.out(`  last deployment: ${d ? `#${d.id} ${d.kind} ${d.release ?? ''} ${d.state} at ${d.startedAt}${d.error ? ` (${d.error})` : ''}` : 'none'}`);
+    io.out(`  last deployment: ${d ? `#${d.id} ${kindOf(d)} ${d.release ?? ''} ${d.state} at ${d.startedAt}${d.error ? ` (${d.error})` : ''}` : 'none'}`);
     if (s.lock) io.out(`  locked by deployment #${s.lock.deploymentId} since ${s.lock.since}`);
   }
 }
+
+/** What a deployment did: a promotion names its source, as history records it. */
+const kindOf = (d: { kind: string; promotedFrom?: { env: string; release: string } }) => (d.promotedFrom ? `promote (of ${d.promotedFrom.env} ${d.promotedFrom.release})` : d.kind);
 
 export function printHistory(io: Io, deployments: DeploymentRecord[]): void {
   if (deployments.length === 0) return io.out('no deployments yet');
   for (const d of deployments) {
     const took = d.finishedAt ? formatMs(d.finishedAt - d.startedAt) : 'running';
     const commit = d.release ? `  ${d.release.commit.slice(0, 8)}${d.release.branch ? ` ${d.release.branch}` : ''}${d.release.subject ? ` "${d.release.subject}"` : ''}` : '';
-    io.out(`#${d.id}  ${d.env}  ${d.kind}  ${d.releaseId ?? '-'}  ${d.state}  ${new Date(d.startedAt).toISOString()}  ${took}${d.previousReleaseId ? `  (from ${d.previousReleaseId})` : ''}${commit}`);
+    io.out(`#${d.id}  ${d.env}  ${kindOf(d)}  ${d.releaseId ?? '-'}  ${d.state}  ${new Date(d.startedAt).toISOString()}  ${took}${d.previousReleaseId ? `  (from ${d.previousReleaseId})` : ''}${commit}`);
     for (const s of d.steps ?? []) {
       const name = s.phase === 'undo' ? `undo ${s.name}` : s.name;
       io.out(`    ${MARK[s.state as keyof typeof MARK] ?? s.state} ${name.padEnd(17)} ${s.durationMs === null ? '' : formatMs(s.durationMs).padStart(7)}  ${s.detail ?? ''}`);
     }
+    for (const warning of d.warnings ?? []) io.out(`    warning: ${warning}`);
     if (d.error) io.out(`    error: ${d.error}`);
   }
 }

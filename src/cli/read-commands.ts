@@ -1,34 +1,50 @@
-import { hostStatus } from './hosts.js';
-import { hostAgent, hostsOf, serveTunnel } from '../remote/tunnel.js';
-import { environmentOf, loadConfig } from '../config/load.js';
+import { mayNameHosts, peekConfig } from '../config/peek.js';
 import type { EnvironmentStatus } from '../agent/status.js';
 import type { DeploymentRecord } from '../store/records.js';
 import type { AgentInfo } from '../agent/agent.js';
-import { agentGet, agentGetStream, ensureAgent } from './agent-client.js';
+import type { FerryConfig } from '../config/schema.js';
+import { agentGet, agentGetStream, ensureAgent, findAgent } from '../agent/client.js';
 import { printHistory, printStatus, progress, type Io } from './output.js';
 
-/** The agent of the project (started if none runs), after checking ferry.yml and the environment name. */
 /**
- * The agent to ask about an environment: this machine's, or, for an environment on hosts, its first host's
- * (FERRY_HOST names another) through an SSH tunnel that lives as long as the command.
+ * The agent to ask about an environment: this machine's (started if none runs), or, for an environment on
+ * hosts, its first host's (FERRY_HOST names another) through an SSH tunnel that lives as long as the command.
+ * ferry.yml is only peeked at here: the agent checks it and the environment's name (exit 2 when wrong), and
+ * the hosts path validates it in full; so a read-only command loads neither zod nor ssh2 on this machine.
  */
 export async function connect(io: Io, projectDir: string, env?: string): Promise<AgentInfo> {
+  const config = env ? await configOnHosts(projectDir, env) : undefined;
+  if (!env || !config) return localAgent(io, projectDir);
+  const { hostAgent, hostsOf, serveTunnel } = await import('../remote/tunnel.js');
+  const [host] = hostsOf(config, env, process.env.FERRY_HOST || undefined);
+  const { connection, agent } = await hostAgent(config, env, host);
+  const server = await serveTunnel(connection, agent.port, 0);
+  const port = (server.address() as { port: number }).port;
+  progress(io)(`${env} runs on hosts: asking the agent on ${host.label} through SSH${config.environments[env].hosts.length > 1 && !process.env.FERRY_HOST ? ' (the first host; FERRY_HOST=<user@host> for another)' : ''}`);
+  return { pid: 0, url: `http://127.0.0.1:${port}`, port, token: agent.token, projectDir, routerPid: 0 };
+}
+
+/** The validated config when the environment runs on hosts; undefined (nothing loaded but a peek) when it does not. */
+async function configOnHosts(projectDir: string, env: string): Promise<FerryConfig | undefined> {
+  if (!mayNameHosts(peekConfig(projectDir), env)) return undefined;
+  const { environmentOf, loadConfig } = await import('../config/load.js');
   const config = loadConfig(projectDir);
-  if (env && environmentOf(config, env).hosts.length > 0) {
-    const [host] = hostsOf(config, env, process.env.FERRY_HOST || undefined);
-    const { connection, agent } = await hostAgent(config, env, host);
-    const server = await serveTunnel(connection, agent.port, 0);
-    const port = (server.address() as { port: number }).port;
-    progress(io)(`${env} runs on hosts: asking the agent on ${host.label} through SSH${config.environments[env].hosts.length > 1 && !process.env.FERRY_HOST ? ' (the first host; FERRY_HOST=<user@host> for another)' : ''}`);
-    return { pid: 0, url: `http://127.0.0.1:${port}`, port, token: agent.token, projectDir, routerPid: 0 };
-  }
+  return environmentOf(config, env).hosts.length > 0 ? config : undefined;
+}
+
+/** This machine's agent; before one is started, ferry.yml is validated so that its problems are a usage error (exit 2) here. */
+async function localAgent(io: Io, projectDir: string): Promise<AgentInfo> {
+  const running = await findAgent(projectDir);
+  if (running) return running;
+  (await import('../config/load.js')).loadConfig(projectDir);
   return ensureAgent(projectDir, progress(io));
 }
 
 export async function status(io: Io, projectDir: string, env?: string, options: { host?: string; here?: boolean } = {}): Promise<number> {
   // An environment on hosts: each host's agent says, through SSH.
-  if (env && !options.here && environmentOf(loadConfig(projectDir), env).hosts.length > 0) return hostStatus(io, projectDir, env, options.host);
-  const agent = await connect(io, projectDir, env);
+  if (env && !options.here && (await configOnHosts(projectDir, env))) return (await import('./hosts.js')).hostStatus(io, projectDir, env, options.host);
+  // Not on hosts, or asked about this machine: this machine's agent (the agent checks the environment's name).
+  const agent = await localAgent(io, projectDir);
   const body = await agentGet<{ app: string; state: { dir: string; note: string | null; notes: string[] }; environments: EnvironmentStatus[] }>(agent, `/api/status${env ? `?env=${encodeURIComponent(env)}` : ''}`);
   if (io.json) io.out(JSON.stringify(body, null, 2));
   else {

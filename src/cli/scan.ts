@@ -6,7 +6,7 @@ import { hasLockfile, scanProject, summarize, writeSarifFiles, writeSbom } from 
 import { SEVERITIES, type Severity, type ToolName, type ToolReport } from '../scan/types.js';
 import { uploadSarif, uploadTarget } from '../scan/upload.js';
 import { FerryError } from '../util/errors.js';
-import { ExitCode } from '../util/exit-codes.js';
+import { ExitCode } from '../errors/exit-codes.js';
 import { progress, type Io } from './output.js';
 import { ScanStore } from '../scan/store.js';
 import { openDb } from '../store/db.js';

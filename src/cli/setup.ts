@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { environmentOf, loadConfig } from '../config/load.js';
 import { shellWord } from '../remote/hosts.js';
 import { hostFerry, hostsOf } from '../remote/tunnel.js';
-import { FERRY_ROOT, FERRY_VERSION } from '../init/ferry-source.js';
+import { FERRY_ROOT, FERRY_VERSION } from '../shared/build-info.js';
 import { RouterClient, ROUTER_ENTRY } from '../router/client.js';
 import { renderUnits, unitNames } from '../setup/units.js';
 import { statePaths } from '../state/paths.js';

@@ -1,6 +1,6 @@
 import { environmentOf, loadConfig } from '../config/load.js';
 import type { CertificateStatus } from '../tls/manager.js';
-import { agentPost, ensureAgent } from './agent-client.js';
+import { agentPost, ensureAgent } from '../agent/client.js';
 import { progress, type Io } from './output.js';
 
 const days = (iso: string) => Math.floor((Date.parse(iso) - Date.now()) / 86_400_000);

@@ -1,8 +1,8 @@
 import { statePaths } from '../state/paths.js';
-import { privateDir } from '../state/modes.js';
+import { privateDir } from '../shared/file-modes.js';
 import { loadConfig } from '../config/load.js';
 import { loadTokens, rotateToken, type TokenRole } from '../agent/tokens.js';
-import { agentPost, findAgent } from './agent-client.js';
+import { agentPost, findAgent } from '../agent/client.js';
 import type { Io } from './output.js';
 
 /**

@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/load.js';
-import { agentAnswering, agentPost, findAgent, spawnAgentProcess } from './agent-client.js';
+import { agentAnswering, agentPost, findAgent, spawnAgentProcess } from '../agent/client.js';
 import { runDeployment } from './deploy.js';
 import { progress, type Io } from './output.js';
 import { statePaths } from '../state/paths.js';

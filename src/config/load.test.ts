@@ -67,6 +67,19 @@ describe('ferry.yml', () => {
     ]);
   });
 
+  it('rejects a health path with a space or a control character (the agent used to crash probing "/he alth"), and one without its leading /', () => {
+    for (const path of ['"/he alth"', '"/health\\x01"', 'health', '"/\\u00e9"']) {
+      expect(problems(valid.replace('path: /health', `path: ${path}`)), path).toEqual([expect.stringMatching(/environments\.production\.health\.path: expected a path that starts with \/ and holds no spaces or control characters/)]);
+    }
+    expect(() => parseConfig(valid.replace('path: /health', 'path: /he%20alth?probe=1'), 'ferry.yml')).not.toThrow();
+  });
+
+  it('gives every duration a range: watch: 99999999h and interval: 0ms are refused with the range', () => {
+    expect(problems(valid.replace('interval: 1s', 'interval: 0ms'))).toEqual([expect.stringMatching(/environments\.production\.health\.interval: expected a duration from 10ms to 10m \(found "0ms"\)/)]);
+    expect(problems(valid.replace('watch: 10s', 'watch: 99999999h'))).toEqual([expect.stringMatching(/environments\.production\.watch: expected a duration from 0ms to 24h \(found "99999999h"\)/)]);
+    expect(() => parseConfig(valid.replace('watch: 10s', 'watch: 0s').replace('drain: 30s', 'drain: 1h'), 'ferry.yml')).not.toThrow();
+  });
+
   it('rejects two environments on one port', () => {
     expect(problems(valid.replace('port: 3001', 'port: 3000'))).toEqual([expect.stringMatching(/environments\.staging\.port: port 3000 is also used by environment "production"/)]);
     expect(problems(valid.replace('port: 3001', 'port: 3001\n    https: { port: 3000, domains: [shop.example.com], acme: {} }'))).toEqual([expect.stringMatching(/environments\.staging\.https\.port: port 3000 is also used by environment "production"/)]);

@@ -112,8 +112,13 @@ export function loadConfig(projectDir: string): FerryConfig {
   return parseConfig(readFileSync(file, 'utf8'), file);
 }
 
+/** The environment of that name, if ferry.yml has one: its own key only (`__proto__`, `constructor` name none). */
+export function environmentNamed(config: FerryConfig, name: string): FerryConfig['environments'][string] | undefined {
+  return Object.hasOwn(config.environments, name) ? config.environments[name] : undefined;
+}
+
 export function environmentOf(config: FerryConfig, name: string) {
-  const env = config.environments[name];
+  const env = environmentNamed(config, name);
   if (!env) {
     throw new FerryError({
       code: 'UNKNOWN_ENVIRONMENT',

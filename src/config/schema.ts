@@ -1,22 +1,39 @@
 import { z } from 'zod';
+import { unpinnedReason } from './ferry-pin.js';
 import { parseDurationMs } from '../util/duration.js';
-import { VOLUME_PATTERN } from '../runtime/mounts.js';
+import { VOLUME_PATTERN } from './mounts.js';
 
-const duration = z
-  .string()
-  .refine((text) => parseDurationMs(text) !== undefined, { message: 'expected a duration such as 500ms, 2s, 1m or 1h' })
-  .describe('A duration: a number followed by ms, s, m or h.');
+/**
+ * A duration within a range: a number and a unit (ms, s, m, h, d, w), from `min` to `max` inclusive. Every
+ * duration has one: `interval: 0ms` would spin, and `watch: 99999999h` would hold a deploy for ever.
+ */
+function duration(min: string, max: string) {
+  const [low, high] = [parseDurationMs(min)!, parseDurationMs(max)!];
+  return z
+    .string()
+    .superRefine((text, ctx) => {
+      const ms = parseDurationMs(text);
+      if (ms === undefined) ctx.addIssue({ code: 'custom', message: 'expected a duration such as 500ms, 2s, 1m or 1h' });
+      else if (ms < low || ms > high) ctx.addIssue({ code: 'custom', message: `expected a duration from ${min} to ${max}` });
+    })
+    .describe(`A duration from ${min} to ${max}: a number followed by ms, s, m, h, d or w.`);
+}
 
 const port = z.number().int().min(1).max(65535);
+const sharedPath = z.string().regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9_.@/-]+$/, 'expected a folder relative to the app, such as storage or public/uploads');
 const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name such as API_KEY');
 
 export const healthSchema = z.strictObject({
-  path: z.string().startsWith('/').default('/health'),
-  interval: duration.default('1s'),
-  timeout: duration.default('2s'),
+  // What goes on the request line as it is: printable ASCII, no space (Node refuses to send anything else).
+  path: z
+    .string()
+    .regex(/^\/[\x21-\x7e]*$/, 'expected a path that starts with / and holds no spaces or control characters, such as /health (percent-encode the rest: /he%20alth)')
+    .default('/health'),
+  interval: duration('10ms', '10m').default('1s'),
+  timeout: duration('10ms', '10m').default('2s'),
   healthy_threshold: z.number().int().min(1).default(2),
   unhealthy_threshold: z.number().int().min(1).default(1).describe('Consecutive failed probes in the watch window that trigger a switch back.'),
-  deadline: duration.default('30s'),
+  deadline: duration('100ms', '1h').default('30s'),
 });
 
 export const notifySchema = z.strictObject({
@@ -24,6 +41,11 @@ export const notifySchema = z.strictObject({
   webhook_secret_env: envVarName.optional().describe('Name of the environment variable (of the deploying shell) holding the HMAC secret.'),
   slack: z.url().optional().describe('A Slack incoming-webhook URL.'),
 });
+
+/** The secret that signs the webhook, when there is a webhook to sign: a deployment without its value is refused (or, from the dashboard, sends no webhook). */
+export function webhookSigningSecret(notify: z.infer<typeof notifySchema>): string | undefined {
+  return notify.webhook ? notify.webhook_secret_env : undefined;
+}
 
 export const analysisCheckSchema = z
   .strictObject({
@@ -44,8 +66,8 @@ export const analysisCheckSchema = z
 export const analysisSchema = z
   .strictObject({
     prometheus: z.string().url().optional().describe('Prometheus base URL for query checks (http://127.0.0.1:9090).'),
-    interval: duration.default('2s').describe('How often the checks are measured during the watch window.'),
-    max_wait: duration.default('2m').describe('How long a no_data: wait check may keep the deploy waiting for data after the watch window.'),
+    interval: duration('100ms', '10m').default('2s').describe('How often the checks are measured during the watch window.'),
+    max_wait: duration('0ms', '1h').default('2m').describe('How long a no_data: wait check may keep the deploy waiting for data after the watch window.'),
     checks: z.array(analysisCheckSchema).min(1),
   })
   .superRefine((analysis, ctx) => {
@@ -58,8 +80,8 @@ export type AnalysisCheck = z.infer<typeof analysisCheckSchema>;
 
 export const proxySchema = z
   .strictObject({
-    connect_timeout: duration.default('5s').describe('An instance that does not accept the connection within this gets the request answered 504.'),
-    response_timeout: duration.default('60s').describe('An instance that sends no response head within this (after the request was sent) gets it answered 504.'),
+    connect_timeout: duration('10ms', '10m').default('5s').describe('An instance that does not accept the connection within this gets the request answered 504.'),
+    response_timeout: duration('100ms', '1h').default('60s').describe('An instance that sends no response head within this (after the request was sent) gets it answered 504.'),
   })
   .describe("The router's upstream timeouts for this environment.");
 
@@ -92,9 +114,9 @@ export const migrationsSchema = z
   .strictObject({
     dir: z.string().min(1).default('migrations').describe('Folder of migration files (.ts, .js, .mjs), relative to the project root.'),
     changelog: z.string().regex(/^[a-z_][a-z0-9_]*$/, 'expected a lowercase table or collection name').default('changelog').describe('Table (PostgreSQL) or collection (MongoDB) recording what ran.'),
-    timeout: duration.default('5m').describe('Longest one migration may run; it is then stopped, rolled back where the database allows, and recorded as failed.'),
-    lock_wait: duration.default('2m').describe('How long a second runner waits for the migration lock before it gives up.'),
-    lock_ttl: duration.default('30s').describe('A lock whose heartbeat is older than this belongs to a dead runner and is taken over.'),
+    timeout: duration('1s', '24h').default('5m').describe('Longest one migration may run; it is then stopped, rolled back where the database allows, and recorded as failed.'),
+    lock_wait: duration('0ms', '1h').default('2m').describe('How long a second runner waits for the migration lock before it gives up.'),
+    lock_ttl: duration('1s', '1h').default('30s').describe('A lock whose heartbeat is older than this belongs to a dead runner and is taken over.'),
     strict: z.boolean().default(false).describe('Refuse (rather than warn about) migrations that look destructive for the release still serving.'),
   })
   .prefault({});
@@ -103,7 +125,7 @@ export const stageSchema = z.strictObject({
   run: z.string().min(1).describe('Shell command of the stage, run in the project root.'),
   needs: z.array(z.string()).default([]).describe('Stages that must succeed first.'),
   inputs: z.array(z.string()).optional().describe('Globs of the files whose content decides whether a green result can be reused (default: every file git knows, tracked or not ignored).'),
-  timeout: duration.default('30m'),
+  timeout: duration('1s', '24h').default('30m'),
   tests: z.boolean().optional().describe('This stage runs the tests (default: a stage named test, test-*, or coverage). A whole run in which no such stage succeeded tested nothing: exit 13, and `--deploy` deploys nothing unless pipeline.deploy_unchecked says why.'),
 });
 
@@ -112,6 +134,7 @@ export const pipelineSchema = z
     fail_fast: z.boolean().default(true).describe('On the first failure, cancel the running stages and start no more.'),
     concurrency: z.number().int().min(1).optional().describe('Stages run at once (default: the CPU count).'),
     stages: z.record(z.string().regex(/^[a-z0-9][a-z0-9-_]*$/, 'expected a lowercase stage name'), stageSchema).optional().describe('Replaces the default stages when given.'),
+    skip: z.array(z.string().min(1)).default([]).describe('Stages to leave out (default or your own), each shown as skipped with this as the reason: `skip: [image, coverage]` turns off those default stages and keeps the rest. A skipped test stage still means nothing was tested.'),
     deploy_unchecked: z.string().min(1).optional().describe('`ferry ci --deploy` deploys a run that tested nothing, or whose scan could not scan, only when this says why that is acceptable.'),
   })
   .prefault({});
@@ -127,10 +150,19 @@ export const workflowSchema = z
     setup: z.array(z.string().min(1)).default([]).describe('Commands the CI job runs after npm ci, before the pipeline.'),
     env: z.record(z.string(), z.string()).default({}).describe('More environment variables of the CI job.'),
     ferry: z
-      .string()
-      .min(1)
+      .union([
+        z.string().min(1).describe('A git URL pinned to a commit or tag: git+https://github.com/you/ferry.git#v0.1.0, git+ssh://…#<commit>, github:you/ferry#<commit>.'),
+        z.strictObject({
+          tarball: z.string().min(1).describe('An https URL of the tarball `npm pack` made, or its path in the repository.'),
+          integrity: z.string().describe('Its integrity, as `npm pack --json` prints it (sha512-<base64>); CI checks it before installing.'),
+        }),
+      ])
       .optional()
-      .describe("Where the workflows install ferry from: an npm install spec (a git URL with a commit or tag, a tarball URL, a registry version). Default: this ferry's git remote at the commit it runs, else ferry@<its version>."),
+      .superRefine((value, ctx) => {
+        const reason = value === undefined ? undefined : unpinnedReason(value);
+        if (reason) ctx.addIssue({ code: 'custom', message: reason });
+      })
+      .describe("Where the generated workflows install ferry from: a git URL at a commit or tag, or a tarball with its integrity; never a registry name. `ferry init` writes no workflow without it (a ferry.yml it writes proposes this ferry's own git origin at the commit it runs)."),
   })
   .prefault({})
   .describe('What `ferry init` puts in the GitHub workflows it writes.');
@@ -140,7 +172,7 @@ export const scanSchema = z
     fail_on: z.enum(['info', 'low', 'moderate', 'high', 'critical']).default('high').describe('`ferry scan` exits 1 when a finding is at least this severe.'),
     licenses: z
       .strictObject({
-        allow: z.array(z.string().min(1)).default(['MIT', 'MIT-0', 'Apache-2.0', 'ISC', 'BSD-2-Clause', 'BSD-3-Clause', '0BSD', 'BlueOak-1.0.0', 'CC0-1.0', 'CC-BY-3.0', 'CC-BY-4.0', 'Unlicense', 'Python-2.0', 'Zlib', 'WTFPL']).describe('SPDX licence ids a dependency may be used under.'),
+        allow: z.array(z.string().min(1)).default(['MIT', 'MIT-0', 'Apache-2.0', 'ISC', 'BSD-2-Clause', 'BSD-3-Clause', '0BSD', 'BlueOak-1.0.0', 'CC0-1.0', 'CC-BY-3.0', 'CC-BY-4.0', 'Unlicense', 'Python-2.0', 'Zlib', 'WTFPL', 'Artistic-2.0']).describe('SPDX licence ids a dependency may be used under.'),
         exceptions: z.record(z.string(), z.string()).default({}).describe('Packages accepted whatever their licence, each with the reason.'),
         include_dev: z.boolean().default(false).describe('Check devDependencies too (they are not shipped).'),
       })
@@ -168,7 +200,7 @@ const httpsSchema = z
         directory: z.string().url().default('https://acme-v02.api.letsencrypt.org/directory').describe("The ACME server's directory URL (Let's Encrypt by default; its staging one to try)."),
         email: z.string().email().optional().describe('Contact for the ACME account (expiry warnings).'),
         ca_file: z.string().min(1).optional().describe("A CA certificate to trust for the ACME server's own HTTPS (a private or test ACME server, such as pebble)."),
-        renew_before: duration.default('30d').describe('Renew a certificate this long before it expires.'),
+        renew_before: duration('1h', '60d').default('30d').describe('Renew a certificate this long before it expires.'),
       })
       .optional()
       .describe('Certificates obtained and renewed automatically by ACME HTTP-01: the router answers the challenges on the HTTP port, which the domains must reach.'),
@@ -186,7 +218,7 @@ const sshSchema = z
     dir: z.string().min(1).optional().describe("Where the project lives on each host: absolute, or under the SSH user's home (default ferry/<app>, that is ~/ferry/<app>)."),
     parallel: z.number().int().min(1).max(64).default(1).describe('Hosts deployed at once; the next group starts after the previous one succeeded.'),
     git_remote: z.string().min(1).optional().describe("The host fetches the commit from this remote itself (with its own deploy key) instead of receiving a git bundle through the connection, e.g. git@github.com:team/shop.git."),
-    connect_timeout: duration.default('15s'),
+    connect_timeout: duration('1s', '10m').default('15s'),
   })
   .prefault({});
 
@@ -207,9 +239,20 @@ export const environmentSchema = z
       .default([])
       .describe('docker and swarm: named volumes (name:/path; the engine volume is <app>-<env>-<name>) and bind mounts (/host/path:/path[:ro]) of each container. Data in them survives deploys and rollbacks.'),
     shared: z
-      .array(z.string().regex(/^(?!\/)(?!.*\.\.)[A-Za-z0-9_.@/-]+$/, 'expected a folder relative to the app, such as storage or public/uploads'))
+      .array(
+        z.union([
+          sharedPath,
+          z.strictObject({
+            path: sharedPath,
+            seed: z
+              .enum(['once', 'always', 'never'])
+              .default('once')
+              .describe("What the commit's own files under this folder do. once: they fill the shared folder while it is empty (the first deploy), and later commits' files there are not used (each deploy says which differ); always: they replace the shared copies at every deploy (files only the shared folder has stay); never: they are never used."),
+          }),
+        ]),
+      )
       .default([])
-      .describe("process runtime: folders of the app kept outside the releases (in the state folder's shared/<env>/) and linked into each release, so data written there survives deploys and rollbacks."),
+      .describe("process runtime: folders of the app kept outside the releases (in the state folder's shared/<env>/) and linked into each release, so data written there survives deploys and rollbacks. A folder, or { path, seed }."),
     user: z
       .string()
       .regex(/^([a-z_][a-z0-9_-]*\$?|\d+)(:([a-z_][a-z0-9_-]*|\d+))?$/, 'expected a user name or uid, optionally :group or :gid')
@@ -226,9 +269,9 @@ export const environmentSchema = z
       .describe('Servers this environment runs on: `ferry deploy` connects over SSH, installs ferry there when its build differs, sends the commit and the secrets through the connection, and runs the deploy on each. Empty: this machine.'),
     ssh: sshSchema,
     https: httpsSchema.optional().describe('HTTPS: the router terminates TLS for the domains, with certificates from files or from ACME.'),
-    watch: duration.default('10s'),
-    drain: duration.default('30s'),
-    stop_grace: duration.default('10s').describe('Time between SIGTERM and SIGKILL when an instance stops.'),
+    watch: duration('0ms', '24h').default('10s'),
+    drain: duration('0ms', '1h').default('30s'),
+    stop_grace: duration('0ms', '1h').default('10s').describe('Time between SIGTERM and SIGKILL when an instance stops.'),
     secrets: z.array(envVarName).default([]),
     env: z.record(envVarName, z.string()).default({}),
     retain: z.number().int().min(1).default(5),
@@ -240,11 +283,6 @@ export const environmentSchema = z
     if (env.https && env.https.port === env.port) ctx.addIssue({ code: 'custom', path: ['https', 'port'], message: `must differ from port: (${env.port}), which stays the HTTP port` });
     if (env.runtime !== 'process' && env.user) ctx.addIssue({ code: 'custom', path: ['user'], message: `applies to runtime: process only (for ${env.runtime}, the Dockerfile's USER decides)` });
   });
-
-/** The app name a package.json name gives when ferry.yml names none: what the `app` rule below accepts (scope dropped). */
-export function appNameFor(packageName: string | undefined): string {
-  return (packageName ?? 'app').replace(/^@[^/]+\//, '').toLowerCase().replace(/[^a-z0-9-_]/g, '-').replace(/^[^a-z0-9]+/, '') || 'app';
-}
 
 const devServiceSchema = z
   .strictObject({
@@ -281,9 +319,9 @@ export const configSchema = z.strictObject({
     .strictObject({
       port: z.number().int().min(0).max(65535).default(7070).describe('API and dashboard port on 127.0.0.1; 0 picks a free one.'),
       allowed_hosts: z.array(z.string().regex(/^[a-z0-9.-]+$/i, 'expected a host name such as ferry.internal')).default([]).describe('Host names (besides 127.0.0.1, localhost and [::1]) the API and dashboard answer to; any other Host header is refused (DNS rebinding).'),
-      uptime_probe_interval: duration.default('15s').describe("How often the agent probes each serving environment's health path through the router; the results make the uptime `ferry metrics` shows (kept 90 days)."),
-      traffic_sample_interval: duration.default('15s').describe("How often the agent samples the router's request counters into the state: each release's rate, error ratio and latency over time, in the dashboard and `GET /api/metrics/traffic`. The finest step those charts have."),
-      traffic_retention: duration.default('14d').describe('How long those samples are kept.'),
+      uptime_probe_interval: duration('100ms', '1h').default('15s').describe("How often the agent probes each serving environment's health path through the router; the results make the uptime `ferry metrics` shows (kept 90 days)."),
+      traffic_sample_interval: duration('100ms', '1h').default('15s').describe("How often the agent samples the router's request counters into the state: each release's rate, error ratio and latency over time, in the dashboard and `GET /api/metrics/traffic`. The finest step those charts have."),
+      traffic_retention: duration('1h', '365d').default('14d').describe('How long those samples are kept.'),
     })
     .prefault({}),
   router: z
@@ -325,3 +363,14 @@ export type RegistryConfig = z.infer<typeof registrySchema>;
 export type NotifyConfig = z.infer<typeof notifySchema>;
 export type DevConfig = z.infer<typeof devSchema>;
 export type DevServiceConfig = z.infer<typeof devServiceSchema>;
+
+/** One `shared:` entry, with its seed rule (a bare folder seeds once). */
+export interface SharedFolder {
+  path: string;
+  seed: 'once' | 'always' | 'never';
+}
+
+/** An environment's `shared:` folders, each with its seed rule. */
+export function sharedFolders(config: Pick<EnvironmentConfig, 'shared'>): SharedFolder[] {
+  return config.shared.map((entry) => (typeof entry === 'string' ? { path: entry, seed: 'once' } : { path: entry.path, seed: entry.seed ?? 'once' }));
+}

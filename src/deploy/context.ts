@@ -11,6 +11,7 @@ import type { StepName } from './plan.js';
 import type { Serving } from './serving.js';
 import type { SourceCommit } from './source.js';
 import type { Measurement } from '../metrics/analysis.js';
+import type { DataSnapshot } from './shared-writes.js';
 
 /** What a deployment is given: the store, the router, the runtimes, where state lives, and its timeouts. */
 export interface OrchestratorDeps {
@@ -68,10 +69,14 @@ export interface DeployContext {
   analysis?: Measurement[];
   watchFailedAt?: number;
   readonly timings: DeployTimings;
+  /** The data folders as the new release started beside the old one (blue-green): compared once the old one drained. */
+  dataBefore?: { dirs: string[]; snapshot: DataSnapshot };
   /** The step running now (progress messages belong to it). */
   currentStep: StepName;
   emit(event: DeployEvent): void;
   progress(message: string): void;
+  /** Something the person deploying must know that does not fail the deployment: shown now, kept in its history. */
+  warn(message: string): void;
 }
 
 /** The release as a runtime sees it. */

@@ -33,7 +33,11 @@ describe('blue-green deploys of the process runtime', () => {
   it('refuses a deploy whose secrets are missing, with exit 2 and nothing changed', async () => {
     const result = await project.ferry(['deploy', 'production']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/secrets of production are not set in this shell: API_KEY/);
+    expect(result.stderr).toMatch(/secrets of production are not set in this shell: API_KEY, HOOK_SECRET/);
+    // The webhook's signing secret counts as one: a deploy without it would have sent the webhook unsigned.
+    const unsigned = await project.ferry(['deploy', 'production'], { API_KEY: 'x' });
+    expect(unsigned.code).toBe(2);
+    expect(unsigned.stderr).toMatch(/secrets of production are not set in this shell: HOOK_SECRET/);
   });
 
   it('runs five deploys under keep-alive load without a failed request', async () => {
@@ -122,8 +126,12 @@ describe('blue-green deploys of the process runtime', () => {
   });
 
   it('rolls back to the previous good release, and to a named one', async () => {
+    const delivered = hook.received.length;
     const back = await project.ferry(['rollback', 'production', '--json']);
     expect(back.code, back.stderr).toBe(0);
+    // Rolled back from a shell without HOOK_SECRET: no webhook went out unsigned, and the rollback said so.
+    expect(back.stderr).toMatch(/warning: the webhook was not sent: HOOK_SECRET \(notify\.webhook_secret_env, its signing secret\) was not given to this rollback/);
+    expect(hook.received.length).toBe(delivered);
     expect(JSON.parse(back.stdout)).toMatchObject({ kind: 'rollback', outcome: 'succeeded', release: 'r1' });
     expect(await release()).toBe('r1');
     const named = await project.ferry(['rollback', 'production', '--to', 'r2']);

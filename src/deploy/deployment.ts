@@ -18,14 +18,20 @@ export class Deployment {
 
   async run(): Promise<DeployResult> {
     const ctx = await this.begin();
-    const failure = await runSteps(ctx, (name) => STEPS[name]);
-    ctx.failure = failure && { step: failure.step, message: failure.message };
-    ctx.outcome = failure ? outcomeOfFailure({ trafficChanged: ctx.trafficMoved, previousServing: await previousServes(ctx) }) : 'succeeded';
-    if (failure) this.deps.store.recordEvent(this.request.env, ctx.deploymentId, ctx.outcome, { step: failure.step, undone: failure.undone });
-    ctx.plan = ['notify'];
-    await runSteps(ctx, (name) => STEPS[name]);
-    ctx.unlock?.();
-    return this.finish(ctx);
+    // Whatever happens from here (the router unreachable while the outcome is read, a notifier that throws),
+    // the environment's lock is released: a lock held until the agent restarts blocks every later deploy.
+    try {
+      const failure = await runSteps(ctx, (name) => STEPS[name]);
+      ctx.failure = failure && { step: failure.step, message: failure.message };
+      const previousServing = failure ? await previousServes(ctx).catch(() => false) : false;
+      ctx.outcome = failure ? outcomeOfFailure({ trafficChanged: ctx.trafficMoved, previousServing }) : 'succeeded';
+      if (failure) this.deps.store.recordEvent(this.request.env, ctx.deploymentId, ctx.outcome, { step: failure.step, undone: failure.undone });
+      ctx.plan = ['notify'];
+      await runSteps(ctx, (name) => STEPS[name]);
+      return await this.finish(ctx);
+    } finally {
+      ctx.unlock?.();
+    }
   }
 
   /** Records the deployment and plans its steps from what serves now. */
@@ -36,6 +42,8 @@ export class Deployment {
     const previous = await servingOf(router, env);
     const deployment = store.createDeployment({ env, kind, previousReleaseId: previous.release });
     if (target) store.setDeploymentRelease(deployment.id, target.id);
+    const promotedFrom = this.request.promoteFrom && { env: this.request.promoteFrom.env, release: this.request.promoteFrom.id };
+    if (promotedFrom) store.setDeploymentPromotedFrom(deployment.id, promotedFrom);
     const ctx: DeployContext = {
       deps: this.deps,
       request: this.request,
@@ -59,10 +67,14 @@ export class Deployment {
       emit: this.emit,
       currentStep: 'lock',
       progress: (message) => this.emit({ type: 'progress', step: ctx.currentStep, message }),
+      warn: (message) => {
+        this.emit({ type: 'progress', step: ctx.currentStep, message: `warning: ${message}` });
+        store.recordEvent(env, deployment.id, 'warning', { step: ctx.currentStep, message });
+      },
     };
     ctx.plan = ctx.replan();
     this.emit({ type: 'deployment', deploymentId: deployment.id, env, kind, steps: [...ctx.plan, 'notify'] });
-    store.recordEvent(env, deployment.id, 'deploy_started', { kind, previous: previous.release });
+    store.recordEvent(env, deployment.id, 'deploy_started', { kind, previous: previous.release, ...(promotedFrom ? { promotedFrom } : {}) });
     return ctx;
   }
 

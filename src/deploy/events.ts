@@ -6,6 +6,8 @@ export type DeployEvent =
   | { type: 'deployment'; deploymentId: number; env: string; kind: string; steps: StepName[] }
   | { type: 'step'; step: StepName; phase: 'run' | 'undo'; state: 'running' | 'succeeded' | 'failed' | 'compensated'; ms?: number; detail?: string }
   | { type: 'progress'; step: StepName; message: string }
+  /** What the agent checked before the deployment began (a promotion's smoke checks). */
+  | { type: 'note'; message: string }
   | { type: 'failure'; step: StepName; message: string; hint?: string; instance?: string; logs: string[]; probes: string[] }
   | { type: 'result'; result: DeployResult };
 

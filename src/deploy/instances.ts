@@ -1,5 +1,5 @@
 import type { EnvironmentConfig } from '../config/schema.js';
-import type { InstanceInfo, ReleaseTarget, Runtime } from '../runtime/runtime.js';
+import type { InstanceInfo, ReleaseTarget, Runtime, StopOutcome } from '../runtime/runtime.js';
 import type { InstanceHealth, InstanceSpec, UpstreamTimeouts } from '../router/state.js';
 import type { StatePaths } from '../state/paths.js';
 import { healthGate, type GateVerdict } from '../health/gate.js';
@@ -88,6 +88,13 @@ export async function gateInstances(runtime: Runtime, specs: InstanceSpec[], con
   );
 }
 
+/** What a stop did, honestly: a drain that timed out says so and how many requests it cut. */
+export function describeStop(id: string, result: StopOutcome): string {
+  const drained = result.abandonedRequests ? `drain timed out after ${result.drainMs}ms with ${result.abandonedRequests} request(s) open (cut by the stop)` : `drained in ${result.drainMs}ms`;
+  const upgraded = result.upgraded ? `; ${result.upgraded} upgraded connection(s) (WebSocket) left to the app's own shutdown` : '';
+  return `${id} ${drained}${upgraded}, stopped in ${result.stopMs}ms${result.killed ? ' (SIGKILL after grace)' : ''}`;
+}
+
 /** Drains and stops instances at once, each by the runtime that runs it; says how each went. */
 export async function stopInstances(deps: { router: RouterClient; runtimes: Runtimes }, ids: string[], config: EnvironmentConfig, onProgress?: (message: string) => void): Promise<string[]> {
   const graceMs = ms(config.stop_grace);
@@ -95,7 +102,7 @@ export async function stopInstances(deps: { router: RouterClient; runtimes: Runt
   return Promise.all(
     ids.map(async (id) => {
       const result = await deps.runtimes.of(snapshot.instances[id] ?? {}).stop(id, { drainTimeoutMs: ms(config.drain), graceMs, onProgress });
-      return `${id} drained in ${result.drainMs}ms, stopped in ${result.stopMs}ms${result.killed ? ' (SIGKILL after grace)' : ''}`;
+      return describeStop(id, result);
     }),
   );
 }

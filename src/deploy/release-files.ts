@@ -1,6 +1,6 @@
 import { copyFileSync, existsSync, mkdirSync, writeFileSync, chmodSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatEnvFile } from '../router/env-file.js';
+import { formatEnvFile } from '../shared/env-file.js';
 import { writeJsonAtomic } from '../util/fs-atomic.js';
 
 /** A release directory: .env (0600), ferry.yml and release.json snapshots, and the app in app/. */

@@ -1,5 +1,5 @@
-import { cpSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { run } from '../util/run.js';
 import { FerryError, usageError } from '../util/errors.js';
 
@@ -64,7 +64,7 @@ export async function resolveCommit(projectDir: string, ref: string | undefined)
 export async function exportSource(projectDir: string, source: SourceCommit, targetDir: string, stateDir: string): Promise<void> {
   mkdirSync(targetDir, { recursive: true });
   if (!source.fromGit) {
-    cpSync(projectDir, targetDir, { recursive: true, filter: (from) => !from.startsWith(stateDir) && !from.includes('/.git/') && !from.endsWith('/.git') });
+    copyWorkingTree(projectDir, targetDir, stateDir);
     return;
   }
   const prefix = (await git(projectDir, ['rev-parse', '--show-prefix'])).stdout.trim();
@@ -80,3 +80,21 @@ export async function exportSource(projectDir: string, source: SourceCommit, tar
     rmSync(archive, { force: true });
   }
 }
+
+/**
+ * Copies the working tree (no git) without ferry's state folder and .git. The state folder may sit inside the
+ * project (`state_dir: .ferry-state`, an older ferry's `.ferry`), and then the release folder being written is
+ * inside the folder being copied, which one cpSync of the project refuses (EINVAL): the folders on the way to
+ * the state are walked here, everything else is copied whole.
+ */
+function copyWorkingTree(from: string, to: string, stateDir: string): void {
+  const skipped = (path: string) => path === stateDir || path.startsWith(`${stateDir}/`) || basename(path) === '.git';
+  mkdirSync(to, { recursive: true });
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
+    const path = join(from, entry.name);
+    if (skipped(path)) continue;
+    if (entry.isDirectory() && stateDir.startsWith(`${path}/`)) copyWorkingTree(path, join(to, entry.name), stateDir);
+    else cpSync(path, join(to, entry.name), { recursive: true, filter: (source) => !skipped(source) });
+  }
+}
+

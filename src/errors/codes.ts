@@ -1,4 +1,4 @@
-import { ExitCode } from '../util/exit-codes.js';
+import { ExitCode } from './exit-codes.js';
 
 /** One error ferry reports on purpose: its exit code (CLI), HTTP status (API) and what it means (README). */
 export interface ErrorCodeEntry {
@@ -34,9 +34,11 @@ export const ERROR_CODES = {
   NO_ROLLBACK_TARGET: usage('the environment has no earlier good release'),
   PROMOTE_MISMATCH: usage('the release to promote is not of the commit being deployed'),
   PROMOTE_REFUSED: stillServing("the source environment failed promote's smoke checks; nothing changed"),
+  WORKFLOW_FERRY_UNPINNED: usage('`ferry init --workflows` without workflow.ferry: CI would install ferry from a source nobody pinned'),
   PIPELINE_INVALID: usage('pipeline stages that cannot be planned (a cycle, an unknown need)'),
   BRANCH_POLICY: usage('the branch policy refused or cannot decide the deploy'),
   AGENT_PORT_UNAVAILABLE: usage('an explicit agent --port is taken'),
+  AGENT_ALREADY_RUNNING: usage('another agent holds the state folder (ferry uses that one)'),
   SCAN_NO_LOCKFILE: usage('the scan needs a package-lock.json'),
   UPLOAD_UNCONFIGURED: usage('SARIF upload needs GITHUB_TOKEN and GITHUB_REPOSITORY'),
   UPLOAD_FAILED: person("GitHub's code-scanning API refused an upload", 502),
@@ -58,11 +60,12 @@ export const ERROR_CODES = {
   MIGRATION_FAILED: stillServing('a migration failed and was rolled back where the database allows'),
   LOCK_TIMEOUT: stillServing("another deployment held the environment's lock for too long"),
   STEP_FAILED: stillServing('a deploy step failed (the deployment result says what serves)'),
-  BUILD_FAILED: person('the build command failed'),
+  BUILD_FAILED: stillServing('the build command failed; the deploy halted before anything changed'),
   CHECKOUT_FAILED: person('git could not export the commit'),
   DOCKERFILE_MISSING: usage('the environment names a Dockerfile that is not in the commit'),
-  IMAGE_BUILD_FAILED: person('the image build failed'),
-  IMAGE_PUSH_FAILED: person('the image push to the registry failed', 502),
+  SHARED_DATA_NOT_CARRIED: stillServing('a switch from the process runtime to containers would leave a shared folder\'s data behind: no volume is mounted there; nothing changed'),
+  IMAGE_BUILD_FAILED: stillServing('the image build failed; the deploy halted before anything changed'),
+  IMAGE_PUSH_FAILED: stillServing('the image push to the registry failed; the deploy halted before anything changed', 502),
   ENGINE_UNREACHABLE: person('the Docker engine did not answer', 503),
   SWARM_UNAVAILABLE: person('this engine is not a Swarm manager', 503),
   SWARM_UNPLACED: person('Swarm placed no task in time'),
@@ -86,6 +89,7 @@ export const ERROR_CODES = {
   FORBIDDEN: usage('the read-only token asked to change something or to read logs, or a cross-site request from a browser to change something', 403),
   HOST_REFUSED: usage('the Host header names neither loopback nor a configured name (DNS rebinding)', 421),
   NOT_FOUND: usage('no such API route or record', 404),
+  METHOD_NOT_ALLOWED: usage('the API route exists, but not for that method (the message lists the ones it takes)', 405),
   BODY_TOO_LARGE: usage('the request body is over the API limit', 413),
   INVALID_JSON: usage('the request body is not JSON'),
   INTERNAL: person('a bug: ferry did not expect this'),

@@ -46,7 +46,8 @@ describe('health probes and gates', () => {
     setTimeout(() => (status = 503), 100);
     const verdict = await watchWindow({ probe: () => probeHttp(port, '/health', 500), intervalMs: 20, windowMs: 5000, unhealthyThreshold: 2 });
     expect(verdict.healthy).toBe(false);
-    expect(verdict.elapsedMs).toBeLessThan(1000);
+    // Well short of the 5 s window (the margin is for a loaded machine).
+    expect(verdict.elapsedMs).toBeLessThan(3000);
     expect(verdict.firstFailureAt).toBeGreaterThan(0);
   });
 });

@@ -19,12 +19,19 @@ export function probeHttp(port: number, path: string, timeoutMs: number, host = 
       settled = true;
       resolve({ at, ms: Date.now() - at, ...result });
     };
-    const req = http.get({ host, port, path, agent: false, timeout: timeoutMs, headers: { 'user-agent': 'ferry-health', connection: 'close' } }, (res) => {
+    let req: http.ClientRequest;
+    try {
+      req = http.get({ host, port, path, agent: false, timeout: timeoutMs, headers: { 'user-agent': 'ferry-health', connection: 'close' } }, onResponse);
+    } catch (error) {
+      // A path Node will not send (a space, a control character): a failed probe, never an exception.
+      return done({ ok: false, status: null, error: error instanceof Error ? error.message : String(error) });
+    }
+    function onResponse(res: http.IncomingMessage) {
       res.resume();
       const status = res.statusCode ?? 0;
       res.on('end', () => done({ ok: status >= 200 && status < 300, status }));
       res.on('error', (error) => done({ ok: false, status, error: error.message }));
-    });
+    }
     req.on('timeout', () => {
       req.destroy();
       done({ ok: false, status: null, error: `no answer within ${timeoutMs}ms` });

@@ -1,25 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { FERRY_ROOT } from '../shared/build-info.js';
 
-/** ferry's own folder: the nearest folder above this file with ferry's package.json (above dist/, or dist-bench/src/). */
-export const FERRY_ROOT = ((): string => {
-  for (let dir = import.meta.dirname; dir !== dirname(dir); dir = dirname(dir)) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'ferry') return dir;
-  }
-  return resolve(import.meta.dirname, '../..');
-})();
-
-/** The version of the ferry that is running, from its package.json. */
-export const FERRY_VERSION: string = (JSON.parse(readFileSync(join(FERRY_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-
-/** Where the generated workflows install ferry from, and how ferry knows. */
-export interface FerrySource {
-  /** An npm install spec: a registry version, a git URL with its commit, a tarball URL or path. */
-  spec: string;
-  from: string;
-}
+export { pinnedFerry, unpinnedReason, type PinnedFerry, type FerrySourceSetting } from '../config/ferry-pin.js';
+import type { PinnedFerry } from '../config/ferry-pin.js';
 
 const git = (args: string[]) => {
   const result = spawnSync('git', ['-C', FERRY_ROOT, ...args], { encoding: 'utf8' });
@@ -30,25 +15,27 @@ const git = (args: string[]) => {
 function npmGitUrl(remote: string): string | undefined {
   const scp = /^([\w.-]+@[\w.-]+):(?!\/)(.+)$/.exec(remote);
   if (scp) return `git+ssh://${scp[1]}/${scp[2]}`;
-  if (/^(https?|ssh|git):\/\//.test(remote)) return `git+${remote}`;
-  return undefined; // a local path: a CI runner cannot reach it
+  if (/^(https|ssh):\/\//.test(remote)) return `git+${remote}`;
+  return undefined; // a local path, git:// or http: a CI runner cannot reach it, or not safely
 }
 
 /**
- * How CI installs ferry, pinned to the ferry that writes the workflow: what ferry.yml's `workflow.ferry` says;
- * else, when this ferry runs from a git checkout with a remote, that remote at this exact commit; else the
- * npm registry's `ferry@<this version>`.
+ * A pinned source to propose when ferry.yml names none: this ferry's git checkout, its origin at the exact
+ * commit it runs. `ferry init` writes it into a new ferry.yml, where the user sees and commits it.
  */
-export function ferrySource(configured: string | undefined): FerrySource {
-  if (configured) return { spec: configured, from: 'workflow.ferry in ferry.yml' };
-  if (existsSync(join(FERRY_ROOT, '.git')) && git(['rev-parse', '--show-toplevel']) === realpathSync(FERRY_ROOT)) {
-    const remote = git(['remote', 'get-url', 'origin']);
-    const commit = git(['rev-parse', 'HEAD']);
-    const url = remote && npmGitUrl(remote);
-    if (url && commit) return { spec: `${url}#${commit}`, from: `this ferry's git checkout: its origin at the commit it runs (${commit.slice(0, 12)})` };
-  }
-  return {
-    spec: `ferry@${FERRY_VERSION}`,
-    from: `the npm registry, this ferry's version; if your team installs ferry from a git URL or a tarball, set workflow.ferry in ferry.yml to it and run \`ferry init --workflows --force\``,
-  };
+export function proposedFerrySource(): string | undefined {
+  if (!existsSync(join(FERRY_ROOT, '.git')) || git(['rev-parse', '--show-toplevel']) !== realpathSync(FERRY_ROOT)) return undefined;
+  const remote = git(['remote', 'get-url', 'origin']);
+  const commit = git(['rev-parse', 'HEAD']);
+  const url = remote && npmGitUrl(remote);
+  return url && commit ? `${url}#${commit}` : undefined;
+}
+
+/** What to tell a user whose ferry.yml names no pinned source for CI's ferry. */
+export const HOW_TO_PIN =
+  'set workflow.ferry in ferry.yml to where your CI installs ferry from: a git URL at a commit or tag (workflow: { ferry: "git+https://github.com/you/ferry.git#v0.1.0" }) or a tarball with its integrity (workflow: { ferry: { tarball: "https://…/ferry-0.1.0.tgz", integrity: "sha512-…" } }, the integrity `npm pack --json` prints), then run `ferry init --workflows`';
+
+/** The spec shown in init's output. */
+export function describePinned(pinned: PinnedFerry): string {
+  return 'git' in pinned ? `${pinned.git}#${pinned.ref}` : `${pinned.tarball} (${pinned.integrity.slice(0, 19)}…)`;
 }

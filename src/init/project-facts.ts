@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { appNameFor } from '../config/schema.js';
+import { appNameFor } from '../config/app-name.js';
 
 /** One thing `ferry init` decided, where it read it from, and what to check if it guessed. */
 export interface Assumption {

@@ -2,7 +2,7 @@ import { stringify } from 'yaml';
 import type { ServiceName } from './project-facts.js';
 import { devServices, SERVICE_SPECS } from './services.js';
 import type { WorkflowConfig } from '../config/schema.js';
-import { shellWord } from '../util/shell.js';
+import type { PinnedFerry } from '../config/ferry-pin.js';
 
 export interface InitFacts {
   app: string;
@@ -15,8 +15,10 @@ export interface InitFacts {
   nodeVersion: string;
   /** How workflows call ferry: `ferry` once installed, or `node bin/ferry.js` in ferry's own repository. */
   ferry: string;
-  /** What workflows install ferry from (an npm install spec pinned to the ferry that wrote them); none in ferry's own repository. */
-  ferryInstall?: { spec: string; version: string };
+  /** What workflows install ferry from (workflow.ferry: a git URL at a commit or tag, or a tarball with its integrity); none in ferry's own repository. */
+  ferryInstall?: PinnedFerry;
+  /** workflow.ferry to write into a new ferry.yml (this ferry's own git origin at its commit), when there is one. */
+  ferryPin?: string;
   /** The services the dependencies call for (MongoDB, Redis, PostgreSQL, Kafka): ferry dev's and docker-compose.dev.yml's. */
   services: ServiceName[];
 }
@@ -28,7 +30,8 @@ export function ferryYml(facts: InitFacts): string {
   // The process runtime is the embedded default: dependencies are installed from the lockfile on each deploy (and reused).
   const env = (port: number) => ({ port, strategy: 'blue-green', ...(facts.start ? { start: facts.start } : {}), ...(facts.build ? { build: facts.build } : {}), health: { path: facts.healthPath } });
   const dev = facts.services.length ? { dev: { services: devServices(facts.services, facts.app) } } : {};
-  const yaml = stringify({ app: facts.app, branches: DEFAULT_BRANCHES, ...dev, environments: { production: env(3000), staging: env(3001) } });
+  const workflow = facts.ferryPin ? { workflow: { ferry: facts.ferryPin } } : {};
+  const yaml = stringify({ app: facts.app, branches: DEFAULT_BRANCHES, ...dev, ...workflow, environments: { production: env(3000), staging: env(3001) } });
   const missingStart = facts.start ? '' : '# EDIT: add `start: <command that starts one instance>` to each environment (the project has no start script, main or bin).\n';
   return `# ferry's configuration (ferry's README, "Configuration"; JSON Schema in ferry's schema/ferry.schema.json).
 # runtime: process (the default) runs the release directly; \`runtime: docker\` builds and runs the Dockerfile instead.
@@ -53,14 +56,14 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build && npm prune --omit=dev && mkdir -p node_modules`,
-        'COPY --from=build /app ./',
+        'COPY --chown=1000:1000 --from=build /app ./',
       ]
     : [
         `FROM \${BASE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && mkdir -p node_modules`,
-        'COPY --from=deps /app/node_modules ./node_modules\nCOPY . .',
+        'COPY --chown=1000:1000 --from=deps /app/node_modules ./node_modules\nCOPY --chown=1000:1000 . .',
       ];
   return `# syntax=docker/dockerfile:1
 # Multi-stage, production dependencies only, non-root, a HEALTHCHECK, and node started directly (exec form)
@@ -73,6 +76,8 @@ FROM \${BASE_IMAGE}
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000 PATH=/app/node_modules/.bin:$PATH
 WORKDIR /app
 ${copyApp}
+# The app's folder and files belong to the user it runs as: an app that writes beside its code (a data folder, a cache) can.
+RUN chown 1000:1000 /app
 USER 1000:1000
 EXPOSE 3000
 HEALTHCHECK --interval=5s --timeout=2s --start-period=10s --retries=3 \\
@@ -100,13 +105,43 @@ sarif
 *.log
 `;
 
-/** ferry itself, pinned to the version that wrote the workflow (installed globally: it is not the project's dependency). */
-const installFerry = (facts: InitFacts) =>
-  facts.ferryInstall
-    ? `      - name: Install ferry ${facts.ferryInstall.version} (the version that wrote this workflow)
-        run: ${JSON.stringify(`npm install --global --no-audit --no-fund ${shellWord(facts.ferryInstall.spec)}`)}
-`
-    : '';
+/**
+ * ferry itself, from the pinned source workflow.ferry names (installed globally: it is not the project's
+ * dependency). A tarball is checked against its integrity before npm sees it; a git URL names its commit or tag.
+ * The values reach the script through env, never spliced into it.
+ */
+const installFerry = (facts: InitFacts) => {
+  const pinned = facts.ferryInstall;
+  if (!pinned) return '';
+  if ('git' in pinned) {
+    // Packed first, then installed: `npm install --global <git URL>` runs the package's build in global scope
+    // and fails (npm/cli#8440); `npm pack` builds it in a folder of its own.
+    return `      - name: Install ferry (${pinned.git} at ${pinned.ref})
+        env:
+          FERRY_SOURCE: ${JSON.stringify(`${pinned.git}#${pinned.ref}`)}
+        run: |
+          packed="$(mktemp -d)"
+          (cd "$packed" && npm pack --silent "$FERRY_SOURCE" > /dev/null)
+          npm install --global --no-audit --no-fund "$packed"/ferry-*.tgz
+`;
+  }
+  const algorithm = pinned.integrity.split('-')[0];
+  const fetch = /^https:\/\//i.test(pinned.tarball) ? 'curl -fsSL --retry 3 -o "$tarball" "$FERRY_TARBALL"' : 'cp -- "$FERRY_TARBALL" "$tarball"';
+  return `      - name: Install ferry (tarball, ${algorithm} checked)
+        env:
+          FERRY_TARBALL: ${JSON.stringify(pinned.tarball)}
+          FERRY_INTEGRITY: ${JSON.stringify(pinned.integrity)}
+        run: |
+          tarball="$(mktemp -d)/ferry.tgz"
+          ${fetch}
+          actual="${algorithm}-$(openssl dgst -${algorithm} -binary "$tarball" | base64 -w0)"
+          if [ "$actual" != "$FERRY_INTEGRITY" ]; then
+            echo "::error::ferry's tarball $FERRY_TARBALL has integrity $actual, not the $FERRY_INTEGRITY that workflow.ferry pins: not installing it"
+            exit 1
+          fi
+          npm install --global --no-audit --no-fund "$tarball"
+`;
+};
 
 /** Checkout, Node with npm's cache, the project's dependencies and ferry: the first steps of every job that runs ferry. */
 const setupSteps = (facts: InitFacts) => `      - uses: actions/checkout@v4

@@ -23,6 +23,13 @@ export interface CounterDelta {
 
 const key = (env: string, release: string) => `${env}\0${release}`;
 
+/** One sample of the router's counters as kept between agents. */
+export interface CounterBaseline {
+  at: number;
+  since: number | undefined;
+  series: RequestSeries[];
+}
+
 const zero = (like: { buckets: number[] }) => ({ count: 0, codes: { '5xx': 0 }, buckets: like.buckets.map(() => 0), overflow: 0 });
 
 /**
@@ -31,6 +38,16 @@ const zero = (like: { buckets: number[] }) => ({ count: 0, codes: { '5xx': 0 }, 
  */
 export class CounterDeltas {
   private previous: { at: number; since: number | undefined; series: Map<string, RequestSeries> } | undefined;
+
+  /** The last sample, to keep across agent restarts (a new agent then counts from it, not from nothing). */
+  baseline(): CounterBaseline | undefined {
+    return this.previous && { at: this.previous.at, since: this.previous.since, series: [...this.previous.series.values()] };
+  }
+
+  /** Continues from a kept sample: a router that kept running is counted from there, a restarted one from its start. */
+  restore(baseline: CounterBaseline | undefined): void {
+    this.previous = baseline && { at: baseline.at, since: baseline.since, series: new Map(baseline.series.map((s) => [key(s.env, s.release), s])) };
+  }
 
   /** Forgets the last sample: the next one starts again (a gap is not spanned). */
   reset(): void {

@@ -1,11 +1,11 @@
-import { LATENCY_BUCKETS_SECONDS, type RequestSeries } from '../router/request-metrics.js';
+import { LATENCY_BUCKETS_SECONDS } from '../router/request-metrics.js';
 import type { Measured } from './dora.js';
 
-/** Rate, errors and duration of one release, from the router's counters. */
+/** Rate, errors and duration of one release, from the agent's samples of the router's counters. */
 export interface ReleaseRed {
   release: string;
   requests: number;
-  /** Requests per second since the router started counting. */
+  /** Requests per second over the seconds the release was sampled. */
   throughput: Measured<number>;
   /** 5xx answers over all answers. */
   errorRatio: Measured<number>;
@@ -33,18 +33,32 @@ export function histogramQuantile(q: number, buckets: number[], overflow: number
   return { noData: `above ${LATENCY_BUCKETS_SECONDS.at(-1)}s, the histogram's last bucket` };
 }
 
-/** Per release of one environment, newest release number first. */
-export function redByRelease(series: RequestSeries[], env: string, countingForSeconds: number): ReleaseRed[] {
-  return series
-    .filter((s) => s.env === env)
-    .sort((a, b) => Number(b.release.replace(/\D/g, '') || -1) - Number(a.release.replace(/\D/g, '') || -1))
-    .map((s) => ({
-      release: s.release,
-      requests: s.count,
-      throughput: countingForSeconds > 0 ? { value: s.count / countingForSeconds } : { noData: 'the router has only just started' },
-      errorRatio: s.count ? { value: s.codes['5xx'] / s.count } : { noData: 'no requests' },
-      p50Seconds: histogramQuantile(0.5, s.buckets, s.overflow),
-      p95Seconds: histogramQuantile(0.95, s.buckets, s.overflow),
-      p99Seconds: histogramQuantile(0.99, s.buckets, s.overflow),
-    }));
+const newestFirst = (a: { release: string }, b: { release: string }) => Number(b.release.replace(/\D/g, '') || -1) - Number(a.release.replace(/\D/g, '') || -1);
+
+/**
+ * Per release of one environment, newest first, from the agent's stored samples of a period: requests,
+ * errors and the summed latency histogram; throughput over the seconds the release was sampled serving.
+ */
+export function redFromSamples(samples: Array<{ release: string; seconds: number; requests: number; errors: number; buckets: number[]; overflow: number }>): ReleaseRed[] {
+  const sums = new Map<string, { seconds: number; requests: number; errors: number; buckets: number[]; overflow: number }>();
+  for (const s of samples) {
+    const sum = sums.get(s.release) ?? { seconds: 0, requests: 0, errors: 0, buckets: LATENCY_BUCKETS_SECONDS.map(() => 0), overflow: 0 };
+    sum.seconds += s.seconds;
+    sum.requests += s.requests;
+    sum.errors += s.errors;
+    s.buckets.forEach((n, i) => (sum.buckets[i] += n));
+    sum.overflow += s.overflow;
+    sums.set(s.release, sum);
+  }
+  return [...sums]
+    .map(([release, sum]) => ({
+      release,
+      requests: sum.requests,
+      throughput: sum.seconds > 0 ? { value: sum.requests / sum.seconds } : { noData: 'not sampled long enough' },
+      errorRatio: sum.requests ? { value: sum.errors / sum.requests } : { noData: 'no requests' },
+      p50Seconds: histogramQuantile(0.5, sum.buckets, sum.overflow),
+      p95Seconds: histogramQuantile(0.95, sum.buckets, sum.overflow),
+      p99Seconds: histogramQuantile(0.99, sum.buckets, sum.overflow),
+    }))
+    .sort(newestFirst);
 }

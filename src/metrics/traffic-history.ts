@@ -1,12 +1,8 @@
 import { LATENCY_BUCKETS_SECONDS } from '../router/request-metrics.js';
-import type { CounterDelta } from './live-traffic.js';
+import type { TrafficSample } from '../store/traffic.js';
 import { histogramQuantile } from './red.js';
 
-/** One stored sample of one release: what it answered in the `seconds` before `at`. */
-export interface TrafficSample extends CounterDelta {
-  at: number;
-  seconds: number;
-}
+export type { TrafficSample } from '../store/traffic.js';
 
 /** One release's traffic per period; null where it has no data (not serving, not sampled, or no request to time). */
 export interface ReleaseTraffic {

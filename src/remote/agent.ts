@@ -1,6 +1,6 @@
 import http, { type IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { agentError } from '../cli/agent-client.js';
+import { agentError } from '../agent/client.js';
 import type { SshConnection } from './ssh.js';
 
 /** The agent on a host, reached through the SSH connection (its API listens on the host's loopback only). */

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { deploymentCall } from '../agent/client.js';
 import type { FerryConfig } from '../config/schema.js';
 import type { DeployEvent, DeployResult } from '../deploy/events.js';
 import { resolveCommit } from '../deploy/source.js';
@@ -36,6 +37,8 @@ export interface RemoteDeployRequest {
   kind: 'deploy' | 'rollback';
   ref?: string;
   to?: string;
+  /** A promotion: the environment whose serving release each host's agent checks and deploys to `env`. */
+  promoteFrom?: string;
   secrets: Record<string, string>;
 }
 
@@ -68,7 +71,8 @@ export async function deployOnHosts(request: RemoteDeployRequest, say: (line: st
   const credentials = sshCredentials(request.config, request.env);
   const connectTimeoutMs = parseDurationMs(settings.ssh.connect_timeout) ?? 15_000;
   const repo = remoteRepo(settings.ssh.dir, request.config.app);
-  const source = request.kind === 'deploy' ? await resolveCommit(request.projectDir, request.ref) : undefined;
+  // A promotion deploys the commit the host already serves in the source environment: nothing to send.
+  const source = request.kind === 'deploy' && !request.promoteFrom ? await resolveCommit(request.projectDir, request.ref) : undefined;
   if (source && !source.fromGit) throw usageError('NOT_A_GIT_REPOSITORY', `deploying to hosts needs a git repository: ${request.projectDir} is not one`, 'Commit the project (git init && git add -A && git commit -m init): the hosts get the commit as a git bundle.');
   const dropRef = source ? await outgoingRef(request.projectDir, source.commit) : async () => undefined;
   const outcomes: HostOutcome[] = [];
@@ -131,9 +135,9 @@ export async function deployOnHosts(request: RemoteDeployRequest, say: (line: st
       }
       const agent = await RemoteAgent.start(connection, ferry.command, repo, ferry.build);
       await removeBuilds(connection, ferry.previous);
-      const path = request.kind === 'deploy' ? '/api/deployments' : '/api/rollbacks';
+      const [path, body] = deploymentCall({ ...request, ref: source?.commit });
       try {
-        await agent.stream(path, { env: request.env, ref: source?.commit, to: request.to, secrets: request.secrets }, (event) => {
+        await agent.stream(path, body, (event) => {
           const e = event as DeployEvent;
           if (e.type === 'deployment') deploymentId = e.deploymentId;
           if (e.type === 'result') result = e.result;

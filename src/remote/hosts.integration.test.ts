@@ -188,4 +188,28 @@ describe('ferry deploy to a host over SSH', () => {
       rmSync(remote, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it("promotes staging to production on the host: the host's agent runs the smoke checks where both run, and deploys staging's commit", async () => {
+    // An environment on this machine cannot be promoted to one on a host: refused before anything connects.
+    const across = await project.ferry(['promote', 'staging', 'production'], shell);
+    expect([across.code, across.stderr]).toEqual([2, expect.stringMatching(/staging runs on this machine and production on hosts .*: a promotion deploys the release staging serves on the same machine/)]);
+    project.writeConfig((config) => {
+      for (const env of ['production', 'staging']) {
+        config.environments[env].hosts = [`${userInfo().username}@127.0.0.1:${sshd.port}`];
+        config.environments[env].ssh = { known_hosts_secret: 'SSH_KNOWN_HOSTS' };
+      }
+      config.environments.production.secrets = ['API_KEY'];
+    });
+    const commit = project.commit({ 'NOTES.md': 'promoted\n' }, 'staging runs on the host too');
+    const staged = await project.ferry(['deploy', 'staging'], shell);
+    expect(staged.code, staged.stdout + staged.stderr).toBe(0);
+    const promoted = await project.ferry(['promote', 'staging', 'production'], shell);
+    expect(promoted.code, promoted.stdout + promoted.stderr).toBe(0);
+    expect(promoted.stdout + promoted.stderr).not.toMatch(/sent commit|KiB bundle/);
+    expect(promoted.stdout + promoted.stderr).toMatch(new RegExp(`127\\.0\\.0\\.1:${sshd.port}: smoke checks of staging passed: r5 \\(${commit.slice(0, 12)}\\) healthy; promoting to production`));
+    expect(promoted.stdout).toMatch(/: deploy succeeded \(r6\)/);
+    expect((await served()).release).toBe('r6');
+    const history = JSON.parse((await project.ferry(['status', 'production', '--json'], shell)).stdout) as { hosts: Array<{ environments: Array<{ serving: { id: string; commit: string } | null }> }> };
+    expect(history.hosts[0].environments[0].serving).toMatchObject({ id: 'r6', commit });
+  }, 180_000);
 });

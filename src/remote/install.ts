@@ -1,31 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { FERRY_ROOT, FERRY_VERSION } from '../init/ferry-source.js';
+import { relative } from 'node:path';
+import { FERRY_ROOT, ferryBuild } from '../shared/build-info.js';
 import { FerryError } from '../util/errors.js';
 import type { SshConnection } from './ssh.js';
 
 /** Where ferry's builds live on a host, as the remote shell expands it: $FERRY_HOME/versions, by default ~/.ferry/versions. */
 export const REMOTE_FERRY_DIR = '"${FERRY_HOME:-$HOME/.ferry}/versions"';
-
-let cachedBuild: string | undefined;
-
-/** This ferry's build: its version and a digest of its compiled code (a rebuild of the same version is another build). */
-export function ferryBuild(): string {
-  if (cachedBuild) return cachedBuild;
-  const hash = createHash('sha256').update(FERRY_VERSION);
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) walk(path);
-      else if (entry.name.endsWith('.js')) hash.update(`${relative(FERRY_ROOT, path)}:${statSync(path).size}\n`);
-    }
-  };
-  walk(join(FERRY_ROOT, 'dist'));
-  cachedBuild = `${FERRY_VERSION}-${hash.digest('hex').slice(0, 12)}`;
-  return cachedBuild;
-}
 
 /** The packages ferry needs at run time (npm's view of its production tree), as paths under FERRY_ROOT. */
 function runtimePackages(): string[] {

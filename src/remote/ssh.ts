@@ -58,7 +58,10 @@ export class SshConnection {
         },
       };
       client.once('ready', () => resolve(new SshConnection(client, address)));
-      client.once('error', (error) => {
+      // Every error, not only the first: ssh2 can emit a second one (a handshake timeout, then "Connection lost
+      // before handshake"), and an 'error' event without a listener ends the process. Before 'ready' the first
+      // rejects the connect (later ones find it settled); after it, the session's calls fail on their own.
+      client.on('error', (error) => {
         reject(
           refused ??
             new FerryError({

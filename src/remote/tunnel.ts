@@ -5,7 +5,8 @@ import { FerryError, usageError } from '../util/errors.js';
 import { RemoteAgent } from './agent.js';
 import { sshCredentials } from './deploy.js';
 import { parseHost, remoteRepo, type HostAddress } from './hosts.js';
-import { completeBuilds, ferryBuild, REMOTE_FERRY_DIR } from './install.js';
+import { ferryBuild } from '../shared/build-info.js';
+import { completeBuilds, REMOTE_FERRY_DIR } from './install.js';
 import { SshConnection } from './ssh.js';
 
 /** The hosts of an environment, or the one named (`user@host[:port]` as in ferry.yml). */

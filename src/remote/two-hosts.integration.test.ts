@@ -42,16 +42,20 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
+  let failure: unknown;
   for (const { namespace, sshd } of hosts) {
     try {
-      namespace.run(process.execPath, [join(REPO_ROOT, 'bin/ferry.js'), 'agent', 'stop', '--project', join(sshd.home, 'ferry/hello/repo')]);
+      // As the host's user: its HOME decides where the host's state (and so its agent) is.
+      namespace.run(process.execPath, [join(REPO_ROOT, 'bin/ferry.js'), 'agent', 'stop', '--project', join(sshd.home, 'ferry/hello/repo')], { ...process.env, HOME: sshd.home, XDG_STATE_HOME: '' });
     } catch {
       // nothing ran there
     }
-    await sshd.stop();
+    // Each host is taken down even when another's teardown failed; the first failure is reported after.
+    await sshd.stop().catch((error: unknown) => (failure ??= error));
     namespace.remove();
   }
   await project?.cleanup();
+  if (failure) throw failure;
 });
 
 describe('ferry deploy to two hosts over SSH', () => {

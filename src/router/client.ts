@@ -7,7 +7,7 @@ import type { InstanceRecord, InstanceSpec, Route, RouteCounters, RouteTls } fro
 import type { RequestSeries } from './request-metrics.js';
 import { sleep } from '../util/sleep.js';
 import { FerryError } from '../util/errors.js';
-import { ferryProcessEnv } from '../runtime/base-env.js';
+import { ferryProcessEnv } from '../shared/process-env.js';
 import { routerBuild } from './handover.js';
 
 export interface RouterSnapshot {
@@ -18,7 +18,7 @@ export interface RouterSnapshot {
   workers: number[];
   routes: Record<string, Route>;
   counters: Record<string, RouteCounters>;
-  instances: Record<string, InstanceRecord & { inflight: number }>;
+  instances: Record<string, InstanceRecord & { inflight: number; upgraded: number }>;
 }
 
 export interface StopInstanceResult {
@@ -27,7 +27,10 @@ export interface StopInstanceResult {
   killed: boolean;
   stopMs: number;
   drainMs: number;
+  /** Requests still open when the drain timed out: cut when the instance stopped. */
   abandonedRequests: number;
+  /** Upgraded connections (WebSocket) open when the instance was told to stop: left to its own shutdown. */
+  upgraded: number;
 }
 
 /** Talks to the router's control socket. */

@@ -1,57 +1,82 @@
-import http from 'node:http';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import { existsSync, unlinkSync } from 'node:fs';
-import { readJsonBody, sendJson } from '../util/json-http.js';
+import type { ZodType } from 'zod';
+import { readBody, sendJson } from '../util/json-http.js';
+import { matchRoute } from '../util/route-match.js';
+import { HandoverMessageBody, InstanceMessage, RequestCountingMessage, SetRouteMessage, SetTlsMessage, ShutdownMessage, StopInstanceMessage } from './control-messages.js';
 import type { Router } from './router.js';
 
-/** The router's small control interface, on a unix socket only the agent's user can reach. */
+type Handler = (context: { req: IncomingMessage; res: ServerResponse; params: Record<string, string> }) => Promise<void> | void;
+
+/** The router's small control interface, on a unix socket only the agent's user can reach: a table of method, path and handler; every body checked (control-messages.ts). */
 export function createControlServer(router: Router, onShutdown: (stopInstances: boolean) => void, onHandover: (successor: { entry: string; execPath: string; workers?: number }) => Promise<number>): http.Server {
+  const body = <T>(req: IncomingMessage, schema: ZodType<T>) => readBody(req, schema, `${req.method} ${req.url}`);
+  const routes: Array<{ method: string; path: RegExp; handle: Handler }> = [
+    { method: 'GET', path: /^\/ping$/, handle: ({ res }) => sendJson(res, 200, { pid: process.pid }) },
+    { method: 'GET', path: /^\/state$/, handle: async ({ res }) => sendJson(res, 200, await router.snapshot()) },
+    { method: 'GET', path: /^\/requests$/, handle: async ({ res }) => sendJson(res, 200, await router.requestCounts()) },
+    {
+      method: 'PUT',
+      path: /^\/requests$/,
+      handle: async ({ req, res }) => {
+        const { enabled } = await body(req, RequestCountingMessage);
+        await router.setRequestCounting(enabled);
+        sendJson(res, 200, { enabled });
+      },
+    },
+    {
+      method: 'PUT',
+      path: /^\/routes\/(?<env>[^/]+)$/,
+      handle: async ({ req, res, params }) => {
+        const { port, release, upstreams, timeouts } = await body(req, SetRouteMessage);
+        const { propagatedMs } = await router.setRoute({ env: params.env!, port, release, upstreams, timeouts });
+        sendJson(res, 200, { ...router.state.routes[params.env!], propagatedMs });
+      },
+    },
+    {
+      method: 'PUT',
+      path: /^\/tls\/(?<env>[^/]+)$/,
+      handle: async ({ req, res, params }) => {
+        const { port, tls } = await body(req, SetTlsMessage);
+        const { propagatedMs } = await router.setTls(params.env!, port, tls);
+        sendJson(res, 200, { ...router.state.routes[params.env!], propagatedMs });
+      },
+    },
+    { method: 'POST', path: /^\/upstreams$/, handle: async ({ req, res }) => sendJson(res, 201, router.registerUpstream(await body(req, InstanceMessage))) },
+    { method: 'POST', path: /^\/instances$/, handle: async ({ req, res }) => sendJson(res, 201, router.startInstance(await body(req, InstanceMessage))) },
+    {
+      method: 'POST',
+      path: /^\/instances\/(?<id>[^/]+)\/stop$/,
+      handle: async ({ req, res, params }) => {
+        const { drainTimeoutMs, graceMs } = await body(req, StopInstanceMessage);
+        sendJson(res, 200, await router.stopInstance(params.id!, drainTimeoutMs, graceMs));
+      },
+    },
+    {
+      method: 'DELETE',
+      path: /^\/instances\/(?<id>[^/]+)$/,
+      handle: ({ res, params }) => {
+        router.supervisor.forget(params.id!);
+        sendJson(res, 200, { forgotten: params.id });
+      },
+    },
+    { method: 'POST', path: /^\/handover$/, handle: async ({ req, res }) => sendJson(res, 200, { pid: await onHandover(await body(req, HandoverMessageBody)) }) },
+    {
+      method: 'POST',
+      path: /^\/shutdown$/,
+      handle: async ({ req, res }) => {
+        const { stopInstances } = await body(req, ShutdownMessage);
+        sendJson(res, 200, { stopping: true });
+        onShutdown(stopInstances);
+      },
+    },
+  ];
   return http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://router');
-    const parts = url.pathname.split('/').filter(Boolean);
     try {
-      if (req.method === 'GET' && url.pathname === '/ping') return sendJson(res, 200, { pid: process.pid });
-      if (req.method === 'GET' && url.pathname === '/state') return sendJson(res, 200, await router.snapshot());
-      if (req.method === 'GET' && url.pathname === '/requests') return sendJson(res, 200, await router.requestCounts());
-      if (req.method === 'PUT' && url.pathname === '/requests') {
-        const enabled = (await readJsonBody(req)).enabled !== false;
-        await router.setRequestCounting(enabled);
-        return sendJson(res, 200, { enabled });
-      }
-      if (req.method === 'PUT' && parts[0] === 'routes' && parts[1]) {
-        const body = await readJsonBody(req);
-        const { propagatedMs } = await router.setRoute({ env: parts[1], port: body.port, release: body.release, upstreams: body.upstreams, timeouts: body.timeouts });
-        return sendJson(res, 200, { ...router.state.routes[parts[1]], propagatedMs });
-      }
-      if (req.method === 'PUT' && parts[0] === 'tls' && parts[1]) {
-        const body = await readJsonBody(req);
-        const { propagatedMs } = await router.setTls(parts[1], body.port, body.tls ?? null);
-        return sendJson(res, 200, { ...router.state.routes[parts[1]], propagatedMs });
-      }
-      if (req.method === 'POST' && url.pathname === '/upstreams') {
-        return sendJson(res, 201, router.registerUpstream(await readJsonBody(req)));
-      }
-      if (req.method === 'POST' && url.pathname === '/instances') {
-        return sendJson(res, 201, router.startInstance(await readJsonBody(req)));
-      }
-      if (req.method === 'POST' && parts[0] === 'instances' && parts[2] === 'stop') {
-        const body = await readJsonBody(req);
-        return sendJson(res, 200, await router.stopInstance(parts[1], body.drainTimeoutMs ?? 0, body.graceMs ?? 10_000));
-      }
-      if (req.method === 'DELETE' && parts[0] === 'instances' && parts[1]) {
-        router.supervisor.forget(parts[1]);
-        return sendJson(res, 200, { forgotten: parts[1] });
-      }
-      if (req.method === 'POST' && url.pathname === '/handover') {
-        const body = await readJsonBody(req);
-        if (typeof body.entry !== 'string' || typeof body.execPath !== 'string') return sendJson(res, 400, { error: 'handover needs entry and execPath' });
-        return sendJson(res, 200, { pid: await onHandover({ entry: body.entry, execPath: body.execPath, workers: body.workers }) });
-      }
-      if (req.method === 'POST' && url.pathname === '/shutdown') {
-        const body = await readJsonBody(req);
-        sendJson(res, 200, { stopping: true });
-        return onShutdown(body.stopInstances !== false);
-      }
-      sendJson(res, 404, { error: `no route ${req.method} ${url.pathname}` });
+      const found = matchRoute(routes, req.method ?? '', url.pathname);
+      if (found && 'route' in found) return await found.route.handle({ req, res, params: found.params });
+      sendJson(res, found ? 405 : 404, { error: found ? `${url.pathname} takes ${found.allowed.join(', ')}, not ${req.method}` : `no route ${req.method} ${url.pathname}` });
     } catch (error) {
       const err = error as Error & { httpStatus?: number; code?: string };
       sendJson(res, err.httpStatus ?? 500, { error: err.message, code: err.code });

@@ -4,8 +4,8 @@ import { closeSync, openSync, readdirSync, statSync } from 'node:fs';
 import type net from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FERRY_VERSION } from '../init/ferry-source.js';
-import { ferryProcessEnv } from '../runtime/base-env.js';
+import { FERRY_VERSION } from '../shared/build-info.js';
+import { ferryProcessEnv } from '../shared/process-env.js';
 
 /**
  * Which router code this is: ferry's version and the size and time of each file of the built router. A

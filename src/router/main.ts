@@ -1,7 +1,6 @@
 import { writeFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { privateDir, privateFiles } from '../state/modes.js';
-import { adoptMovedState } from '../state/relocate.js';
+import { privateDir, privateFiles } from '../shared/file-modes.js';
 import { pino } from 'pino';
 import { Router } from './router.js';
 import { createControlServer, listenOnSocket } from './control.js';
@@ -24,7 +23,6 @@ async function main(): Promise<void> {
   const paths = routerPaths(stateDir);
   privateDir(stateDir);
   privateDir(paths.dir);
-  adoptMovedState(stateDir);
   const logger = pino({ base: { component: 'router', pid: process.pid } }, pino.destination({ dest: paths.log, sync: true, mkdir: true }));
   const takeover = process.argv.includes('--takeover') && process.send !== undefined;
   const router = new Router({ stateDir, workers, workerLogFile: `${paths.log}.stderr`, log: (message, fields) => logger.info(fields ?? {}, message) });

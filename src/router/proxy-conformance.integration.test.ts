@@ -9,7 +9,7 @@ import type { InstanceSpec } from './state.js';
 import { freePort } from '../util/ports.js';
 import { sleep } from '../util/sleep.js';
 import { probeHttp } from '../health/probe.js';
-import { rawRequest, responses, statuses } from '../../test/support/raw-http.js';
+import { dechunk, rawRequest, responses, statuses } from '../../test/support/raw-http.js';
 
 /** The upstream: echoes what reached it, and answers the framings a proxy must carry. */
 const UPSTREAM = `
@@ -21,6 +21,7 @@ const server = http.createServer((req, res) => {
   if (url.pathname === '/seen') return void res.end(JSON.stringify(seen));
   if (url.pathname === '/chunked') { res.write('a'.repeat(10)); return void setTimeout(() => res.end('b'.repeat(10)), 20); }
   if (url.pathname === '/trailers') { res.writeHead(200, { trailer: 'x-checksum' }); res.write('abc'); res.addTrailers({ 'x-checksum': 'c1' }); return void res.end('def'); }
+  if (url.pathname === '/conn-framing') return void res.writeHead(200, { connection: 'content-length', 'content-length': 5 }).end('hello');
   if (url.pathname === '/no-content') return void res.writeHead(204).end();
   if (url.pathname === '/not-modified') return void res.writeHead(304, { etag: '"x"' }).end();
   if (url.pathname === '/reject') return void res.writeHead(413, { 'content-length': 4 }).end('nope');
@@ -73,6 +74,10 @@ describe('the proxy core refuses request smuggling', () => {
     'Transfer-Encoding with Content-Length': 'POST /te-cl HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n5c\r\nGET /smuggled-2 HTTP/1.1\r\nHost: a\r\n\r\n0\r\n\r\n',
     'two Content-Lengths': 'POST /cl-cl HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nContent-Length: 44\r\n\r\nGET /smuggled-3 HTTP/1.1\r\nHost: a\r\n\r\n',
     'an unknown Transfer-Encoding': 'POST /te-x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\nGET /smuggled-4 HTTP/1.1\r\nHost: a\r\n\r\n',
+    // Found by an outside probe: Connection made the router drop Content-Length while it still sent the body.
+    'Connection naming Content-Length': 'POST /cl-conn HTTP/1.1\r\nHost: a\r\nConnection: Content-Length\r\nContent-Length: 57\r\n\r\nGET /smuggled-6 HTTP/1.1\r\nHost: smug\r\nX-Smuggled: yes\r\n\r\n',
+    'Connection naming Transfer-Encoding': 'POST /te-conn HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, transfer-encoding\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled-7 HTTP/1.1\r\nHost: a\r\n\r\n',
+    'Connection naming Host': 'GET /host-conn HTTP/1.1\r\nHost: a\r\nConnection: host\r\n\r\n',
     'an obfuscated Transfer-Encoding': 'POST /te-space HTTP/1.1\r\nHost: a\r\nTransfer-Encoding : chunked\r\n\r\n0\r\n\r\nGET /smuggled-5 HTTP/1.1\r\nHost: a\r\n\r\n',
   };
   for (const [name, bytes] of Object.entries(cases)) {
@@ -82,8 +87,25 @@ describe('the proxy core refuses request smuggling', () => {
       expect(reply.closed).toBe(true);
     });
   }
+  it("the probe's repro (Connection: Content-Length): refused; the next client gets its own answer, and the app saw exactly that one request", async () => {
+    const before = (await seen()).length; // counting that /seen request itself
+    const repro = 'POST /echo HTTP/1.1\r\nHost: a\r\nConnection: Content-Length\r\nContent-Length: 62\r\n\r\nGET /echo?SMUGGLED=1 HTTP/1.1\r\nHost: smug\r\nX-Smuggled: yes\r\n\r\n';
+    expect(statuses((await rawRequest(port, repro)).text)).toEqual([400]);
+    const next = await rawRequest(port, 'GET /next-client HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    expect(json(next.text)).toMatchObject({ url: '/next-client' });
+    expect((await seen()).slice(before)).toEqual(['/next-client', '/seen']);
+  });
+  it('a request head with bare LFs (which never ends in CRLF CRLF) is answered 400 at once, not 408 after the head timeout', async () => {
+    const started = Date.now();
+    const reply = await rawRequest(port, 'GET /bare-lf HTTP/1.1\nHost: a\n\n');
+    expect(statuses(reply.text)).toEqual([400]);
+    expect(Date.now() - started).toBeLessThan(TIMEOUTS.headMs / 2);
+  });
+  it("a response whose Connection names its own framing (Content-Length) is a 502, not a response the client cannot delimit", async () => {
+    expect(statuses((await rawRequest(port, 'GET /conn-framing HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')).text)).toEqual([502]);
+  });
   it('no refused request, nor what followed it, reached the upstream', async () => {
-    expect((await seen()).filter((url) => /smuggled|^\/(cl|te)-/.test(url))).toEqual([]);
+    expect((await seen()).filter((url) => /smuggled|^\/(cl|te|host)-/.test(url))).toEqual([]);
   });
 });
 
@@ -101,9 +123,12 @@ describe('the proxy core carries HTTP/1.1', () => {
     const chunked = await rawRequest(port, 'GET /chunked HTTP/1.1\r\nHost: a\r\n\r\n', { done: (t) => t.endsWith('0\r\n\r\n') });
     expect(chunked.text).toMatch(/transfer-encoding: chunked\r\n/i);
     expect(chunked.text.split('\r\n\r\n').slice(1).join('\r\n\r\n').replace(/\r\n[0-9a-f]+\r\n|^[0-9a-f]+\r\n/g, '')).toContain('a'.repeat(10));
-    // Chunks go to an HTTP/1.1 client as the upstream framed them, trailers included; an HTTP/1.0 client gets the body decoded.
+    // An HTTP/1.1 client gets the body chunked, trailers included (chunk sizes are the proxy's: RFC 9112 lets it re-chunk); an HTTP/1.0 client gets the body decoded.
     const trailers = await rawRequest(port, 'GET /trailers HTTP/1.1\r\nHost: a\r\n\r\n', { done: (t) => t.endsWith('\r\n\r\n') && t.includes('c1') });
-    expect(trailers.text).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*trailer: x-checksum\r\n[^]*\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n0\r\nx-checksum: c1\r\n\r\n$/i);
+    const [head, ...rest] = trailers.text.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n[^]*trailer: x-checksum(\r\n|$)/i);
+    expect(head).toMatch(/transfer-encoding: chunked/i);
+    expect(dechunk(rest.join('\r\n\r\n'))).toEqual({ data: 'abcdef', trailers: 'x-checksum: c1\r\n\r\n' });
     const decoded = await rawRequest(port, 'GET /trailers HTTP/1.0\r\n\r\n');
     expect(decoded.text).toMatch(/\r\n\r\nabcdef$/);
     expect(decoded.text).not.toMatch(/trailer|x-checksum/i);

@@ -29,6 +29,13 @@ export interface ProxyStats {
   counters: Record<string, RouteCounters>;
   series: ReturnType<RequestMetrics['snapshot']>;
   inflight: Record<string, number>;
+  upgraded: Record<string, number>;
+}
+
+/** What one proxy process has open to each upstream instance: requests in flight, and upgraded connections. */
+export interface UpstreamLoad {
+  inflight: Record<string, number>;
+  upgraded: Record<string, number>;
 }
 
 /**
@@ -76,13 +83,14 @@ export class ProxyHost {
     this.upstreams.delete(id);
   }
 
-  /** Requests in flight, per upstream instance. */
-  inflight(): Record<string, number> {
-    return Object.fromEntries([...this.upstreams].map(([id, upstream]) => [id, upstream.inflight]));
+  /** Requests in flight and upgraded connections, per upstream instance. */
+  load(): UpstreamLoad {
+    const upstreams = [...this.upstreams];
+    return { inflight: Object.fromEntries(upstreams.map(([id, u]) => [id, u.inflight])), upgraded: Object.fromEntries(upstreams.map(([id, u]) => [id, u.upgraded])) };
   }
 
   stats(): ProxyStats {
-    return { counters: this.counters, series: this.requests.snapshot(), inflight: this.inflight() };
+    return { counters: this.counters, series: this.requests.snapshot(), ...this.load() };
   }
 
   /** Ends the connections gracefully; resolves when none is left, or after timeoutMs (the rest are cut). */
@@ -113,7 +121,7 @@ export class ProxyHost {
     const host = record.host ?? '127.0.0.1';
     if (!upstream || upstream.port !== record.port || upstream.host !== host) {
       upstream?.pool.destroy();
-      upstream = { id, host, port: record.port, inflight: 0, pool: new UpstreamPool(record.port, undefined, host), release: record.release };
+      upstream = { id, host, port: record.port, inflight: 0, upgraded: 0, pool: new UpstreamPool(record.port, undefined, host), release: record.release, failures: 0, ejectedUntil: 0 };
       this.upstreams.set(id, upstream);
     }
     return upstream;
@@ -129,6 +137,7 @@ export class ProxyHost {
         counters[outcome]++;
       },
       observe: (release, status, seconds) => this.requests.observe(env, release, status, seconds),
+      routedRelease: () => this.view().routes[env]?.release ?? null,
       routeChanged: () => new Promise((resolve) => this.waiters.push(resolve)),
       upstreams: () => {
         if (cached.version !== this.version) {

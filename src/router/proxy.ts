@@ -10,10 +10,17 @@ export interface Upstream {
   id: string;
   host: string;
   port: number;
+  /** Requests in flight (not upgraded connections: those are `upgraded`). */
   inflight: number;
+  /** Upgraded connections (WebSocket) piped to the instance now. */
+  upgraded: number;
   pool: UpstreamPool;
   /** The release the instance runs (the request metrics' label). */
   release: string;
+  /** Timeouts and connection failures in a row (an answer resets it): passive health. */
+  failures: number;
+  /** Until when it gets no new requests while another upstream may (ejected after EJECT_AFTER_FAILURES). */
+  ejectedUntil: number;
 }
 
 export interface ProxyOptions {
@@ -29,6 +36,8 @@ export interface ProxyOptions {
   count: (outcome: 'upstreamTimeouts' | 'upstreamErrors' | 'unavailable') => void;
   /** Every answered request: the release that answered (`none`: nothing to route to), its status, its time to the last byte written. */
   observe: (release: string, status: number, seconds: number) => void;
+  /** The release the routing table names for this listener (null: none yet): a 503 because none of its instances may get traffic is its error. */
+  routedRelease: () => string | null;
 }
 
 const RETRYABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UPSTREAM_CLOSED']);
@@ -41,11 +50,30 @@ const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
 const LAST_CHUNK = Buffer.from('0\r\n\r\n');
 const CRLF = Buffer.from('\r\n');
 
+/**
+ * Passive health, as nginx's max_fails and Envoy's outlier detection: an upstream that timed out or failed
+ * this many times in a row gets no new requests for EJECT_MS while another upstream of the route may (a hung
+ * instance, SIGSTOPped or stuck in a loop, still accepts connections, so only its silence tells).
+ */
+const EJECT_AFTER_FAILURES = 3;
+const EJECT_MS = 5000;
+
 interface Retry {
   /** Until when a request may wait for an upstream (held, or retried after a refused connection). */
   deadline: number;
   /** Times it was sent again after its connection failed before an answer. */
   repeats: number;
+  /** An upstream that failed this request: the next attempt goes to another one where there is one. */
+  avoid?: Upstream;
+}
+
+/** The upstreams to choose from: those not ejected (and not the one to avoid), or all of them when that leaves none. */
+function candidates(list: Upstream[], avoid: Upstream | undefined): Upstream[] {
+  const now = Date.now();
+  // The common case (all healthy, nothing to avoid) allocates nothing.
+  if (!avoid && list.every((upstream) => upstream.ejectedUntil <= now)) return list;
+  const usable = list.filter((upstream) => upstream.ejectedUntil <= now && upstream !== avoid);
+  return usable.length > 0 ? usable : list;
 }
 
 /** What the client spoke: X-Forwarded-Proto for the app (a TLS socket is https). */
@@ -74,8 +102,9 @@ export function createProxy(options: ProxyOptions): ConnectionHandlers {
 
   function route(request: ClientRequest, retry: Retry): void {
     if (!request.isCurrent) return;
-    const list = options.upstreams();
-    if (list.length > 0) {
+    const all = options.upstreams();
+    if (all.length > 0) {
+      const list = all.length === 1 ? all : candidates(all, retry.avoid);
       next = (next + 1) % list.length;
       return forward(request, list[next], retry);
     }
@@ -84,7 +113,8 @@ export function createProxy(options: ProxyOptions): ConnectionHandlers {
       if (upstream) return route(request, retry);
       if (!request.isCurrent) return;
       options.count('unavailable');
-      options.observe('none', 503, seconds(request));
+      // The routed release's instances were all down (or restarting): that is the release's error, not nobody's.
+      options.observe(options.routedRelease() ?? 'none', 503, seconds(request));
       request.answer(503, 'ferry router: no healthy instance is serving this environment\n', 'retry-after: 1\r\n');
     });
   }
@@ -100,7 +130,7 @@ export function createProxy(options: ProxyOptions): ConnectionHandlers {
         options.count('unavailable');
         return void client.end('HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
       }
-      upstream.inflight++;
+      upstream.upgraded++;
       const { connectMs } = options.timeouts();
       const target = net.connect({ port: upstream.port, host: upstream.host, noDelay: true });
       const connectTimer = setTimeout(() => close(), connectMs);
@@ -114,7 +144,7 @@ export function createProxy(options: ProxyOptions): ConnectionHandlers {
         if (closed) return;
         closed = true;
         clearTimeout(connectTimer);
-        upstream!.inflight--;
+        upstream!.upgraded--;
         target.destroy();
         client.destroy();
       }
@@ -284,7 +314,11 @@ class Attempt implements Exchange, ParserEvents, BodySink, RequestWatcher {
     batch.length = 0;
     const complete = this.parser.done;
     const fresh = this.pendingHead;
-    if (fresh) this.head = fresh;
+    if (fresh) {
+      this.head = fresh;
+      // It answered: whatever failed before, it is healthy again.
+      this.upstream.failures = 0;
+    }
     const head = this.head!;
     if (complete) this.release(head.keepAlive);
     let ok = true;
@@ -307,6 +341,9 @@ class Attempt implements Exchange, ParserEvents, BodySink, RequestWatcher {
     const { request, retry, fresh, upstream, timeouts } = this;
     if (!request.isCurrent) return;
     if (request.responseStarted) return request.abort();
+    const timedOut = code === 'CONNECT_TIMEOUT' || code === 'RESPONSE_TIMEOUT';
+    // A pooled connection the upstream had closed is routine (keep-alive races); a timeout or a new connection that fails is not.
+    if ((timedOut || fresh) && ++upstream.failures >= EJECT_AFTER_FAILURES) upstream.ejectedUntil = Date.now() + EJECT_MS;
     // Refused on a new connection: nothing was sent (the body waits for the connection to open).
     const neverSent = code === 'ECONNREFUSED' && fresh && !request.bodyForwarded;
     if (neverSent && Date.now() < retry.deadline) {
@@ -321,7 +358,13 @@ class Attempt implements Exchange, ParserEvents, BodySink, RequestWatcher {
       request.unpipeBody();
       return void setTimeout(() => this.route(request, { ...retry, repeats: retry.repeats + 1 }), fresh ? REFUSED_RETRY_DELAY_MS : 0);
     }
-    const timedOut = code === 'CONNECT_TIMEOUT' || code === 'RESPONSE_TIMEOUT';
+    // A timeout is sent again to another upstream when that is safe: nothing reached the app (no connection), or
+    // the request is idempotent and bodyless and no answer began (RFC 9110 9.2.2), as nginx's proxy_next_upstream.
+    const resendable = !request.bodyForwarded && !this.parser.headSeen && (code === 'CONNECT_TIMEOUT' || (IDEMPOTENT.has(request.head.method) && request.head.body.kind === 'none'));
+    if (timedOut && resendable && retry.repeats < MAX_REPEATS && this.options.upstreams().some((other) => other !== upstream && other.ejectedUntil <= Date.now())) {
+      request.unpipeBody();
+      return this.route(request, { ...retry, repeats: retry.repeats + 1, avoid: upstream });
+    }
     this.options.count(timedOut ? 'upstreamTimeouts' : 'upstreamErrors');
     this.options.observe(upstream.release, timedOut ? 504 : 502, seconds(request));
     const what = code === 'CONNECT_TIMEOUT' ? `did not accept a connection within ${timeouts.connectMs}ms` : code === 'RESPONSE_TIMEOUT' ? `sent no response head within ${timeouts.responseHeaderMs}ms` : `failed: ${code}`;

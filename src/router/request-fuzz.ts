@@ -1,6 +1,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { upstreamRequestHead } from './forward-head.js';
 import { RequestParseError, RequestParser, type RequestHead } from './request-parser.js';
 
 /** A small seeded PRNG (mulberry32): the same seed makes the same cases. */
@@ -14,6 +15,9 @@ export function random(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** What a generated Connection header lists: options, framing fields, hop-by-hop fields and ordinary ones, in several cases. */
+const CONNECTION_VALUES = ['close', 'keep-alive', 'Keep-Alive', 'upgrade', 'Content-Length', 'content-length', 'Transfer-Encoding', 'transfer-encoding', 'Host', 'TE', 'Trailer', 'Upgrade', 'Proxy-Connection', 'X-A', 'Accept', 'Cookie', 'X-Forwarded-For'];
 
 /** One request, valid or hostile, built from parts each drawn at random. */
 export function generateRequest(next: () => number): Buffer {
@@ -79,6 +83,22 @@ export function generateRequest(next: () => number): Buffer {
   return Buffer.from(`${head}\r\n${payload}`, 'latin1');
 }
 
+/**
+ * The Connection family: a well-formed request whose Connection lists one or two of every kind of field (framing,
+ * hop-by-hop, end-to-end), with each framing, and a body that is itself a request (what a dropped length smuggles).
+ */
+export function generateConnectionRequest(next: () => number): Buffer {
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
+  const body = pick(['', 'hello', 'GET /smuggled HTTP/1.1\r\nHost: smug\r\n\r\n']);
+  const headers = [`Host: ${pick(['a', 'example.test'])}`, `Connection: ${pick(CONNECTION_VALUES)}${next() < 0.4 ? `, ${pick(CONNECTION_VALUES)}` : ''}`, ...(next() < 0.5 ? ['X-A: 1', 'Accept: */*'] : [])];
+  const framing = pick(['none', 'length', 'chunked']);
+  if (framing === 'length') headers.push(`Content-Length: ${body.length}`);
+  if (framing === 'chunked') headers.push('Transfer-Encoding: chunked');
+  const payload = framing === 'length' ? body : framing === 'chunked' ? `${body ? `${body.length.toString(16)}\r\n${body}\r\n` : ''}0\r\n\r\n` : '';
+  const ordered = next() < 0.5 ? headers : [...headers].reverse();
+  return Buffer.from(`${pick(['GET', 'POST', 'PUT'])} /c HTTP/1.1\r\n${ordered.map((h) => `${h}\r\n`).join('')}\r\n${payload}`, 'latin1');
+}
+
 export interface Framing {
   method: string;
   target: string;
@@ -87,7 +107,7 @@ export interface Framing {
   body: string;
 }
 
-export type Verdict = { accepted: true; framing: Framing } | { accepted: false; reason: string };
+export type Verdict = { accepted: true; framing: Framing; head?: RequestHead } | { accepted: false; reason: string };
 
 /** ferry's parser on a whole request: what it would forward, or why it refuses. */
 export function ferryVerdict(bytes: Buffer): Verdict {
@@ -104,7 +124,17 @@ export function ferryVerdict(bytes: Buffer): Verdict {
     return { accepted: false, reason: error instanceof RequestParseError ? error.reason : String(error) };
   }
   if (!head || !ended) return { accepted: false, reason: 'incomplete' };
-  return { accepted: true, framing: { method: head.method, target: head.target, version: head.version, headers: head.headers, body: Buffer.concat(body).toString('latin1') } };
+  return { accepted: true, head, framing: { method: head.method, target: head.target, version: head.version, headers: head.headers, body: Buffer.concat(body).toString('latin1') } };
+}
+
+/**
+ * What the router sends the upstream for an accepted request: its forwarded head, then the body as the proxy
+ * frames it (the same bytes for a length, one chunk and the last chunk for chunked).
+ */
+export function forwardedBytes(head: RequestHead, body: string): Buffer {
+  const text = upstreamRequestHead(head, { remoteAddress: '127.0.0.1', localAddress: '127.0.0.1', localPort: 80 }, 'http');
+  const framed = head.body.kind === 'chunked' ? `${body ? `${body.length.toString(16)}\r\n${body}\r\n` : ''}0\r\n\r\n` : head.body.kind === 'length' ? body : '';
+  return Buffer.from(text + framed, 'latin1');
 }
 
 /** Node's http server (llhttp), on a loopback socket: what it handed the application, or that it refused. */
@@ -140,7 +170,7 @@ export async function startNodeOracle(): Promise<{ verdict: (bytes: Buffer) => P
   return { verdict, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-export type Comparison = 'agree' | 'ferry stricter' | 'ferry looser' | 'framing differs';
+export type Comparison = 'agree' | 'ferry stricter' | 'ferry looser' | 'framing differs' | 'upstream reads another request';
 
 export function compare(ferry: Verdict, node: Verdict): Comparison {
   if (!ferry.accepted) return node.accepted ? 'ferry stricter' : 'agree';
@@ -148,20 +178,30 @@ export function compare(ferry: Verdict, node: Verdict): Comparison {
   return JSON.stringify(ferry.framing) === JSON.stringify(node.framing) ? 'agree' : 'framing differs';
 }
 
-/** Runs `count` generated cases through both parsers, `concurrency` at a time. */
-export async function differential(count: number, seed: number, concurrency = 32) {
+/** Runs `count` generated cases, and `connectionCases` of the Connection family, through both parsers, `concurrency` at a time. */
+export async function differential(count: number, seed: number, connectionCases = 0, concurrency = 32) {
   const next = random(seed);
   const oracle = await startNodeOracle();
-  const tally: Record<Comparison, number> = { agree: 0, 'ferry stricter': 0, 'ferry looser': 0, 'framing differs': 0 };
+  const tally: Record<Comparison, number> = { agree: 0, 'ferry stricter': 0, 'ferry looser': 0, 'framing differs': 0, 'upstream reads another request': 0 };
+  /** Accepted requests whose forwarded bytes the upstream (llhttp) read: as one request of the same method, target and body, or not. */
+  const forwarded = { checked: 0, withConnection: 0 };
   const stricter = new Map<string, { count: number; example: string; node: string }>();
   const bad: Array<{ comparison: Comparison; request: string; ferry: Verdict; node: Verdict }> = [];
-  const cases = Array.from({ length: count }, () => generateRequest(next));
+  const cases = [...Array.from({ length: count }, () => generateRequest(next)), ...Array.from({ length: connectionCases }, () => generateConnectionRequest(next))];
   try {
     for (let i = 0; i < cases.length; i += concurrency) {
       await Promise.all(
         cases.slice(i, i + concurrency).map(async (bytes) => {
           const [ferry, node] = [ferryVerdict(bytes), await oracle.verdict(bytes)];
-          const comparison = compare(ferry, node);
+          let comparison = compare(ferry, node);
+          if (comparison === 'agree' && ferry.accepted && ferry.head) {
+            // The upstream must read exactly what ferry read: a body that turns into a request is smuggling.
+            const upstream = await oracle.verdict(forwardedBytes(ferry.head, ferry.framing.body));
+            forwarded.checked++;
+            if (ferry.head.headers.some(([name]) => name.toLowerCase() === 'connection')) forwarded.withConnection++;
+            const same = upstream.accepted && upstream.framing.method === ferry.framing.method && upstream.framing.target === ferry.framing.target && upstream.framing.body === ferry.framing.body;
+            if (!same) comparison = 'upstream reads another request';
+          }
           tally[comparison]++;
           if (comparison === 'ferry stricter') {
             const key = (ferry as { reason: string }).reason.replace(/"[^"]*"/g, '"…"');
@@ -175,5 +215,5 @@ export async function differential(count: number, seed: number, concurrency = 32
   } finally {
     await oracle.close();
   }
-  return { tally, stricter, bad };
+  return { tally, stricter, bad, forwarded };
 }

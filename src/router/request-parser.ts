@@ -84,6 +84,8 @@ export class RequestParser {
         const end = data.indexOf('\r\n\r\n');
         if (end === -1) {
           if (data.length > this.maxHeadBytes) throw new RequestParseError(`request head over ${this.maxHeadBytes} bytes`, 431);
+          // A head with a bare CR or LF never ends in CRLF CRLF: refused now, not after the head timeout.
+          if (hasBareCrOrLf(data)) throw new RequestParseError('a bare CR or LF in the request head');
           this.pending = data;
           return null;
         }
@@ -166,8 +168,16 @@ export class RequestParser {
 
 /** Names of the fields the parser looks at; only names of these lengths are lowercased. */
 const NOTED_LENGTHS = new Set(['content-length', 'transfer-encoding', 'connection', 'expect', 'upgrade', 'host'].map((name) => name.length));
+/** Fields that say where a request ends or where it goes: never hop-by-hop, whatever Connection says. */
+const FRAMING_FIELDS = new Set(['content-length', 'transfer-encoding', 'host']);
+
 /** A CR not followed by LF, or an LF not preceded by CR. */
 const BARE_CR_OR_LF = /\r(?!\n)|(?<!\r)\n/;
+
+/** The same, on a head still arriving: a CR at its very end may yet be followed by its LF. */
+function hasBareCrOrLf(data: Buffer): boolean {
+  return BARE_CR_OR_LF.test(data.toString('latin1', 0, data[data.length - 1] === 0x0d ? data.length - 1 : data.length));
+}
 
 function isBlank(code: number): boolean {
   return code === 0x20 || code === 0x09;
@@ -238,6 +248,11 @@ function parseHead(text: string): RequestHead {
     body = { kind: 'chunked' };
   } else if (contentLength !== undefined && contentLength > 0) body = { kind: 'length', length: contentLength };
   const tokens = connection === '' ? [] : connection.split(',').map((t) => t.trim());
+  // A field Connection names is dropped on the way to the upstream; dropping one that frames the request would
+  // let the upstream read its body as a second request the router never saw (request smuggling). Refused, as
+  // the strictest servers do.
+  const framingField = tokens.find((token) => FRAMING_FIELDS.has(token));
+  if (framingField) throw new RequestParseError(`Connection names ${JSON.stringify(framingField)}, a field that frames the request`);
   const keepAlive = minor === '1' ? !tokens.includes('close') : tokens.includes('keep-alive');
   return { method, target, version: minor === '1' ? '1.1' : '1.0', headers, body, keepAlive, expectContinue: expect === '100-continue', upgrade: upgrade && tokens.includes('upgrade') };
 }

@@ -235,7 +235,12 @@ export class ResponseParser {
     }
     // Chunked framing wins over a Content-Length (RFC 9112 6.3), and the fields Connection names are hop-by-hop.
     if (chunked) dropped.push(...contentLengthLines);
-    if (named) dropNamed(text, start, named, dropped);
+    if (named) {
+      // Dropping Content-Length or Transfer-Encoding would leave the client to guess where this response ends.
+      const framing = named.find((option) => option === 'content-length' || option === 'transfer-encoding');
+      if (framing) throw new Error(`Connection names ${framing}, a field that frames the response`);
+      dropNamed(text, start, named, dropped);
+    }
     const chunksPassed = chunked && this.passChunks && !this.noBody && status !== 204 && status !== 304;
     if (!chunksPassed) dropped.push(...trailerLines);
     this.events.onHead({

@@ -80,6 +80,18 @@ describe('router', () => {
     await router.setRoute({ env: 'web', port, upstreams: ['b'] });
   });
 
+  it("counts a 503 for a routed release whose instances are all down against that release, not against 'none'", async () => {
+    await router.setRoute({ env: 'web', port, release: 'r2', upstreams: ['b'] });
+    await router.stopInstance('b', 0, 2000);
+    // The route still names r2 (as while its instance restarts), but nothing of it may get traffic.
+    await router.setRoute({ env: 'web', port, release: 'r2', upstreams: ['b'] });
+    const count = async (release: string) => (await router.requestCounts()).series.find((s) => s.env === 'web' && s.release === release)?.codes['5xx'] ?? 0;
+    const [r2, none] = [await count('r2'), await count('none')];
+    expect((await httpGet(port)).status).toBe(503);
+    expect(await count('r2')).toBe(r2 + 1);
+    expect(await count('none')).toBe(none);
+  });
+
   it('refuses a route to an instance it does not know', async () => {
     await expect(router.setRoute({ env: 'web', port, upstreams: ['nope'] })).rejects.toThrow(/unknown instances: nope/);
   });

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { DEFAULT_CLIENT_TIMEOUTS, type ClientTimeouts } from './client-connection.js';
 import { Supervisor } from './supervisor.js';
+import { instanceScope } from './process-tree.js';
 import { ProxyHost, type ProxyStats, type RoutingView } from './proxy-host.js';
 import { WorkerPool } from './worker-pool.js';
 import { routerBuild, type ReceivedListener } from './handover.js';
@@ -43,6 +44,8 @@ export interface RequestCounts {
 export class Router {
   readonly state: RouterState;
   readonly supervisor: Supervisor;
+  /** FERRY_SCOPE of the instances this router starts: its state folder, hashed. */
+  private readonly scope: string;
   private readonly listeners = new Map<string, Listener>();
   private readonly log: NonNullable<RouterOptions['log']>;
   /** Proxying in this process (workers: 0), or the workers that do. */
@@ -56,6 +59,7 @@ export class Router {
   private readonly build = routerBuild();
 
   constructor(private readonly options: RouterOptions) {
+    this.scope = instanceScope(options.stateDir);
     this.log = options.log ?? (() => {});
     this.state = loadRouterState(options.stateDir);
     const hostOptions = { pendingTimeoutMs: options.pendingTimeoutMs ?? 10_000, timeouts: { ...DEFAULT_CLIENT_TIMEOUTS, ...options.clientTimeouts }, maxHeadBytes: options.maxHeadBytes ?? 16 * 1024 };
@@ -67,6 +71,7 @@ export class Router {
       onChange: () => void this.changed(),
       isRouted: (id) => Object.values(this.state.routes).some((route) => route.upstreams.includes(id)),
       log: this.log,
+      scope: this.scope,
     });
   }
 
@@ -233,23 +238,28 @@ export class Router {
     return this.pool ? await this.pool.stats() : [this.host!.stats()];
   }
 
-  /** Requests in flight to an instance, over all proxy processes. */
-  async inflight(id: string): Promise<number> {
-    return inflightIn(this.pool ? await this.pool.inflight() : [this.host!.inflight()], id);
+  /** Requests in flight to an instance, and upgraded connections piped to it, over all proxy processes. */
+  async load(id: string): Promise<{ requests: number; upgraded: number }> {
+    const loads = this.pool ? await this.pool.load() : [this.host!.load()];
+    return { requests: inflightIn(loads.map((l) => l.inflight), id), upgraded: inflightIn(loads.map((l) => l.upgraded), id) };
   }
 
-  /** Waits for in-flight requests to finish (up to drainTimeoutMs), then stops the instance. */
+  /**
+   * Waits for in-flight requests to finish (up to drainTimeoutMs), then stops the instance. Upgraded
+   * connections (WebSocket) are not waited for: they last as long as the client stays, so a drain would
+   * only end by cutting them. The app's own shutdown (SIGTERM) closes them, with its close frames.
+   */
   async stopInstance(id: string, drainTimeoutMs: number, graceMs: number) {
     const routedBy = Object.values(this.state.routes).filter((route) => route.upstreams.includes(id));
     for (const route of routedBy) await this.setRoute({ ...route, upstreams: route.upstreams.filter((u) => u !== id) });
     const drainStart = Date.now();
-    while ((await this.inflight(id)) > 0 && Date.now() - drainStart < drainTimeoutMs) await new Promise((r) => setTimeout(r, 20));
+    while ((await this.load(id)).requests > 0 && Date.now() - drainStart < drainTimeoutMs) await new Promise((r) => setTimeout(r, 20));
     const drainMs = Date.now() - drainStart;
-    const abandoned = await this.inflight(id);
+    const open = await this.load(id);
     const result = await this.supervisor.stop(id, graceMs);
     if (this.pool) this.pool.forget(id);
     else this.host!.forget(id);
-    return { ...result, drainMs, abandonedRequests: abandoned };
+    return { ...result, drainMs, abandonedRequests: open.requests, upgraded: open.upgraded };
   }
 
   /** The request counters, summed over the proxy processes. */
@@ -280,7 +290,9 @@ export class Router {
       workers: this.workerPids(),
       routes: this.state.routes,
       counters,
-      instances: Object.fromEntries(Object.entries(this.state.instances).map(([id, record]) => [id, { ...record, inflight: inflightIn(stats.map((each) => each.inflight), id) }])),
+      instances: Object.fromEntries(
+        Object.entries(this.state.instances).map(([id, record]) => [id, { ...record, inflight: inflightIn(stats.map((each) => each.inflight), id), upgraded: inflightIn(stats.map((each) => each.upgraded), id) }]),
+      ),
     };
   }
 
@@ -296,7 +308,7 @@ export class Router {
   }
 }
 
-/** Requests in flight to one instance, summed over the proxy processes' counts. */
+/** One instance's count (requests in flight, or upgraded connections), summed over the proxy processes. */
 function inflightIn(perProcess: Array<Record<string, number>>, id: string): number {
   return perProcess.reduce((sum, each) => sum + (each[id] ?? 0), 0);
 }

@@ -1,12 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { isProcessAlive, sleep } from '../util/sleep.js';
-import { readEnvFile } from './env-file.js';
-import { instanceBaseEnv } from '../runtime/base-env.js';
+import { readEnvFile } from '../shared/env-file.js';
+import { instanceBaseEnv } from '../shared/process-env.js';
 import { healthGate } from '../health/gate.js';
 import { probeHttp } from '../health/probe.js';
 import type { InstanceRecord, InstanceSpec } from './state.js';
+import { belongsTo, instanceOwner, instanceProcesses, isInstanceProcess, listenerOf, type InstanceOwner, type Listener } from './process-tree.js';
 
 export interface SupervisorOptions {
   now?: () => number;
@@ -15,6 +16,12 @@ export interface SupervisorOptions {
   /** A routed instance that crashes is restarted at once; if it crashes again within a minute, after this delay, doubling up to maxRestartDelayMs. */
   restartDelayMs?: number;
   maxRestartDelayMs?: number;
+  /** How often a restart whose port another process holds checks whether it is free. */
+  portPollIntervalMs?: number;
+  /** When an instance's command exits and leaves processes behind (a wrapper's child): how long they get after SIGTERM before SIGKILL. */
+  leftoverGraceMs?: number;
+  /** This router's FERRY_SCOPE (see instanceScope): with the instance id, what marks a process as one of its instances. */
+  scope: string;
   onChange: () => void;
   isRouted: (id: string) => boolean;
   log: (message: string, fields?: Record<string, unknown>) => void;
@@ -29,15 +36,6 @@ export interface StopResult {
 
 const isSupervised = (record: InstanceRecord) => (record.runtime ?? 'process') === 'process';
 
-/** True when pid is still the instance we started (guards against pid reuse after a router restart). */
-function isOurInstance(pid: number, id: string): boolean {
-  if (!isProcessAlive(pid)) return false;
-  try {
-    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`FERRY_INSTANCE_ID=${id}`);
-  } catch {
-    return process.platform !== 'linux';
-  }
-}
 
 /** Starts instances as detached process groups that outlive the router, and watches them. */
 export class Supervisor {
@@ -55,6 +53,15 @@ export class Supervisor {
    */
   start(spec: InstanceSpec, restarts = 0, options: { gate?: boolean } = {}): InstanceRecord {
     mkdirSync(dirname(spec.logFile), { recursive: true, mode: 0o700 });
+    // A port another process listens on: the instance could not listen there. A deploy's start fails saying who
+    // holds it; a restart waits for the port, `starting`, and status names the holder meanwhile.
+    const holder = listenerOf(spec.port);
+    if (holder && !this.isOwn(holder, spec)) {
+      const held = `port ${spec.port} is taken by pid ${holder.pid} (${holder.command}), which ferry did not start for instance ${spec.id}`;
+      this.options.log(`${held}; ${options.gate ? 'waiting for it to be free' : 'not starting it'}`, { id: spec.id, port: spec.port, heldByPid: holder.pid, heldByInstance: holder.marks.id });
+      if (!options.gate) throw new Error(`${held}: stop that process (or let ferry stop it, if it is an old instance of this project: \`ferry agent stop\`)`);
+      return this.waitForPort(spec, restarts);
+    }
     const logFd = openSync(spec.logFile, 'a', 0o600);
     const base = instanceBaseEnv();
     const child = spawn('/bin/sh', ['-c', `exec ${spec.command}`], {
@@ -70,6 +77,7 @@ export class Supervisor {
         PORT: String(spec.port),
         HOST: '127.0.0.1',
         FERRY_INSTANCE_ID: spec.id,
+        FERRY_SCOPE: this.options.scope,
         FERRY_RELEASE: spec.release,
         FERRY_ENV: spec.env,
       },
@@ -87,6 +95,22 @@ export class Supervisor {
     child.once('error', () => this.exited(spec.id, null, null));
     this.options.onChange();
     if (gated) void this.gate(spec.id, record.pid);
+    return record;
+  }
+
+  /** A restart whose port another process holds: `starting`, receiving no traffic, until the port is free; then started. */
+  private waitForPort(spec: InstanceSpec, restarts: number): InstanceRecord {
+    const record: InstanceRecord = { ...spec, pid: -1, state: 'starting', startedAt: (this.options.now ?? Date.now)(), restarts, exitCode: null, signal: null };
+    this.instances[spec.id] = record;
+    this.options.onChange();
+    const timer = setInterval(() => {
+      if (this.closed || this.instances[spec.id] !== record || record.state !== 'starting') return clearInterval(timer);
+      const holder = listenerOf(spec.port);
+      if (holder && !this.isOwn(holder, spec)) return;
+      clearInterval(timer);
+      this.start(spec, restarts, { gate: true });
+    }, this.options.portPollIntervalMs ?? 500);
+    timer.unref();
     return record;
   }
 
@@ -113,7 +137,7 @@ export class Supervisor {
       this.options.onChange();
     } else {
       this.options.log('restarted instance failed its health check; killing it', { id, pid, reason: verdict.reason });
-      signalGroup(pid, 'SIGKILL');
+      this.signalTree(now, 'SIGKILL');
     }
   }
 
@@ -125,7 +149,7 @@ export class Supervisor {
     const gone: string[] = [];
     for (const record of Object.values(this.instances)) {
       if (!isSupervised(record)) continue;
-      if (record.state !== 'exited' && isOurInstance(record.pid, record.id)) {
+      if (record.state !== 'exited' && this.isOurInstance(record.pid, record)) {
         if (record.state === 'starting') void this.gate(record.id, record.pid);
         continue;
       }
@@ -141,7 +165,7 @@ export class Supervisor {
 
   private pollAdopted(): void {
     for (const record of Object.values(this.instances)) {
-      if (record.state !== 'exited' && isSupervised(record) && !this.children.has(record.id) && !isOurInstance(record.pid, record.id)) {
+      if (record.state !== 'exited' && isSupervised(record) && !this.children.has(record.id) && !this.isOurInstance(record.pid, record)) {
         this.exited(record.id, null, null);
       }
     }
@@ -163,6 +187,22 @@ export class Supervisor {
     if (!wasStopping) this.restartIfRouted(id);
   }
 
+  /**
+   * What an exited command left behind (the server a wrapper such as `npm start` or a shell script started,
+   * which outlives it and keeps the port): SIGTERM, then SIGKILL after leftoverGraceMs. Returns their pids.
+   */
+  private async endLeftovers(record: InstanceRecord): Promise<number[]> {
+    const left = instanceProcesses(this.owner(record));
+    if (left.length === 0) return [];
+    this.options.log('the instance command exited and left processes running; ending them before it starts again', { id: record.id, pid: record.pid, left });
+    this.signalTree(record, 'SIGTERM');
+    if (!(await this.waitForNone(record.id, this.options.leftoverGraceMs ?? 2000))) {
+      this.signalTree(record, 'SIGKILL');
+      await this.waitForNone(record.id, 2000);
+    }
+    return left;
+  }
+
   private restartIfRouted(id: string): void {
     const record = this.instances[id];
     if (!record || !this.options.isRouted(id)) return;
@@ -171,10 +211,13 @@ export class Supervisor {
     const recentCrashes = now - record.startedAt < 60_000 ? (record.crashStreak ?? 0) : 0;
     const delayMs = recentCrashes === 0 ? 0 : Math.min((this.options.restartDelayMs ?? 500) * 2 ** (recentCrashes - 1), this.options.maxRestartDelayMs ?? 30_000);
     this.options.log('restarting routed instance', { id, delayMs, restarts: record.restarts + 1 });
-    setTimeout(() => {
-      const current = this.instances[id];
-      if (current && current.state === 'exited' && this.options.isRouted(id)) this.start({ ...current, crashStreak: recentCrashes + 1 } as InstanceSpec, current.restarts + 1, { gate: true });
-    }, delayMs).unref();
+    // The whole tree goes first: a wrapper's orphaned child would hold the port the restart needs.
+    void this.endLeftovers(record).then(() =>
+      setTimeout(() => {
+        const current = this.instances[id];
+        if (!this.closed && current && current.state === 'exited' && this.options.isRouted(id)) this.start({ ...current, crashStreak: recentCrashes + 1 } as InstanceSpec, current.restarts + 1, { gate: true });
+      }, delayMs).unref(),
+    );
   }
 
   private waitForExit(id: string, timeoutMs: number): Promise<boolean> {
@@ -195,7 +238,7 @@ export class Supervisor {
     const deadline = Date.now() + timeoutMs;
     const record = this.instances[id];
     while (Date.now() < deadline) {
-      if (!isOurInstance(record.pid, record.id)) {
+      if (!this.isOurInstance(record.pid, record)) {
         this.exited(id, null, null);
         return true;
       }
@@ -204,11 +247,12 @@ export class Supervisor {
     return false;
   }
 
-  /** SIGTERM to the instance's process group, then SIGKILL after graceMs. */
+  /** SIGTERM to every process of the instance (its group and whatever carries its id), then SIGKILL to those left after graceMs. */
   async stop(id: string, graceMs: number): Promise<StopResult> {
     const record = this.instances[id];
     const startedAt = Date.now();
     if (!record || record.state === 'exited') {
+      if (record && isSupervised(record)) await this.endLeftovers(record);
       return { exitCode: record?.exitCode ?? null, signal: record?.signal ?? null, killed: false, stopMs: 0 };
     }
     if (!isSupervised(record)) {
@@ -219,14 +263,56 @@ export class Supervisor {
     }
     record.state = 'stopping';
     this.options.onChange();
-    signalGroup(record.pid, 'SIGTERM');
+    this.signalTree(record, 'SIGTERM');
+    const exited = await this.waitForExit(id, graceMs);
+    // The command may exit at once while what it started still drains (a wrapper that does not wait for its child).
+    const treeGone = await this.waitForNone(id, Math.max(0, graceMs - (Date.now() - startedAt)));
     let killed = false;
-    if (!(await this.waitForExit(id, graceMs))) {
+    if (!exited || !treeGone) {
       killed = true;
-      signalGroup(record.pid, 'SIGKILL');
+      this.signalTree(record, 'SIGKILL');
       await this.waitForExit(id, 5000);
+      await this.waitForNone(id, 2000);
     }
     return { exitCode: record.exitCode, signal: record.signal, killed, stopMs: Date.now() - startedAt };
+  }
+
+  /** A listener that is this router's instance `id` (a leftover of its own, which the restart ends). */
+  private isOwn(listener: Listener, spec: InstanceSpec): boolean {
+    return belongsTo(listener.marks, this.owner(spec));
+  }
+
+  private owner(spec: InstanceSpec): InstanceOwner {
+    return instanceOwner(spec.id, this.options.scope, spec.cwd);
+  }
+
+  /** Whether pid is still the instance we started (guards against pid reuse after a router restart); off Linux, whether it lives. */
+  private isOurInstance(pid: number, record: InstanceRecord): boolean {
+    if (!isProcessAlive(pid)) return false;
+    return process.platform !== 'linux' || isInstanceProcess(pid, this.owner(record));
+  }
+
+  /** The instance's process group (the command's), and every process that carries its id and this router's scope, wherever it went. */
+  private signalTree(record: InstanceRecord, signal: NodeJS.Signals): void {
+    signalGroup(record.pid, signal);
+    for (const pid of instanceProcesses(this.owner(record))) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+
+  /** Waits until no process carries the instance's id; false when some still do after timeoutMs. */
+  private async waitForNone(id: string, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    const record = this.instances[id];
+    for (;;) {
+      if (!record || instanceProcesses(this.owner(record)).length === 0) return true;
+      if (Date.now() >= deadline) return false;
+      await sleep(50);
+    }
   }
 
   forget(id: string): void {
@@ -241,6 +327,8 @@ export class Supervisor {
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  // -1 (never spawned) would signal every process we may signal, 1 is init: neither is an instance.
+  if (!(pid > 1)) return;
   try {
     process.kill(-pid, signal);
   } catch {

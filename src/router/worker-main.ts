@@ -29,7 +29,7 @@ process.on('message', (message: ToWorker, handle?: net.Socket) => {
     case 'stats':
       return reply({ type: 'stats', seq: message.seq, stats: host.stats() });
     case 'inflight':
-      return reply({ type: 'inflight', seq: message.seq, inflight: host.inflight() });
+      return reply({ type: 'inflight', seq: message.seq, load: host.load() });
     case 'counting':
       host.requests.enabled = message.enabled;
       return reply({ type: 'ack', seq: message.seq });

@@ -2,9 +2,9 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import type net from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { ProxyHostOptions, ProxyStats, RoutingView } from './proxy-host.js';
+import type { ProxyHostOptions, ProxyStats, RoutingView, UpstreamLoad } from './proxy-host.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './worker-protocol.js';
-import { ferryProcessEnv } from '../runtime/base-env.js';
+import { ferryProcessEnv } from '../shared/process-env.js';
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker-main.js', import.meta.url));
 /** How long a worker may take to acknowledge a routing change or answer for its counters. */
@@ -105,9 +105,9 @@ export class WorkerPool {
   }
 
   /** Each ready worker's requests in flight, per upstream instance. */
-  async inflight(): Promise<Array<Record<string, number>>> {
+  async load(): Promise<UpstreamLoad[]> {
     const answers = await Promise.all(this.readyWorkers().map((worker) => this.ask(worker, (seq) => ({ type: 'inflight', seq }))));
-    return answers.flatMap((answer) => (answer?.type === 'inflight' ? [answer.inflight] : []));
+    return answers.flatMap((answer) => (answer?.type === 'inflight' ? [answer.load] : []));
   }
 
   /** Each worker's counters and in-flight requests, and those of the workers that died. */
@@ -187,7 +187,7 @@ export class WorkerPool {
   /** A worker that died: it gets nothing more; what it counted stays in the sums. */
   private lost(worker: Worker): void {
     if (!this.workers.delete(worker)) return;
-    if (worker.lastStats) this.retired.push({ ...worker.lastStats, inflight: {} });
+    if (worker.lastStats) this.retired.push({ ...worker.lastStats, inflight: {}, upgraded: {} });
     worker.state = 'stopping';
     for (const seq of worker.pending) this.replies.get(seq)?.(undefined);
     // Connections it never confirmed go to the other workers (or wait for one).

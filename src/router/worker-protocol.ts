@@ -1,4 +1,4 @@
-import type { ProxyHostOptions, ProxyStats, RoutingView } from './proxy-host.js';
+import type { ProxyHostOptions, ProxyStats, RoutingView, UpstreamLoad } from './proxy-host.js';
 
 /** What the master tells a worker. A `connection` message carries the client socket as its handle. */
 export type ToWorker =
@@ -13,7 +13,7 @@ export type ToWorker =
   | { type: 'drain'; timeoutMs: number };
 
 /** What a worker answers: every message with a seq gets one reply with that seq. */
-export type FromWorker = { type: 'ack'; seq: number } | { type: 'stats'; seq: number; stats: ProxyStats } | { type: 'accepted'; id: number } | { type: 'inflight'; seq: number; inflight: Record<string, number> };
+export type FromWorker = { type: 'ack'; seq: number } | { type: 'stats'; seq: number; stats: ProxyStats } | { type: 'accepted'; id: number } | { type: 'inflight'; seq: number; load: UpstreamLoad };
 
 /** A worker's settings, given on its command line (argv[2], JSON). */
 export type WorkerSettings = ProxyHostOptions & { counting: boolean };

@@ -50,6 +50,19 @@ export interface PrepareOptions {
   stateRoot: string;
   timeoutMs: number;
   onLine: (line: string) => void;
+  /** Something the person deploying must know that does not fail the deploy (committed files a shared folder hides). */
+  onWarning?: (message: string) => void;
+}
+
+/** How a stop went: the drain (and whether it timed out with requests open), the stop, upgraded connections left to the app. */
+export interface StopOutcome {
+  killed: boolean;
+  drainMs: number;
+  stopMs: number;
+  /** Requests still open when the drain timed out (cut by the stop). */
+  abandonedRequests?: number;
+  /** Upgraded connections (WebSocket) open at the stop, closed by the app's own shutdown or cut with it. */
+  upgraded?: number;
 }
 
 export interface StopOptions {
@@ -80,7 +93,7 @@ export interface Runtime {
   prepare(target: ReleaseTarget, options: PrepareOptions): Promise<string>;
   start(spec: InstanceSpec, target: ReleaseTarget): Promise<InstanceInfo>;
   /** Drains (the router stops routing to it and waits for its requests), then stops and keeps what is left for logs. */
-  stop(id: string, options: StopOptions): Promise<{ killed: boolean; drainMs: number; stopMs: number }>;
+  stop(id: string, options: StopOptions): Promise<StopOutcome>;
   /** `ferry agent stop`: stops these instances where they run but leaves them routed, so the next start brings the serving release back. */
   stopAll(instances: InstanceRecord[], options: { graceMs: number }): Promise<void>;
   inspect(id: string): Promise<InstanceInfo>;
@@ -96,4 +109,11 @@ export interface Runtime {
   removeRelease(app: string, releaseId: string, config: EnvironmentConfig): Promise<void>;
   /** After the prune: removes the app's leftovers no instance or release uses (docker: exited containers, dangling images). Says what went. */
   removeLeftovers?(app: string, known: Set<string>): Promise<string | undefined>;
+  /** Where the environment's data lives on this machine (shared folders, volumes' mount points, bind mounts), readable by ferry. */
+  dataDirs?(target: Pick<ReleaseTarget, 'app' | 'env' | 'config'>, sharedRoot: string): Promise<string[]>;
+  /**
+   * Copies a folder of this machine into a named volume that holds nothing yet (a switch from the process
+   * runtime carries its shared folders this way), owned by the user the image runs as. Says what it did.
+   */
+  seedVolume?(target: ReleaseTarget, volume: string, fromDir: string): Promise<string>;
 }

@@ -88,7 +88,9 @@ describe('ferry setup: systemd units, and a machine that comes back', () => {
     const agentUnit = startAsUnit(agent);
     // `ferry agent` runs the agent as its child (with a scrubbed environment): that child is the one that answers.
     let info: { pid: number } | undefined;
-    for (let i = 0; i < 200 && !(info && info.pid !== killedAgent && isProcessAlive(info.pid)); i++) {
+    // A deadline, not a count: on a loaded CI machine the agent's start took longer than 10 s.
+    const agentDeadline = Date.now() + 60_000;
+    while (!(info && info.pid !== killedAgent && isProcessAlive(info.pid)) && Date.now() < agentDeadline) {
       await sleep(50);
       try {
         info = readAgentInfo(project);
@@ -96,6 +98,7 @@ describe('ferry setup: systemd units, and a machine that comes back', () => {
         // not written yet
       }
     }
+    expect(info && info.pid !== killedAgent && isProcessAlive(info.pid), `no new agent wrote agent.json within 60 s (last: ${JSON.stringify(info)})`).toBe(true);
     expect(readFileSync(`/proc/${info!.pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]).toBe(String(agentUnit.pid));
     let status: { serving: { id: string } | null } | undefined;
     for (let i = 0; i < 100 && !status?.serving; i++) {
@@ -104,5 +107,5 @@ describe('ferry setup: systemd units, and a machine that comes back', () => {
       else await sleep(100);
     }
     expect(status?.serving?.id).toBe('r1');
-  }, 120_000);
+  }, 180_000);
 });

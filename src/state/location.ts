@@ -2,9 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
-import { appNameFor } from '../config/schema.js';
-import { MAX_CONFIG_BYTES } from '../config/limits.js';
+import { appNameFor } from '../config/app-name.js';
+import { peekConfig } from '../config/peek.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { isProcessAlive } from '../util/sleep.js';
 import { adoptMovedState, tryMoveState } from './relocate.js';
@@ -34,14 +33,8 @@ export function userStateRoot(env: NodeJS.ProcessEnv = process.env): string {
 
 /** What ferry.yml says about the state, read leniently: an invalid file is reported by the command that loads it. */
 function configHints(projectDir: string): { app?: string; stateDir?: string } {
-  try {
-    // A huge file is refused by the command that loads it; here it only means "no hints".
-    if (statSync(join(projectDir, 'ferry.yml')).size > MAX_CONFIG_BYTES) return {};
-    const raw = parseDocument(readFileSync(join(projectDir, 'ferry.yml'), 'utf8')).toJS({ maxAliasCount: 100 }) as { app?: unknown; state_dir?: unknown } | null;
-    return { app: typeof raw?.app === 'string' ? raw.app : undefined, stateDir: typeof raw?.state_dir === 'string' ? raw.state_dir : undefined };
-  } catch {
-    return {};
-  }
+  const raw = peekConfig(projectDir);
+  return { app: typeof raw?.app === 'string' ? raw.app : undefined, stateDir: typeof raw?.state_dir === 'string' ? raw.state_dir : undefined };
 }
 
 function packageName(projectDir: string): string | undefined {

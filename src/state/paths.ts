@@ -9,6 +9,8 @@ export function statePaths(projectDir: string, stateDir = stateLocation(projectD
     agentInfo: join(stateDir, 'agent.json'),
     /** The API's admin and read-only tokens (0600), kept across agent restarts. */
     tokens: join(stateDir, 'tokens.json'),
+    /** The dashboard's sign-ins (0600): signing out or rotating a token ends them. */
+    sessions: join(stateDir, 'sessions.json'),
     agentLog: join(stateDir, 'agent.log'),
     agentOut: join(stateDir, 'agent.out'),
     releases: (env: string) => join(stateDir, 'releases', env),

@@ -1,5 +1,5 @@
 import { dirname } from 'node:path';
-import { privateDir, privateFiles } from '../state/modes.js';
+import { privateDir, privateFiles } from '../shared/file-modes.js';
 import { openSqlite, type Sqlite } from './sqlite.js';
 
 /** The store's own schema migrations, applied in order; PRAGMA user_version records how many ran. */
@@ -125,6 +125,15 @@ const MIGRATIONS: string[] = [
      overflow INTEGER NOT NULL
    );
    CREATE INDEX traffic_samples_env ON traffic_samples(env, at);`,
+  // A promotion is a deploy of what another environment serves: history and the dashboard say so, and from where.
+  `ALTER TABLE deployments ADD COLUMN promoted_from TEXT;`,
+  // One agent per state folder: the one that holds this row (a live process of that pid and start time).
+  `CREATE TABLE agent_lock (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     pid INTEGER NOT NULL,
+     process_start TEXT,
+     acquired_at INTEGER NOT NULL
+   );`,
 ];
 
 export type Db = Sqlite;
@@ -132,16 +141,18 @@ export type Db = Sqlite;
 export function openDb(path: string): Db {
   privateDir(dirname(path));
   const db = openSqlite(path);
-  db.pragma('journal_mode = WAL');
+  // The wait first: agents started at once (several ferry commands with none running) open one database together.
   db.pragma('busy_timeout = 5000');
+  db.pragma('journal_mode = WAL');
   db.pragma('foreign_keys = ON');
-  const applied = db.pragma('user_version', { simple: true }) as number;
-  for (let index = applied; index < MIGRATIONS.length; index++) {
-    db.transaction(() => {
+  // The version is read inside the write transaction: another process may have migrated since this one looked.
+  db.transaction(() => {
+    const applied = db.pragma('user_version', { simple: true }) as number;
+    for (let index = applied; index < MIGRATIONS.length; index++) {
       db.exec(MIGRATIONS[index]);
       db.pragma(`user_version = ${index + 1}`);
-    })();
-  }
+    }
+  }).immediate();
   privateFiles(path, `${path}-wal`, `${path}-shm`);
   return db;
 }

@@ -36,6 +36,8 @@ export interface DeploymentRecord {
   /** The release's commit, branch and subject, when it has a release. */
   release?: { commit: string; branch: string | null; subject: string | null };
   previousReleaseId: string | null;
+  /** A promotion: the environment and release whose commit (and image) this deploy took. */
+  promotedFrom?: { env: string; release: string };
   state: DeploymentState;
   /** The state once finished; null while running. */
   outcome: Exclude<DeploymentState, 'running'> | null;
@@ -46,6 +48,8 @@ export interface DeploymentRecord {
   startedAt: number;
   finishedAt: number | null;
   steps?: StepRecord[];
+  /** What the deployment warned of without failing (committed files a shared folder hides, two releases writing shared data). */
+  warnings?: string[];
   /** Why it failed, as the failing step reported it: the instance's last log lines (secrets masked) and the last probes. */
   failure?: { step: string; message: string; hint?: string; instance?: string; logs: string[]; probes: string[] };
 }

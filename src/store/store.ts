@@ -26,6 +26,7 @@ function toDeployment(row: Row): DeploymentRecord {
     releaseId: row.release_id == null ? null : releaseId(row.release_id),
     ...(row.release_commit ? { release: { commit: row.release_commit, branch: row.release_branch ?? null, subject: row.release_subject ?? null } } : {}),
     previousReleaseId: row.previous_release_id == null ? null : releaseId(row.previous_release_id),
+    ...(row.promoted_from ? { promotedFrom: JSON.parse(row.promoted_from) as { env: string; release: string } } : {}),
     state: row.state,
     outcome: row.state === 'running' ? null : row.state,
     currentStep: row.current_step,
@@ -67,7 +68,7 @@ export class Store {
     return this.release(insert())!;
   }
 
-  /** A release known again from its directory after the database lost it (see store/recover.ts). */
+  /** A release known again from its directory after the database lost it (see agent/recover.ts). */
   restoreRelease(input: { id: string; env: string; commit: string; ref: string; dir: string; configJson: string; state: ReleaseState; createdAt: number }): void {
     this.db
       .prepare(`INSERT INTO releases (id, env, commit_sha, ref, dir, config_json, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -117,6 +118,11 @@ export class Store {
     return this.deployment(Number(info.lastInsertRowid))!;
   }
 
+  /** The deployment is a promotion of what `from.env` served (`from.release`). */
+  setDeploymentPromotedFrom(deploymentId: number, from: { env: string; release: string }): void {
+    this.db.prepare(`UPDATE deployments SET promoted_from = ? WHERE id = ?`).run(JSON.stringify(from), deploymentId);
+  }
+
   setDeploymentRelease(deploymentId: number, release: string): void {
     this.db.prepare(`UPDATE deployments SET release_id = ? WHERE id = ?`).run(releaseNumber(release), deploymentId);
   }
@@ -144,7 +150,8 @@ export class Store {
   /** A deployment with its steps, and its failure when one was recorded. */
   private withDetail(deployment: DeploymentRecord): DeploymentRecord {
     const failure = this.db.prepare(`SELECT data_json FROM events WHERE deployment_id = ? AND type = 'failure' ORDER BY id DESC LIMIT 1`).get(deployment.id) as Row | undefined;
-    return { ...deployment, steps: this.stepsOf(deployment.id), ...(failure ? { failure: JSON.parse(failure.data_json) } : {}) };
+    const warnings = (this.db.prepare(`SELECT data_json FROM events WHERE deployment_id = ? AND type = 'warning' ORDER BY id`).all(deployment.id) as Row[]).map((row) => (JSON.parse(row.data_json) as { message: string }).message);
+    return { ...deployment, steps: this.stepsOf(deployment.id), ...(failure ? { failure: JSON.parse(failure.data_json) } : {}), ...(warnings.length ? { warnings } : {}) };
   }
 
   runningDeployments(): DeploymentRecord[] {
@@ -209,6 +216,24 @@ export class Store {
       return { acquired: true as const };
     });
     return attempt.immediate();
+  }
+
+  /**
+   * Takes the state folder's agent lock, in one write transaction: free, or held by a process that is gone
+   * (`isHolderAlive` is given its pid and start time), it becomes this process's; otherwise the holder's pid.
+   */
+  tryAgentLock(processStart: string | undefined, isHolderAlive: (pid: number, processStart: string | null) => boolean): { acquired: true } | { acquired: false; pid: number } {
+    const attempt = this.db.transaction(() => {
+      const holder = this.db.prepare(`SELECT pid, process_start FROM agent_lock WHERE id = 1`).get() as { pid: number; process_start: string | null } | undefined;
+      if (holder && holder.pid !== process.pid && isHolderAlive(holder.pid, holder.process_start)) return { acquired: false as const, pid: holder.pid };
+      this.db.prepare(`INSERT OR REPLACE INTO agent_lock (id, pid, process_start, acquired_at) VALUES (1, ?, ?, ?)`).run(process.pid, processStart ?? null, this.now());
+      return { acquired: true as const };
+    });
+    return attempt.immediate();
+  }
+
+  releaseAgentLock(): void {
+    this.db.prepare(`DELETE FROM agent_lock WHERE pid = ?`).run(process.pid);
   }
 
   heartbeatLock(env: string, deploymentId: number): void {

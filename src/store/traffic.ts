@@ -1,5 +1,16 @@
-import type { TrafficSample } from '../metrics/traffic-history.js';
 import type { Db } from './db.js';
+
+/** One stored sample of one release of one environment: what it answered in the `seconds` before `at` (ms), counts and latency histogram per bucket. */
+export interface TrafficSample {
+  env: string;
+  release: string;
+  at: number;
+  seconds: number;
+  requests: number;
+  errors: number;
+  buckets: number[];
+  overflow: number;
+}
 
 /** The agent's samples of the router's counters, per environment and release: each release's traffic over time. */
 export class TrafficStore {

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import acme from 'acme-client';
-import { privateDir } from '../state/modes.js';
+import { privateDir } from '../shared/file-modes.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { errorMessage, FerryError } from '../util/errors.js';
 

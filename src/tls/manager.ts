@@ -5,7 +5,7 @@ import type { EnvironmentConfig } from '../config/schema.js';
 import type { RouterClient } from '../router/client.js';
 import type { RouteTls } from '../router/state.js';
 import type { StatePaths } from '../state/paths.js';
-import { privateDir } from '../state/modes.js';
+import { privateDir } from '../shared/file-modes.js';
 import { parseDurationMs } from '../util/duration.js';
 import { errorMessage, FerryError } from '../util/errors.js';
 import { readJsonOr, writeFileAtomic, writeJsonAtomic } from '../util/fs-atomic.js';

@@ -1,5 +1,5 @@
 import { ERROR_CODES, type ErrorCode } from '../errors/codes.js';
-import type { ExitCode } from './exit-codes.js';
+import type { ExitCode } from '../errors/exit-codes.js';
 
 export type { ErrorCode } from '../errors/codes.js';
 

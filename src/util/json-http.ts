@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ZodType } from 'zod';
 import { FerryError } from './errors.js';
 
 /**
  * Reads a JSON request body of at most limitBytes. An oversized body is read to its end and dropped (not
- * cut off), so the client gets its 413 instead of a reset connection.
+ * cut off), so the client gets its 413 instead of a reset connection. Callers get it checked: readBody.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a request body's JSON; the caller validates it
-export async function readJsonBody<T = any>(req: IncomingMessage, limitBytes = 1_000_000): Promise<T> {
+async function readJsonBody(req: IncomingMessage, limitBytes = 1_000_000): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? 0);
   const text = await new Promise<string | undefined>((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -21,12 +21,28 @@ export async function readJsonBody<T = any>(req: IncomingMessage, limitBytes = 1
     req.on('error', reject);
   });
   if (text === undefined) throw new FerryError({ code: 'BODY_TOO_LARGE', message: `the request body is over ${limitBytes} bytes` });
-  if (text.length === 0) return {} as T;
+  if (text.length === 0) return {};
   try {
-    return JSON.parse(text) as T;
+    return JSON.parse(text) as unknown;
   } catch (error) {
     throw new FerryError({ code: 'INVALID_JSON', message: `the request body is not valid JSON: ${(error as Error).message}` });
   }
+}
+
+/**
+ * A value that crossed a process boundary (an API body, a router control message), checked against its schema:
+ * what does not fit is the caller's mistake, a USAGE error (400) naming each field and what is wrong with it.
+ */
+export function parseBody<T>(schema: ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const details = result.error.issues.map((issue) => `${issue.path.length ? issue.path.join('.') : 'body'}: ${issue.message}`);
+  throw new FerryError({ code: 'USAGE', message: `${what}: ${details.join('; ')}`, details });
+}
+
+/** Reads a JSON body (readJsonBody) and checks it against its schema (parseBody). */
+export async function readBody<T>(req: IncomingMessage, schema: ZodType<T>, what: string, limitBytes?: number): Promise<T> {
+  return parseBody(schema, await readJsonBody(req, limitBytes), what);
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {

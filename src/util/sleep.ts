@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function isProcessAlive(pid: number): boolean {
@@ -8,3 +10,25 @@ export function isProcessAlive(pid: number): boolean {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
+
+/**
+ * When a process started (its start time in clock ticks since boot, from /proc on Linux): with its pid, it names
+ * one process for good, where a pid alone may be reused. Undefined where /proc has no such process or no /proc.
+ */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    // Field 22 of /proc/<pid>/stat; the command name (field 2) may hold spaces, so count from its closing parenthesis.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the process of that pid and start time still runs (the start time unknown: the pid alone decides). */
+export function isSameProcessAlive(pid: number, startTime: string | null | undefined): boolean {
+  if (!isProcessAlive(pid)) return false;
+  const now = processStartTime(pid);
+  return !startTime || !now || now === startTime;
+}
+

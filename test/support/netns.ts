@@ -5,7 +5,7 @@ export interface TestNamespace {
   /** The namespace's address on its veth pair (the host side is .1). */
   address: string;
   /** Runs a short command inside the namespace and returns its stdout. */
-  run(file: string, args: string[]): string;
+  run(file: string, args: string[], env?: NodeJS.ProcessEnv): string;
   remove(): void;
 }
 
@@ -32,7 +32,7 @@ export function createNamespace(index: number): TestNamespace {
   return {
     name,
     address: `${subnet}.2`,
-    run: (file, args) => execFileSync('ip', ['netns', 'exec', name, file, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }),
+    run: (file, args, env) => execFileSync('ip', ['netns', 'exec', name, file, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env }),
     remove() {
       // Whatever still runs in it (a router, an instance) goes with it.
       try {

@@ -60,3 +60,20 @@ export function responses(text: string): Array<{ status: number; head: string; b
   }
   return out;
 }
+
+/** A chunked body taken apart: its data and its trailer section. Chunk boundaries carry no meaning (a proxy may re-chunk), so they are not returned. */
+export function dechunk(body: string): { data: string; trailers: string } {
+  let data = '';
+  let at = 0;
+  for (;;) {
+    const lineEnd = body.indexOf('\r\n', at);
+    if (lineEnd < 0) throw new Error(`chunked body ends inside a size line at ${at}: ${JSON.stringify(body.slice(at))}`);
+    const size = parseInt(body.slice(at, lineEnd).split(';')[0], 16);
+    if (Number.isNaN(size)) throw new Error(`bad chunk size line at ${at}: ${JSON.stringify(body.slice(at, lineEnd))}`);
+    at = lineEnd + 2;
+    if (size === 0) return { data, trailers: body.slice(at) };
+    data += body.slice(at, at + size);
+    if (body.slice(at + size, at + size + 2) !== '\r\n') throw new Error(`chunk of ${size} bytes at ${at} is not followed by CRLF`);
+    at += size + 2;
+  }
+}

@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -99,7 +99,26 @@ export async function startSshd(options: { namespace?: { name: string; address: 
     restart: launch,
     async stop() {
       killAll();
-      rmSync(dir, { recursive: true, force: true });
+      // What ferry left running on the host (an agent or router a failed `agent stop` did not end) would keep
+      // writing into the folder: every process working in it or started from it ends first.
+      killProcessesUnder(dir);
+      // The host's ferry may still be writing its last lines as it exits: retry a folder that was not empty yet.
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
     },
   };
+}
+
+/** SIGKILLs every process whose working folder is under dir or whose command line names it. */
+function killProcessesUnder(dir: string): void {
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cwd === dir || cwd.startsWith(`${dir}/`) || command.includes(dir)) process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already, or not ours to read
+    }
+  }
 }

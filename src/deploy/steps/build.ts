@@ -1,16 +1,17 @@
-import { buildBaseEnv } from '../../runtime/base-env.js';
+import { buildBaseEnv } from '../../shared/process-env.js';
 import { releaseTarget } from '../context.js';
 import { releaseLayout } from '../release-files.js';
 import type { Step } from '../step.js';
+import { carrySharedData } from '../shared-carry.js';
 
 /** The runtime makes the release runnable: the build command (process), or the image built or reused, and pushed (docker, swarm). */
 export const build: Step = {
   name: 'build',
-  run(ctx) {
+  async run(ctx) {
     const layout = releaseLayout(ctx.release!.dir);
     // The build sees this environment's declared secrets only (not the registry password or the database URL).
     const declared = Object.fromEntries(ctx.config.secrets.filter((name) => ctx.request.secrets[name] !== undefined).map((name) => [name, ctx.request.secrets[name]]));
-    return ctx.runtime.prepare(releaseTarget(ctx), {
+    const prepared = await ctx.runtime.prepare(releaseTarget(ctx), {
       appDir: layout.app,
       buildLog: layout.buildLog,
       buildEnv: { ...buildBaseEnv(), ...ctx.config.env, ...declared, FERRY_RELEASE: ctx.release!.id, FERRY_ENV: ctx.request.env },
@@ -21,6 +22,10 @@ export const build: Step = {
       stateRoot: ctx.deps.paths.root,
       timeoutMs: ctx.deps.buildTimeoutMs ?? 20 * 60_000,
       onLine: (line) => ctx.progress(line),
+      onWarning: (message) => ctx.warn(message),
     });
+    // A move from the process runtime to containers: the shared folders' data goes into the volumes first.
+    const carried = await carrySharedData(ctx);
+    return [prepared, ...carried].join('; ');
   },
 };

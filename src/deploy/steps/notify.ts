@@ -1,4 +1,5 @@
 import { notify as send } from '../../notify/notify.js';
+import { webhookSigningSecret } from '../../config/schema.js';
 import type { Step } from '../step.js';
 
 /** Webhook and Slack, retried with backoff; an unreachable notifier never fails a deploy. */
@@ -7,6 +8,12 @@ export const notify: Step = {
   async run(ctx) {
     const target = ctx.config.notify;
     if (!target.webhook && !target.slack) return 'no notifier configured';
+    // The webhook's secret came with this request from the deploying shell; the agent keeps none. Without it
+    // (a deploy or rollback from the dashboard) the webhook is not sent: never unsigned when a signature is promised.
+    const signing = webhookSigningSecret(target);
+    const webhookSecret = signing ? ctx.request.secrets[signing] : undefined;
+    const unsigned = signing !== undefined && webhookSecret === undefined;
+    if (unsigned) ctx.warn(`the webhook was not sent: ${signing} (notify.webhook_secret_env, its signing secret) was not given to this ${ctx.request.kind}, and ferry never sends it unsigned. Deploy from a shell that exports it to have it sent.`);
     const deliveries = await send(
       {
         app: ctx.request.config.app,
@@ -24,14 +31,13 @@ export const notify: Step = {
         at: new Date().toISOString(),
       },
       {
-        webhookUrl: target.webhook,
-        // The webhook's secret came with this request from the deploying shell; the agent keeps none.
-        webhookSecret: target.webhook_secret_env ? ctx.request.secrets[target.webhook_secret_env] : undefined,
+        webhookUrl: unsigned ? undefined : target.webhook,
+        webhookSecret,
         slackUrl: target.slack,
         firstBackoffMs: ctx.deps.notifyBackoffMs,
       },
     );
     for (const d of deliveries) if (!d.delivered) ctx.progress(`${d.target} notification not delivered after ${d.attempts} attempts: ${d.error}`);
-    return deliveries.map((d) => `${d.target} ${d.delivered ? 'delivered' : 'not delivered'} (${d.attempts} attempt${d.attempts === 1 ? '' : 's'})`).join('; ');
+    return [...(unsigned ? ['webhook not sent (no signing secret)'] : []), ...deliveries.map((d) => `${d.target} ${d.delivered ? 'delivered' : 'not delivered'} (${d.attempts} attempt${d.attempts === 1 ? '' : 's'})`)].join('; ');
   },
 };

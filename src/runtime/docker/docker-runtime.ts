@@ -1,16 +1,18 @@
+import { existsSync } from 'node:fs';
+import { FerryError } from '../../util/errors.js';
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import type { EnvironmentConfig } from '../../config/schema.js';
 import type { RouterClient } from '../../router/client.js';
 import type { InstanceRecord, InstanceSpec } from '../../router/state.js';
-import { readEnvFile } from '../../router/env-file.js';
+import { readEnvFile } from '../../shared/env-file.js';
 import { parseDurationMs } from '../../util/duration.js';
 import type { InstanceInfo, LogLine, PrepareOptions, ReleaseTarget, Runtime, StopOptions } from '../runtime.js';
 import { followEngineLogs, logLines, parseMemoryBytes } from './log-stream.js';
 import { engineUnreachableError, isEngineUnreachable, withEngine } from './engine.js';
 import { imageRef } from './image-push.js';
 import { LABEL, prepareReleaseImage, releaseLabels, removeDanglingImages, removeReleaseImage } from './release-image.js';
-import { mountsOf } from '../mounts.js';
+import { mountsOf } from '../../config/mounts.js';
 
 /** The environment of a container or Swarm task: the release's .env, the plain variables, and ferry's own. */
 export function containerEnv(spec: InstanceSpec, containerPort: number): string[] {
@@ -96,7 +98,8 @@ export class DockerRuntime implements Runtime {
     const container = await this.container(id);
     const drained = await this.router.stopInstance(id, options.drainTimeoutMs, 0);
     const startedAt = Date.now();
-    if (!container) return { killed: false, drainMs: drained.drainMs, stopMs: 0 };
+    const open = { abandonedRequests: drained.abandonedRequests, upgraded: drained.upgraded };
+    if (!container) return { killed: false, drainMs: drained.drainMs, stopMs: 0, ...open };
     const wait = { waitTimeoutMs: this.engineWaitTimeoutMs, onWait: options.onProgress };
     const state = await withEngine(this.docker, `stopping ${id}`, async () => {
       try {
@@ -109,7 +112,7 @@ export class DockerRuntime implements Runtime {
       }
       return container.inspect().then((info) => info.State, (error) => (statusOf(error) === 404 ? undefined : Promise.reject(error)));
     }, wait);
-    return { killed: state?.ExitCode === 137, drainMs: drained.drainMs, stopMs: Date.now() - startedAt };
+    return { killed: state?.ExitCode === 137, drainMs: drained.drainMs, stopMs: Date.now() - startedAt, ...open };
   }
 
   /** Stops the containers (restart policy `no` first, so an engine restart does not bring them back) and leaves them routed. */
@@ -157,6 +160,43 @@ export class DockerRuntime implements Runtime {
     const container = await this.container(id);
     const stream = await container?.logs({ stdout: true, stderr: true, tail: lines, timestamps: true, follow: true }).catch(() => undefined);
     if (stream) await followEngineLogs(this.docker, stream, signal, onLine);
+  }
+
+  /** The named volumes' mount points on this machine (when the engine is local) and the bind mounts' sources. */
+  async dataDirs(target: Pick<ReleaseTarget, 'app' | 'env' | 'config'>): Promise<string[]> {
+    const dirs = await Promise.all(
+      mountsOf(target.config.volumes, target.app, target.env)
+        .filter((m) => !m.readOnly)
+        .map(async (m) => (m.type === 'bind' ? m.source : await this.docker.getVolume(m.source).inspect().then((v) => v.Mountpoint, () => undefined))),
+    );
+    return dirs.filter((dir): dir is string => Boolean(dir) && existsSync(dir!));
+  }
+
+  async seedVolume(target: ReleaseTarget, volume: string, fromDir: string): Promise<string> {
+    const existing = await this.docker.getVolume(volume).inspect().catch(() => undefined);
+    if (!existing) await this.docker.createVolume({ Name: volume, Labels: { [LABEL.app]: target.app, [LABEL.env]: target.env } });
+    // The release's own image does the copy (no other image can be assumed), as root, then gives the files to
+    // its user; a volume that already holds anything is left alone (checked inside, whoever may read it here).
+    const image = containerSettings(target).image;
+    const user = (await this.docker.getImage(image).inspect()).Config.User || '0:0';
+    const copier = await this.docker.createContainer({
+      Image: image,
+      User: '0:0',
+      Entrypoint: ['/bin/sh', '-c'],
+      Cmd: [`if [ -n "$(ls -A /ferry-to)" ]; then echo 'holds data'; exit 0; fi; cp -a /ferry-from/. /ferry-to/ && chown -R ${user} /ferry-to && echo copied`],
+      Labels: { [LABEL.app]: target.app, [LABEL.env]: target.env },
+      HostConfig: { Mounts: [{ Type: 'bind', Source: fromDir, Target: '/ferry-from', ReadOnly: true }, { Type: 'volume', Source: volume, Target: '/ferry-to' }] },
+    });
+    try {
+      await copier.start();
+      const { StatusCode } = (await copier.wait()) as { StatusCode: number };
+      const output = (await copier.logs({ stdout: true, stderr: true, tail: 20 })).toString('utf8');
+      if (StatusCode !== 0) throw new FerryError({ code: 'STEP_FAILED', message: `copying ${fromDir} into volume ${volume} failed (exit ${StatusCode}): ${output.trim()}` });
+      if (output.includes('holds data')) return `volume ${volume} already holds data: left as it is (${fromDir} not copied)`;
+    } finally {
+      await copier.remove({ force: true }).catch(() => undefined);
+    }
+    return `${fromDir} copied into volume ${volume} (owned by ${user})`;
   }
 
   /** Containers of the app that ended and that no instance record names (an interrupted deploy's), and the app's dangling images. */

@@ -36,7 +36,7 @@ describe.skipIf(!available)('docker runtime', () => {
     const inspected = await docker.getContainer(containers[0].Id).inspect();
     expect(inspected.HostConfig.Memory).toBe(256 * 1024 * 1024);
     expect(inspected.Config.User).toBe('1000:1000');
-  });
+  }, 180_000); // an image build on a loaded 2-core machine took 45-90 s
 
   it('switches containers under keep-alive load without a failed request, and stops the old one', async () => {
     const load = new KeepAliveLoad({ port: project.ports.production, connections: 20, pacingMs: 5 });
@@ -50,7 +50,7 @@ describe.skipIf(!available)('docker runtime', () => {
     expect(await serving()).toMatchObject({ release: 'r2', version: '2.0.0' });
     const running = await docker.listContainers({ filters: { label: [`ferry.app=${appName}`] } });
     expect(running.map((c) => c.Labels['ferry.release'])).toEqual(['r2']);
-  });
+  }, 180_000); // an image build on a loaded 2-core machine took 45-90 s
 
   it('halts on a release whose health check fails, with its logs, the previous container serving', async () => {
     project.commit({ 'fault.json': '{"healthStatus": 500}' }, 'bad');
@@ -58,8 +58,12 @@ describe.skipIf(!available)('docker runtime', () => {
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.stdout)).toMatchObject({ outcome: 'halted', failedStep: 'health-gate', serving: 'r2' });
     expect(bad.stderr).toMatch(/last log lines of production-r3-d\d+-1:\n\s+\| hello 2.0.0 \(r3\) listening on 0.0.0.0:3000/);
+    // The probes behind the verdict are listed, never an empty list.
+    expect(bad.stderr).toMatch(/health checks of production-r3-d\d+-1:\n\s+\d\d:\d\d:\d\d\.\d+ FAIL 500/);
     expect((await serving()).release).toBe('r2');
-  });
+    // The halted release's container is removed, not left exited holding its volumes.
+    expect(await docker.listContainers({ all: true, filters: { label: [`ferry.app=${appName}`, 'ferry.release=r3'] } })).toEqual([]);
+  }, 180_000); // an image build on a loaded 2-core machine took 45-90 s
 
   it('shows container ids, images and health in ferry status', async () => {
     const status = JSON.parse((await project.ferry(['status', 'production', '--json'])).stdout).environments[0];

@@ -44,7 +44,7 @@ describe.skipIf(!available)('a deploy after `ferry ci` on the docker runtime', (
     // The layers before the files changed come from the engine's build cache, and the deploy says how many.
     expect(next.stdout).toMatch(new RegExp(`image ${appName}:r2 built: (\\d+) step\\(s\\), [1-9]\\d* from the build cache`));
     expect(await servingImage()).not.toBe(built.Id);
-  });
+  }, 180_000); // ferry ci builds an image, then deploys: 45-90 s on a loaded 2-core machine
 
   it("the prune removes the app's exited containers no instance names and its dangling images", async () => {
     const base = (await docker.getImage(`${appName}:r2`).inspect()).Id;

@@ -8,7 +8,9 @@ import { run } from '../../util/run.js';
 import type { InstanceInfo, LogLine, PrepareOptions, ReleaseTarget, Runtime, StopOptions } from '../runtime.js';
 import { runBuild } from './build.js';
 import { installDependencies, planInstall } from './install.js';
-import { linkSharedDirs } from './shared-dirs.js';
+import { COMMITTED_SHARED, linkSharedDirs } from './shared-dirs.js';
+import { unusedWarning } from '../shared-data.js';
+import { sharedFolders } from '../../config/schema.js';
 import { checkCanRunAs, grantReleaseAccess, resolveUser } from './run-as.js';
 import { followFile, tailFile } from './tail.js';
 
@@ -32,9 +34,14 @@ export class ProcessRuntime implements Runtime {
     if (user) checkCanRunAs(user);
     if (options.reuse) said.push(await this.reuse(options.reuse.dir, options.appDir, `${options.reuse.env}'s ${options.reuse.id}`, options.timeoutMs));
     else said.push(...(await this.installAndBuild(target, options)));
-    if (target.config.shared.length) said.push(`shared: ${linkSharedDirs(options.appDir, options.sharedDir, target.config.shared).join(', ')}`);
+    const folders = sharedFolders(target.config);
+    if (folders.length) {
+      const links = linkSharedDirs(options.appDir, options.sharedDir, folders, options.reuse && join(options.reuse.dir, COMMITTED_SHARED));
+      said.push(`shared: ${links.map((l) => `${l.path} → ${l.shared}${l.seeded ? ` (${l.seeded} file(s) of the commit ${l.seed === 'always' ? 'written over the shared copies: seed always' : 'seeded it'})` : ''}`).join(', ')}`);
+      for (const link of links) if (link.unused.length) options.onWarning?.(unusedWarning(link, target.release.id));
+    }
     if (user) {
-      grantReleaseAccess(user, { stateRoot: options.stateRoot, appDir: options.appDir, sharedDirs: target.config.shared.map((dir) => join(options.sharedDir, dir)) });
+      grantReleaseAccess(user, { stateRoot: options.stateRoot, appDir: options.appDir, sharedDirs: folders.map((folder) => join(options.sharedDir, folder.path)) });
       said.push(`runs as ${user.name} (uid ${user.uid}, gid ${user.gid}): the release's files are its own, node_modules read-only${target.config.shared.length ? ', the shared folders writable' : ''}`);
     }
     return said.join('; ');
@@ -73,7 +80,11 @@ export class ProcessRuntime implements Runtime {
 
   async stop(id: string, options: StopOptions) {
     const result = await this.router.stopInstance(id, options.drainTimeoutMs, options.graceMs);
-    return { killed: result.killed, drainMs: result.drainMs, stopMs: result.stopMs };
+    return { killed: result.killed, drainMs: result.drainMs, stopMs: result.stopMs, abandonedRequests: result.abandonedRequests, upgraded: result.upgraded };
+  }
+
+  async dataDirs(target: Pick<ReleaseTarget, 'config'>, sharedRoot: string): Promise<string[]> {
+    return sharedFolders(target.config).map((folder) => join(sharedRoot, folder.path));
   }
 
   /** The router stops the processes it supervises when it shuts down. */

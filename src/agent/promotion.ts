@@ -1,4 +1,4 @@
-import type { EnvironmentStatus } from '../agent/status.js';
+import type { EnvironmentStatus } from './status.js';
 import type { EnvironmentConfig } from '../config/schema.js';
 import { probeHttp } from '../health/probe.js';
 import { parseDurationMs } from '../util/duration.js';

@@ -4,8 +4,8 @@ import { parseConfig } from '../config/load.js';
 import { listDirs } from '../deploy/release-files.js';
 import type { RouterSnapshot } from '../router/client.js';
 import type { StatePaths } from '../state/paths.js';
-import { releaseNumber } from './records.js';
-import type { Store } from './store.js';
+import { releaseNumber } from '../store/records.js';
+import type { Store } from '../store/store.js';
 
 export interface Recovery {
   /** Releases found on disk that the database did not know, now known again (newest ids first). */
