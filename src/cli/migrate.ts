@@ -39,7 +39,7 @@ function target(projectDir: string, env: string | undefined): Target {
   return { config, env: name, database: environment.database, dir: resolve(projectDir, config.migrations.dir) };
 }
 
-function open(t: Target): MigrationDatabase {
+function open(t: Target): Promise<MigrationDatabase> {
   const url = process.env[t.database.url_secret];
   if (!url) {
     throw new FerryError({ code: 'SECRET_MISSING', message: `${t.database.url_secret} is not set in this shell: it holds the ${t.database.kind} URL of ${t.env}`, hint: `export ${t.database.url_secret}=${t.database.kind === 'postgres' ? 'postgres://user:password@host:5432/db' : 'mongodb://host:27017/db'}` });
@@ -50,7 +50,7 @@ function open(t: Target): MigrationDatabase {
 const runContext = (env: string): RunContext => ({ env, release: null, deployment: null, owner: lockOwner() });
 
 async function withDatabase<T>(t: Target, body: (db: MigrationDatabase) => Promise<T>): Promise<T> {
-  const db = open(t);
+  const db = await open(t);
   try {
     return await body(db);
   } catch (error) {

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
 import { FerryError, errorMessage } from '../util/errors.js';
 import type { MigrationFile, MigrationModule } from './types.js';
 
@@ -37,6 +36,8 @@ export async function loadMigration(file: MigrationFile): Promise<MigrationModul
   let loaded: Record<string, unknown>;
   try {
     // tsImport loads the file afresh (its own module namespace), so an edited file is never served from a cache.
+    // tsx is loaded here, not with this module: an agent that never migrates never pays for it.
+    const { tsImport } = await import('tsx/esm/api');
     loaded = (await tsImport(`${pathToFileURL(file.path).href}?checksum=${file.checksum}`, import.meta.url)) as Record<string, unknown>;
   } catch (error) {
     throw new FerryError({ code: 'MIGRATION_LOAD_FAILED', message: `cannot load migration ${file.path}: ${errorMessage(error)}`, hint: 'Fix the file; nothing was run.' });

@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { DatabaseConfig } from '../config/schema.js';
 import type { MigrationDatabase } from './database.js';
-import { MongoMigrations } from './mongodb.js';
-import { PostgresMigrations } from './postgres.js';
 import type { LockOwner } from './types.js';
 
-export function openMigrationDatabase(database: DatabaseConfig, url: string, changelog: string): MigrationDatabase {
-  return database.kind === 'postgres' ? new PostgresMigrations(url, changelog) : new MongoMigrations(url, changelog);
+/** The database's migration driver; its client library (pg, mongodb) is loaded now, not when ferry starts. */
+export async function openMigrationDatabase(database: DatabaseConfig, url: string, changelog: string): Promise<MigrationDatabase> {
+  if (database.kind === 'postgres') return new (await import('./postgres.js')).PostgresMigrations(url, changelog);
+  return new (await import('./mongodb.js')).MongoMigrations(url, changelog);
 }
 
 /** This process as a lock owner: host and pid for people, a random part so two runs of one pid never match. */

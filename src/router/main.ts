@@ -27,7 +27,8 @@ async function main(): Promise<void> {
   const takeover = process.argv.includes('--takeover') && process.send !== undefined;
   const router = new Router({ stateDir, workers, workerLogFile: `${paths.log}.stderr`, log: (message, fields) => logger.info(fields ?? {}, message) });
   if (takeover) for (const listener of await receiveListeners()) router.adoptListener(listener);
-  await router.start();
+  // A takeover serves only once its workers do (the old router stops accepting then); a fresh start does not wait.
+  await router.start({ waitForWorkers: takeover });
   if (takeover) {
     process.send!({ type: 'serving' } satisfies HandoverMessage);
     await controlReleased();
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
   // A plain SIGTERM stops the router but leaves instances running, to be re-adopted.
   process.on('SIGTERM', () => void shutdown(false));
   process.on('SIGINT', () => void shutdown(false));
-  logger.info({ routes: Object.keys(router.state.routes), workers: router.workerPids() }, 'router ready');
+  logger.info({ routes: Object.keys(router.state.routes), workers: router.workerCount }, 'router ready');
 }
 
 main().catch((error) => {

@@ -99,8 +99,11 @@ export class Router {
    * Starts the workers, re-adopts running instances from the state on disk, starts routed ones that are gone
    * (they get traffic once healthy), and reopens every route's listener, which holds requests until then.
    */
-  async start(): Promise<void> {
-    await this.pool?.start();
+  async start(options: { waitForWorkers?: boolean } = {}): Promise<void> {
+    // Without the wait (a fresh start), the control socket answers while the workers boot (about half a second):
+    // connections wait in the master until one is ready, and a routing change waits for them, as any does.
+    const workers = this.pool?.start().catch((error: unknown) => this.log('router workers did not start', { error: String(error) }));
+    if (options.waitForWorkers ?? true) await workers;
     const restarting = this.supervisor.adopt();
     if (restarting.length > 0) this.log('routed instances found gone at start; starting them again', { restarting });
     for (const route of Object.values(this.state.routes)) await this.listenFor(route);

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
-import acme from 'acme-client';
 import { privateDir } from '../shared/file-modes.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { errorMessage, FerryError } from '../util/errors.js';
@@ -19,8 +18,12 @@ export interface AcmeOrder {
   challenge: { set(token: string, keyAuthorization: string): Promise<void>; clear(token: string): Promise<void> };
 }
 
+/** acme-client (with axios, half a second to load), loaded when a certificate is wanted, not when the agent starts. */
+const loadAcme = async () => (await import('acme-client')).default;
+
 /** The account key of a directory, made once and kept (0600). */
 async function accountKey(order: AcmeOrder): Promise<Buffer> {
+  const acme = await loadAcme();
   privateDir(order.accountDir);
   const file = join(order.accountDir, `account-${createHash('sha256').update(order.directory).digest('hex').slice(0, 12)}.key`);
   if (existsSync(file)) return readFileSync(file);
@@ -36,6 +39,7 @@ async function accountKey(order: AcmeOrder): Promise<Buffer> {
  * behind NAT often cannot reach its own public address).
  */
 export async function obtainCertificate(order: AcmeOrder): Promise<{ cert: string; key: string }> {
+  const acme = await loadAcme();
   // acme-client speaks through axios: a private CA is trusted for this server only.
   if (order.ca) acme.axios.defaults.httpsAgent = new https.Agent({ ca: order.ca });
   const client = new acme.Client({ directoryUrl: order.directory, accountKey: await accountKey(order) });

@@ -18,7 +18,7 @@ export const migrate: Step = {
     const database = ctx.config.database!;
     const url = secrets[database.url_secret];
     if (!url) throw new StepFailure(`${database.url_secret} (the ${database.kind} URL of ${env}) is not set in the deploying shell`, undefined, [], `export ${database.url_secret}=... and deploy again.`);
-    const db = openMigrationDatabase(database, url, config.migrations.changelog);
+    const db = await openMigrationDatabase(database, url, config.migrations.changelog);
     const hide = (text: string) => redact(text, Object.values(secrets));
     try {
       const result = await runMigrations(db, {
