@@ -66,8 +66,11 @@ export async function spawnDetachedAgent(projectDir: string, options: { port?: n
  * The project's agent, started if none runs. Of several commands that find none at once (a script, a CI job
  * running commands in parallel), one starts it: the first to create `agent.starting` in the state folder; the
  * others wait for it to answer instead of starting agents that would lose the state folder's lock anyway.
+ * `whileStarting` runs while the agent this command started boots (the CLI validates ferry.yml meanwhile): if
+ * it throws, that agent is stopped and the error is the answer.
  */
-export async function ensureAgent(projectDir: string, say: (message: string) => void, startTimeoutMs = 120_000): Promise<AgentInfo> {
+export async function ensureAgent(projectDir: string, say: (message: string) => void, options: { startTimeoutMs?: number; whileStarting?: () => Promise<unknown> } = {}): Promise<AgentInfo> {
+  const startTimeoutMs = options.startTimeoutMs ?? 120_000;
   const deadline = Date.now() + startTimeoutMs;
   while (Date.now() < deadline) {
     const running = await findAgent(projectDir);
@@ -75,13 +78,22 @@ export async function ensureAgent(projectDir: string, say: (message: string) => 
     const claim = claimAgentStart(statePaths(projectDir).root);
     if (claim) {
       try {
-        const info = await spawnDetachedAgent(projectDir, { startTimeoutMs: Math.max(1000, deadline - Date.now()) });
+        const child = spawnAgentProcess(projectDir, { output: 'file' });
+        child.unref();
+        try {
+          await options.whileStarting?.();
+        } catch (error) {
+          child.kill();
+          throw error;
+        }
+        const info = await agentAnswering(projectDir, child, Math.max(1000, deadline - Date.now()));
         say(`no agent was running; started one (pid ${info.pid}) at ${info.url}`);
         return info;
       } finally {
         claim();
       }
     }
+    // Another command is starting one: it validates; if it fails, this one claims the start next and says why.
     await sleep(50);
   }
   throw new FerryError({ code: 'AGENT_START_FAILED', message: `no agent answered within ${startTimeoutMs}ms (another ferry command was starting one)`, hint: `Read ${statePaths(projectDir).agentOut}.` });

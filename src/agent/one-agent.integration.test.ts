@@ -73,4 +73,21 @@ describe('one agent per state folder', () => {
     expect(processesWith('agent', '--serve', project.dir)).toEqual([info!.pid]);
     expect((await project.ferry(['status'])).code).toBe(0);
   }, 60_000);
+
+  it('a broken ferry.yml with no agent running: exit 2 naming the field (the CLI checks it while the agent boots), and the agent it started is stopped', async () => {
+    expect((await project.ferry(['agent', 'stop'])).code).toBe(0);
+    project.writeConfig((config) => (config.app = 'Not A Name!'));
+    try {
+      const answers = await Promise.all([project.ferry(['status']), project.ferry(['history'])]);
+      for (const answer of answers) {
+        expect(answer.code, answer.stderr).toBe(2);
+        expect(answer.stderr).toMatch(/ferry\.yml is invalid \(1 problem\)[^]*app: expected a lowercase name/);
+      }
+      for (let waited = 0; processesWith('agent', '--serve', project.dir).length > 0 && waited < 10_000; waited += 50) await sleep(50);
+      expect(processesWith('agent', '--serve', project.dir)).toEqual([]);
+    } finally {
+      project.writeConfig();
+    }
+    expect((await project.ferry(['status'])).code).toBe(0);
+  }, 60_000);
 });

@@ -32,12 +32,11 @@ async function configOnHosts(projectDir: string, env: string): Promise<FerryConf
   return environmentOf(config, env).hosts.length > 0 ? config : undefined;
 }
 
-/** This machine's agent; before one is started, ferry.yml is validated so that its problems are a usage error (exit 2) here. */
+/** This machine's agent; while one starts, ferry.yml is validated here, so that its problems are a usage error (exit 2) and not a failed start. */
 async function localAgent(io: Io, projectDir: string): Promise<AgentInfo> {
   const running = await findAgent(projectDir);
   if (running) return running;
-  (await import('../config/load.js')).loadConfig(projectDir);
-  return ensureAgent(projectDir, progress(io));
+  return ensureAgent(projectDir, progress(io), { whileStarting: async () => (await import('../config/load.js')).loadConfig(projectDir) });
 }
 
 export async function status(io: Io, projectDir: string, env?: string, options: { host?: string; here?: boolean } = {}): Promise<number> {
