@@ -5,9 +5,23 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A zombie (dead, not yet reaped by its parent) still answers signal 0. An agent killed after the command that
+  // started it exited waits for init to reap it, which can take a while (or forever in a container whose PID 1 does
+  // not reap): it must not hold the state folder, nor be the agent a command waits for.
+  return !isZombie(pid);
+}
+
+/** Whether /proc says the process has exited and waits to be reaped (state Z or X); false where there is no /proc. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.charAt(stat.lastIndexOf(')') + 2);
+    return state === 'Z' || state === 'X';
+  } catch {
+    return false;
   }
 }
 
