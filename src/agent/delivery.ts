@@ -13,7 +13,7 @@ import { parseDurationMs } from '../util/duration.js';
 import { FerryError, usageError } from '../util/errors.js';
 import { sendJson } from '../util/json-http.js';
 import { AlertmanagerBody, IncidentBody } from './api-bodies.js';
-import { queryEnv, route, type Route } from './routes.js';
+import { countParam, queryEnv, route, type Route } from './routes.js';
 
 export interface DeliveryDeps {
   store: Store;
@@ -105,8 +105,7 @@ export function deliveryRoutes(deps: DeliveryDeps): Route[] {
       async handle({ res, url }) {
         const env = queryEnv(deps.projectDir, url, 'production');
         const window = windowOf(url);
-        const buckets = Number(url.searchParams.get('buckets') ?? 12);
-        if (!Number.isInteger(buckets) || buckets < 1 || buckets > 90) throw usageError('USAGE', `buckets must be a whole number from 1 to 90 (found "${url.searchParams.get('buckets')}")`);
+        const buckets = countParam(url, 'buckets', 12, 90);
         sendJson(res, 200, { env, since: window.since, until: window.until, period: window.label, points: await deliveryTrend(delivery, deps.projectDir, env, window, buckets) });
       },
     }),
@@ -119,8 +118,7 @@ export function deliveryRoutes(deps: DeliveryDeps): Route[] {
         const config = loadConfig(deps.projectDir);
         environmentOf(config, env);
         const window = windowOf(url, '1h');
-        const points = Number(url.searchParams.get('points') ?? 120);
-        if (!Number.isInteger(points) || points < 1 || points > 1000) throw usageError('USAGE', `points must be a whole number from 1 to 1000 (found "${url.searchParams.get('points')}")`);
+        const points = countParam(url, 'points', 120, 1000);
         // No step finer than the agent samples: a finer one would draw a gap between every two samples.
         const sampleMs = parseDurationMs(config.agent.traffic_sample_interval) ?? DEFAULT_TRAFFIC_SAMPLE_MS;
         const stepMs = Math.max(sampleMs, Math.ceil((window.until - window.since) / points / 1000) * 1000);

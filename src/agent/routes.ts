@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ZodType } from 'zod';
 import { environmentOf, loadConfig } from '../config/load.js';
+import { usageError } from '../util/errors.js';
 import type { Caller } from './request-guard.js';
 
 /**
@@ -38,6 +39,14 @@ export interface Route<B = unknown> {
 export const route = <B = undefined>(definition: Route<B>): Route => definition as Route;
 
 /** The `env` query parameter, checked against ferry.yml (an unknown one is a usage error naming those that exist); `fallback` when absent. */
+/** A whole-number query parameter from 1 to `max` (`fallback` when absent); anything else is a usage error naming it. */
+export function countParam(url: URL, name: string, fallback: number, max = 10_000): number {
+  const value = url.searchParams.get(name);
+  if (value === null) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) throw usageError('USAGE', `${name} must be a whole number from 1 to ${max} (found "${value}")`);
+  return Number(value);
+}
+
 export function queryEnv(projectDir: string, url: URL, fallback: string): string;
 export function queryEnv(projectDir: string, url: URL): string | undefined;
 export function queryEnv(projectDir: string, url: URL, fallback?: string): string | undefined {

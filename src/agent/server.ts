@@ -19,7 +19,7 @@ import { FerryError, usageError } from '../util/errors.js';
 import { readBody, sendJson } from '../util/json-http.js';
 import { DeploymentBody, type DeploymentRequest, PromotionBody, RollbackBody, RotateBody, SessionBody, ShutdownBody, TlsCheckBody } from './api-bodies.js';
 import { matchRoute } from '../util/route-match.js';
-import { queryEnv, route, type Route } from './routes.js';
+import { countParam, queryEnv, route, type Route } from './routes.js';
 import { environmentStatuses } from './status.js';
 import { authenticate, checkHost, checkMayChange, checkMayReadLogs, checkSameOrigin, cookie, SESSION_COOKIE } from './request-guard.js';
 import { serveDashboardAsset } from './dashboard.js';
@@ -50,13 +50,6 @@ export interface AgentServerDeps extends OrchestratorDeps {
 }
 
 /** A whole-number query parameter (1 to 10000); anything else is the caller's mistake (400), not ours. */
-function countParam(url: URL, name: string, fallback: number): number {
-  const value = url.searchParams.get(name);
-  if (value === null) return fallback;
-  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 10_000) throw usageError('USAGE', `${name} must be a whole number from 1 to 10000 (found "${value}")`);
-  return Number(value);
-}
-
 function sendError(res: ServerResponse, error: unknown): void {
   const ferryError = error instanceof FerryError ? error : new FerryError({ code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) });
   sendJson(res, ferryError.httpStatus, { error: ferryError.toJSON() });
