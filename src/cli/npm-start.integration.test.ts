@@ -1,5 +1,5 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn } from 'node:child_process';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,9 +12,24 @@ const dir = mkdtempSync(join(tmpdir(), 'ferry-start-'));
 const readAgentInfoOrUndefined = () => (existsSync(statePaths(dir).agentInfo) ? readFileSync(statePaths(dir).agentInfo, 'utf8') : undefined);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** `ferry up` commands a failed test left running: stopped (as Ctrl-C does), so the next test starts clean. */
+const running = new Set<ChildProcess>();
+afterEach(async () => {
+  for (const child of running) {
+    if (child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise((resolve) => child.once('close', resolve));
+      child.kill('SIGINT');
+      await Promise.race([gone, sleep(30_000)]);
+      child.kill('SIGKILL');
+    }
+    running.delete(child);
+  }
+});
+
 /** `ferry up` on the copy, until its output shows `text` (or it exits, or a minute passes). */
 async function ferryUpUntil(text: string) {
   const child = spawn(process.execPath, [FERRY_BIN, 'up', '--project', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
   let output = '';
   child.stdout.on('data', (c) => (output += c));
   child.stderr.on('data', (c) => (output += c));

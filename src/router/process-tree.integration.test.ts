@@ -59,7 +59,8 @@ describe.each(Object.entries(WRAPPERS))('an app started through %s', (_, wrapper
         config.environments.production.start = wrapper.start;
       });
     }
-    expect((await neighbour.ferry(['deploy', 'production'])).code).toBe(0);
+    const deployed = await neighbour.ferry(['deploy', 'production']);
+    expect(deployed.code, deployed.stdout + deployed.stderr).toBe(0);
   });
   afterAll(() => Promise.all([project.cleanup(), neighbour.cleanup()]));
 
@@ -117,7 +118,8 @@ describe.each(Object.entries(WRAPPERS))('an app started through %s', (_, wrapper
     project.writeConfig((config) => {
       config.environments.production.start = wrapper.start;
     });
-    expect((await project.ferry(['deploy', 'production'])).code).toBe(0);
+    const deployed = await project.ferry(['deploy', 'production']);
+    expect(deployed.code, deployed.stdout + deployed.stderr).toBe(0);
     const port = (await statusOf(project)).instances[0]!.port;
     expect((await project.ferry(['agent', 'stop'])).code).toBe(0);
     // Something else takes the port while ferry is stopped; the next start of the serving release cannot listen.

@@ -9,6 +9,11 @@ import { ferryProcessEnv } from '../shared/process-env.js';
 const WORKER_ENTRY = fileURLToPath(new URL('./worker-main.js', import.meta.url));
 /** How long a worker may take to acknowledge a routing change or answer for its counters. */
 const WORKER_REPLY_TIMEOUT_MS = 2000;
+/**
+ * How long a new worker may take to boot and take the routing table (a second or more on a loaded machine):
+ * one that has not by then is killed and replaced. Connections wait in the master meanwhile.
+ */
+const WORKER_START_TIMEOUT_MS = 30_000;
 /** A worker that dies within this long of its start is replaced after RESPAWN_BACKOFF_MS, not at once (a crash loop). */
 const EARLY_DEATH_MS = 1000;
 const RESPAWN_BACKOFF_MS = 1000;
@@ -36,6 +41,8 @@ export interface WorkerPoolOptions {
   /** Where the workers' stdout and stderr go (the router's stderr log). */
   logFile?: string;
   log: (message: string, fields?: Record<string, unknown>) => void;
+  /** See WORKER_START_TIMEOUT_MS. */
+  startTimeoutMs?: number;
 }
 
 /**
@@ -175,8 +182,15 @@ export class WorkerPool {
       setTimeout(() => void this.spawn().then(() => this.replaced++), early ? RESPAWN_BACKOFF_MS : 0).unref();
     });
     child.on('error', () => this.lost(worker));
-    return this.ask(worker, (seq) => ({ type: 'table', seq, view: this.options.view() })).then((answer) => {
-      if (!answer || worker.state !== 'starting') return;
+    // Its first table is waited for longer than any later message: it is ready when it holds one, however late.
+    const startTimeoutMs = this.options.startTimeoutMs ?? WORKER_START_TIMEOUT_MS;
+    return this.ask(worker, (seq) => ({ type: 'table', seq, view: this.options.view() }), startTimeoutMs).then((answer) => {
+      if (worker.state !== 'starting') return;
+      if (!answer) {
+        this.options.log('router worker did not take the routing table in time; replacing it', { pid: child.pid, startTimeoutMs });
+        child.kill('SIGKILL');
+        return;
+      }
       worker.state = 'ready';
       const waiting = this.waiting;
       this.waiting = [];
@@ -201,7 +215,7 @@ export class WorkerPool {
   }
 
   /** Sends a message that gets a reply; undefined when the worker did not answer in time (or is gone). */
-  private ask(worker: Worker, message: (seq: number) => ToWorker): Promise<FromWorker | undefined> {
+  private ask(worker: Worker, message: (seq: number) => ToWorker, timeoutMs = WORKER_REPLY_TIMEOUT_MS): Promise<FromWorker | undefined> {
     const seq = ++this.seq;
     return new Promise((resolve) => {
       const done = (answer: FromWorker | undefined) => {
@@ -210,7 +224,7 @@ export class WorkerPool {
         worker.pending.delete(seq);
         resolve(answer);
       };
-      const timer = setTimeout(() => done(undefined), WORKER_REPLY_TIMEOUT_MS);
+      const timer = setTimeout(() => done(undefined), timeoutMs);
       this.replies.set(seq, done);
       worker.pending.add(seq);
       this.send(worker, message(seq));

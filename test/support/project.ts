@@ -101,8 +101,12 @@ export async function createTestProject(): Promise<TestProject> {
   };
 }
 
+/** A GET on loopback; one that has no answer in 30 s fails (naming the address) rather than hang its test. */
 export async function httpGet(port: number, path = '/'): Promise<{ status: number; body: string }> {
-  const response = await fetch(`http://127.0.0.1:${port}${path}`);
+  const url = `http://127.0.0.1:${port}${path}`;
+  const response = await fetch(url, { signal: AbortSignal.timeout(30_000) }).catch((error: Error) => {
+    throw new Error(`GET ${url}: ${error.name === 'TimeoutError' ? 'no answer in 30 s' : error.message}`, { cause: error });
+  });
   return { status: response.status, body: await response.text() };
 }
 
