@@ -88,11 +88,18 @@ function fixture(manifest: Record<string, unknown>, files: Record<string, string
   return dir;
 }
 
-/** The ports init writes (3000, 3001) belong to other tests here: free ones instead (not an edit the project needs). */
+/**
+ * The ports init writes (3000, 3001) belong to other tests here: free ones instead; and a 1 s watch window where
+ * init leaves the default 10 s (tested elsewhere; here eight deploys would wait 80 s). Neither is an edit the
+ * project needs.
+ */
 async function freePorts(dir: string): Promise<number> {
   const config = parse(readFileSync(join(dir, 'ferry.yml'), 'utf8'));
   config.agent = { port: 0 };
-  for (const env of Object.values(config.environments) as Array<{ port: number }>) env.port = await freePort();
+  for (const env of Object.values(config.environments) as Array<{ port: number; watch?: string }>) {
+    env.port = await freePort();
+    env.watch ??= '1s';
+  }
   writeFileSync(join(dir, 'ferry.yml'), stringify(config));
   return config.environments.production.port;
 }
