@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import http from 'node:http';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -8,9 +9,10 @@ import { createTestProject, readAgentInfo, REPO_ROOT, type TestProject } from '.
 import { freePort } from '../util/ports.js';
 
 // End to end in real headless Chromium (Debian's `chromium`; .ci/run installs it) against a real agent
-// deploying a real service. The screenshots are the README's pictures of each view.
+// deploying a real service. The screenshots are the README's pictures of each view: written over
+// docs/screenshots with FERRY_SCREENSHOTS=1, else into a temporary folder (a test run leaves the checkout as it was).
 const CHROMIUM = process.env.FERRY_TEST_CHROMIUM ?? '/usr/bin/chromium';
-const SCREENSHOTS = join(REPO_ROOT, 'docs/screenshots');
+const SCREENSHOTS = process.env.FERRY_SCREENSHOTS === '1' ? join(REPO_ROOT, 'docs/screenshots') : mkdtempSync(join(tmpdir(), 'ferry-screenshots-'));
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /** Production declares a secret; its value must never reach a page, an event or an API answer the page reads. */
@@ -55,6 +57,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await project?.cleanup();
+  if (process.env.FERRY_SCREENSHOTS !== '1') rmSync(SCREENSHOTS, { recursive: true, force: true });
 });
 
 describe('the dashboard, in Chromium', () => {
