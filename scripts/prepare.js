@@ -17,9 +17,11 @@ if (existsSync('node_modules/typescript/package.json')) {
   run('npm', ['run', 'build']);
 } else {
   console.error("ferry's prepare: this folder has no node_modules (npm links a folder it installs from without installing its dependencies); installing them to build ferry…");
-  // The outer install's settings (--global, its prefix, --omit=dev, --allow-scripts) are for the outer install, not
-  // this folder's; keep only where packages come from.
-  const keep = /^npm_config_(cache|registry|userconfig|globalconfig|prefer_offline|offline|@[\w-]+:registry)$/i;
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_config_/i.test(key) || keep.test(key)));
+  // The outer install's own settings (--global, its prefix, --omit=dev, --allow-scripts, what it saves) are for the
+  // outer install, not this folder's. The rest is kept: where packages and prebuilt binaries come from
+  // (registries, a better-sqlite3 binary host or mirror, proxies, certificates), the cache, node-gyp's headers.
+  // (Dropping them all once made better-sqlite3 compile here for a minute, its prebuilt binary's host unknown.)
+  const outer = /^npm_config_(global|global_prefix|prefix|local_prefix|location|allow_scripts|ignore_scripts|omit|include|only|production|dev|also|save.*|package_lock.*|install_links|install_strategy|global_style|legacy_bundling|workspaces?|include_workspace_root|user_agent|npm_version)$/i;
+  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !outer.test(key)));
   run('npm', ['install', '--include=dev', '--no-save', '--no-audit', '--no-fund'], env);
 }
