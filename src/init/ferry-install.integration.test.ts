@@ -195,5 +195,13 @@ describe('every install route the README names', () => {
       expect(result.status, `${route}: ${result.output.slice(-3000)}`).toBe(0);
       expect(result.version, route).toBe(FERRY_VERSION);
     }
+    // Each route's better-sqlite3 came prebuilt (from the host the user set, or prebuild-install's cache of it), not
+    // compiled (a compile leaves obj.target): the clone's prepare once dropped that setting and compiled for a minute.
+    if (prebuildMade) {
+      for (const installed of [join(clone, 'node_modules'), join(root, 'g-git', 'lib', 'node_modules', 'ferry', 'node_modules')]) {
+        expect(existsSync(join(installed, 'better-sqlite3', 'build', 'Release', 'better_sqlite3.node')), installed).toBe(true);
+        expect(existsSync(join(installed, 'better-sqlite3', 'build', 'Release', 'obj.target')), installed).toBe(false);
+      }
+    }
   }, 900_000);
 });
