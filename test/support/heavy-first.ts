@@ -7,14 +7,14 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * the end of the run. The rest follow in vitest's own order.
  */
 const HEAVY_FIRST = [
-  'src/init/ferry-install.integration.test.ts', // 250 s: two dev installs and builds of ferry
-  'src/init/real-projects.integration.test.ts', // 86 s
-  'src/runtime/swarm/swarm.integration.test.ts', // 73 s
-  'src/remote/hosts.integration.test.ts', // 70 s
-  'src/remote/two-hosts.integration.test.ts', // 59 s
-  'src/runtime/docker/engine-restart.integration.test.ts', // 50 s
-  'src/router/process-tree.integration.test.ts', // 47 s
-  'src/agent/dashboard.integration.test.ts', // 41 s
+  'src/init/ferry-install.integration.test.ts', // 197 s: installs and builds ferry by each route the README names
+  'src/init/real-projects.integration.test.ts', // 101 s
+  'src/remote/hosts.integration.test.ts', // 83 s
+  'src/runtime/swarm/swarm.integration.test.ts', // 74 s
+  'src/remote/two-hosts.integration.test.ts', // 63 s
+  'src/router/process-tree.integration.test.ts', // 57 s
+  'src/agent/dashboard.integration.test.ts', // 56 s
+  'src/runtime/docker/engine-restart.integration.test.ts', // 49 s
 ];
 
 export default class HeavyFirst extends BaseSequencer {
