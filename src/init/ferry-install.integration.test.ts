@@ -29,8 +29,9 @@ const prebuilds = http.createServer((req, res) => {
 beforeAll(async () => {
   const sqlite = join(REPO_ROOT, 'node_modules/better-sqlite3');
   const { version } = JSON.parse(readFileSync(join(sqlite, 'package.json'), 'utf8')) as { version: string };
-  // Loaded in a child: a build for another ABI would abort this process.
-  if (spawnSync(process.execPath, ['-e', "require('better-sqlite3')"], { cwd: REPO_ROOT }).status === 0) {
+  // Opened in a child: a build for another ABI would abort this process. (Requiring the module alone is not enough:
+  // it loads its binary at the first open, so a build for Node 20 was once served as Node 24's.)
+  if (spawnSync(process.execPath, ['-e', "new (require('better-sqlite3'))(':memory:').close()"], { cwd: REPO_ROOT }).status === 0) {
     mkdirSync(join(root, 'prebuilds'));
     const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-linux-${process.arch}.tar.gz`;
     expect(spawnSync('tar', ['-czf', join(root, 'prebuilds', name), '-C', sqlite, 'build/Release/better_sqlite3.node']).status).toBe(0);
