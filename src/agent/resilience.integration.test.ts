@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestProject, ferryUntil, httpGet, readAgentInfo, type TestProject } from '../../test/support/project.js';
 import { KeepAliveLoad } from '../../test/support/load.js';
 import { existsSync, readFileSync } from 'node:fs';
-import http from 'node:http';
+import { dechunk, rawRequest, statuses } from '../../test/support/raw-http.js';
 import { routerPaths } from '../router/paths.js';
 import { isProcessAlive, sleep } from '../util/sleep.js';
 
@@ -69,16 +69,10 @@ describe('control plane and data plane are separate', () => {
     // connections they hold (a pooled fetch once took that for the router being back).
     const pidFile = routerPaths(project.stateDir).pid;
     const newRouter = () => (existsSync(pidFile) && Number(readFileSync(pidFile, 'utf8')) !== routerPid ? true : undefined);
-    const freshGet = () =>
-      new Promise<{ pid: number; release: string } | undefined>((resolve, reject) => {
-        http
-          .get({ host: '127.0.0.1', port: project.ports.production, agent: false, timeout: 5000 }, (res) => {
-            let body = '';
-            res.on('data', (chunk) => (body += chunk));
-            res.on('end', () => resolve(res.statusCode === 200 ? JSON.parse(body) : undefined));
-          })
-          .on('error', reject);
-      });
+    const freshGet = async () => {
+      const { text } = await rawRequest(project.ports.production, 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+      return statuses(text)[0] === 200 ? (JSON.parse(dechunk(text.slice(text.indexOf('\r\n\r\n') + 4)).data) as { pid: number; release: string }) : undefined;
+    };
     const after = await waitFor(async () => (newRouter() ? await freshGet() : undefined), 10_000);
     const gapMs = Date.now() - killedAt;
     expect(after.pid).toBe(before.pid);

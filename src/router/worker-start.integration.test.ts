@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,18 +13,7 @@ const { WorkerPool } = (await import(join(REPO_ROOT, 'dist/router/worker-pool.js
 
 /** This process's children that run the router's worker entry. */
 function workerChildren(): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((name) => {
-      try {
-        const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
-        const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        return parent === process.pid && readFileSync(`/proc/${name}/cmdline`, 'latin1').includes('worker-main.js');
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
+  return spawnSync('pgrep', ['-P', String(process.pid), '-f', 'worker-main.js'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
 }
 
 async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
