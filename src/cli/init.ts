@@ -44,6 +44,7 @@ async function factsOf(projectDir: string, probe: boolean, ciFerry: CiFerry, pro
     ferryInstall: own ? undefined : ciFerry.pinned,
     ferryPin: own ? undefined : ciFerry.propose,
     services: project.services,
+    shared: project.shared,
   };
   return { facts, project, health, own };
 }

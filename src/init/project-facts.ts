@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { appNameFor } from '../config/app-name.js';
+import { dataFolders } from './data-folders.js';
 
 /** One thing `ferry init` decided, where it read it from, and what to check if it guessed. */
 export interface Assumption {
@@ -32,6 +33,8 @@ export interface ProjectFacts {
   hasDependencies: boolean;
   /** The services its dependencies call for (a MongoDB, Redis, PostgreSQL or Kafka client): CI's service containers, ferry dev's. */
   services: ServiceName[];
+  /** Folders the app keeps data in (init proposes them as `shared:`, so a deploy does not lose them). */
+  shared: string[];
   assumptions: Assumption[];
 }
 
@@ -92,6 +95,8 @@ export function readProjectFacts(dir: string): ProjectFacts {
   const all = { ...manifest.dependencies, ...manifest.devDependencies };
   const framework = FRAMEWORKS.find(([name]) => all[name])?.[1];
   if (framework) assumptions.push({ what: 'framework', value: framework, from: 'package.json dependencies' });
+  const shared = dataFolders(dir);
+  for (const folder of shared) assumptions.push({ what: 'shared', value: folder.path, from: `${folder.from}: the app's data, kept outside the releases so deploys and rollbacks keep it; drop it from shared: if it is not` });
   return {
     app: appNameFor(manifest.name),
     manifest,
@@ -102,6 +107,7 @@ export function readProjectFacts(dir: string): ProjectFacts {
     framework,
     hasDependencies: Object.keys(manifest.dependencies ?? {}).length > 0 || (Boolean(build) && Object.keys(manifest.devDependencies ?? {}).length > 0),
     services: SERVICE_CLIENTS.filter(([, clients]) => clients.some((client) => all[client])).map(([service]) => service),
+    shared: shared.map((folder) => folder.path),
     assumptions,
   };
 }

@@ -1,0 +1,78 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+/** Folder names apps keep their data in (SQLite files, uploads, counters, caches they cannot lose). */
+const DATA_NAMES = ['data', 'var', 'storage', 'uploads', 'upload', 'db', 'database', 'sqlite', '.data', 'files', 'attachments', 'persist'];
+const NAMES = DATA_NAMES.map((name) => name.replace('.', '\\.')).join('|');
+/** In source: `'./data'`, `'data/app.db'`, `"./var/count.txt"`, or a `join(…, 'uploads')` / `resolve(…, "storage")` segment. Not a bare `'data'` (an event name) nor `'/data'` (a route or an absolute path). */
+const IN_SOURCE = new RegExp(`['"\`](?:\\./)?(${NAMES})/[^'"\`\\s]*['"\`]|['"\`]\\./(${NAMES})['"\`]|\\b(?:join|resolve)\\([^)]*?['"\`](${NAMES})['"\`]`, 'g');
+const SOURCE_FILE = /\.(c|m)?(j|t)sx?$/;
+/** Folders not searched for source: dependencies, build output, tests. */
+const SKIPPED = new Set(['node_modules', 'dist', 'build', 'coverage', '.git', '.next', 'test', 'tests', '__tests__', 'public', 'static']);
+/** Bounds on the source search, so init stays quick in a large repository. */
+const MAX_FILES = 400;
+const MAX_FILE_BYTES = 256 * 1024;
+
+export interface DataFolder {
+  path: string;
+  /** Why init thinks the app keeps data there (said in its `assumed` line). */
+  from: string;
+}
+
+/** A folder pattern of a .gitignore line (`data/`, `/var`, `public/uploads/`), or undefined for files, globs and negations. */
+function ignoredFolder(line: string): string | undefined {
+  const text = line.trim();
+  if (!text || text.startsWith('#') || text.startsWith('!') || /[*?[\]\\]/.test(text)) return undefined;
+  const path = text.replace(/^\//, '').replace(/\/$/, '');
+  return /^[A-Za-z0-9_.@-]+(\/[A-Za-z0-9_.@-]+)*$/.test(path) && !path.includes('..') ? path : undefined;
+}
+
+/** Whether the commit has files under a folder (git's index; without git, whether the folder is there). */
+function committed(projectDir: string, folder: string): boolean {
+  const listed = spawnSync('git', ['-C', projectDir, 'ls-files', '--', folder], { encoding: 'utf8' });
+  return listed.status === 0 ? listed.stdout.trim() !== '' : existsSync(join(projectDir, folder));
+}
+
+function sourceFiles(dir: string, found: string[] = []): string[] {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return found;
+  }
+  for (const entry of entries) {
+    if (found.length >= MAX_FILES) break;
+    if (entry.isDirectory()) {
+      if (!SKIPPED.has(entry.name) && !entry.name.startsWith('.')) sourceFiles(join(dir, entry.name), found);
+    } else if (entry.isFile() && SOURCE_FILE.test(entry.name) && !/\.(test|spec)\.|\.d\.ts$/.test(entry.name)) found.push(join(dir, entry.name));
+  }
+  return found;
+}
+
+/**
+ * The folders a project's app writes data to that a new release would lose (each release is a fresh checkout):
+ * what its .gitignore ignores by a data folder's name, and what its source names by one that the commit lacks
+ * (the app makes it at run time). `ferry init` proposes
+ * them as `shared:`, so they live outside the releases and survive deploys and rollbacks.
+ */
+export function dataFolders(projectDir: string): DataFolder[] {
+  const folders = new Map<string, string>();
+  const gitignore = join(projectDir, '.gitignore');
+  if (existsSync(gitignore)) {
+    for (const line of readFileSync(gitignore, 'utf8').split('\n')) {
+      const path = ignoredFolder(line);
+      if (path && DATA_NAMES.includes(path.split('/').at(-1)!)) folders.set(path, '.gitignore ignores it');
+    }
+  }
+  for (const file of sourceFiles(projectDir)) {
+    if (statSync(file).size > MAX_FILE_BYTES) continue;
+    for (const match of readFileSync(file, 'utf8').matchAll(IN_SOURCE)) {
+      const name = match[1] ?? match[2] ?? match[3];
+      // One the commit fills (it exists, and git does not ignore it) holds the release's own files, not data: not proposed.
+      if (!name || [...folders.keys()].some((path) => path.split('/').at(-1) === name) || committed(projectDir, name)) continue;
+      folders.set(name, `${relative(projectDir, file)} uses it, and the commit has no such folder`);
+    }
+  }
+  return [...folders].map(([path, from]) => ({ path, from })).sort((a, b) => a.path.localeCompare(b.path));
+}
