@@ -35,14 +35,18 @@ describe('the data folders ferry init proposes as shared:', () => {
 
   it('takes the folders the source writes under that the commit does not hold; not a committed folder, an event name, a route or a test', () => {
     write({
-      'server.js': "const file = join(process.cwd(), 'var/count.txt');\nsocket.on('data', read);\napp.get('/uploads', list);\nconst seeds = './fixtures/data.json';\n",
+      'server.js': "const file = join(process.cwd(), 'var', 'count.txt');\nsocket.on('data', read);\napp.get('/uploads', list);\nconst seeds = './fixtures/data.json';\n",
       'src/db.ts': "new Database(resolve(root, 'storage'), 'app.db');\nconst countries = readFileSync('./db/countries.json');\n",
       'db/countries.json': '[]',
       'test/app.test.js': "writeFileSync('./uploads/x', '');",
       'node_modules/lib/index.js': "open('./data/cache');",
+      'config.yaml': 'storage: ./storage\nlisten: 0.0.0.0:4873\nuplinks: { url: ./database-mirror }\n',
+      '.env.example': 'DB_PATH=./data/app.db\n',
+      'package-lock.json': '{ "packages": { "node_modules/x": { "resolved": "./files/x.tgz" } } }',
     });
     commitAll();
     expect(dataFolders(dir)).toEqual([
+      { path: 'data', from: '.env.example uses it, and the commit has no such folder' },
       { path: 'storage', from: 'src/db.ts uses it, and the commit has no such folder' },
       { path: 'var', from: 'server.js uses it, and the commit has no such folder' },
     ]);

@@ -5,8 +5,15 @@ import { join, relative } from 'node:path';
 /** Folder names apps keep their data in (SQLite files, uploads, counters, caches they cannot lose). */
 const DATA_NAMES = ['data', 'var', 'storage', 'uploads', 'upload', 'db', 'database', 'sqlite', '.data', 'files', 'attachments', 'persist'];
 const NAMES = DATA_NAMES.map((name) => name.replace('.', '\\.')).join('|');
-/** In source: `'./data'`, `'data/app.db'`, `"./var/count.txt"`, or a `join(…, 'uploads')` / `resolve(…, "storage")` segment. Not a bare `'data'` (an event name) nor `'/data'` (a route or an absolute path). */
-const IN_SOURCE = new RegExp(`['"\`](?:\\./)?(${NAMES})/[^'"\`\\s]*['"\`]|['"\`]\\./(${NAMES})['"\`]|\\b(?:join|resolve)\\([^)]*?['"\`](${NAMES})['"\`]`, 'g');
+/**
+ * In source: `'./data'`, `'data/app.db'`, `"./var/count.txt"`, or a `join(…, 'uploads')` / `resolve(process.cwd(), "storage")`
+ * segment. Not a bare `'data'` (an event name) nor `'/data'` (a route or an absolute path).
+ */
+const IN_SOURCE = new RegExp(`['"\`](?:\\./)?(${NAMES})/[^'"\`\\s]*['"\`]|['"\`]\\./(${NAMES})['"\`]|\\b(?:join|resolve)\\((?:[^()]|\\([^()]*\\))*?['"\`](${NAMES})['"\`]`, 'g');
+/** In a config file: a value `./storage` or `./data/app.db` (Verdaccio's `storage: ./storage`, a `.env.example`'s `DB_PATH=./data/app.db`). */
+const IN_CONFIG = new RegExp(`(?:^|[\\s:="'])\\./(${NAMES})(?=[/\\s"',]|$)`, 'gm');
+/** The config files searched, at the project's top or in config/: not package.json nor a lockfile. */
+const CONFIG_FILE = /^(?!package(-lock)?\.json$)(?!.*lock).*\.(ya?ml|toml|ini|json|conf)$|^\.env\.(example|sample|defaults)$/;
 const SOURCE_FILE = /\.(c|m)?(j|t)sx?$/;
 /** Folders not searched for source: dependencies, build output, tests. */
 const SKIPPED = new Set(['node_modules', 'dist', 'build', 'coverage', '.git', '.next', 'test', 'tests', '__tests__', 'public', 'static']);
@@ -34,6 +41,18 @@ function committed(projectDir: string, folder: string): boolean {
   return listed.status === 0 ? listed.stdout.trim() !== '' : existsSync(join(projectDir, folder));
 }
 
+function configFiles(projectDir: string): string[] {
+  return ['', 'config'].flatMap((sub) => {
+    try {
+      return readdirSync(join(projectDir, sub), { withFileTypes: true })
+        .filter((entry) => entry.isFile() && CONFIG_FILE.test(entry.name))
+        .map((entry) => join(projectDir, sub, entry.name));
+    } catch {
+      return [];
+    }
+  });
+}
+
 function sourceFiles(dir: string, found: string[] = []): string[] {
   let entries;
   try {
@@ -53,7 +72,7 @@ function sourceFiles(dir: string, found: string[] = []): string[] {
 /**
  * The folders a project's app writes data to that a new release would lose (each release is a fresh checkout):
  * what its .gitignore ignores by a data folder's name, and what its source names by one that the commit lacks
- * (the app makes it at run time). `ferry init` proposes
+ * (the app makes it at run time), and what its config files name as `./<data name>`. `ferry init` proposes
  * them as `shared:`, so they live outside the releases and survive deploys and rollbacks.
  */
 export function dataFolders(projectDir: string): DataFolder[] {
@@ -65,9 +84,10 @@ export function dataFolders(projectDir: string): DataFolder[] {
       if (path && DATA_NAMES.includes(path.split('/').at(-1)!)) folders.set(path, '.gitignore ignores it');
     }
   }
-  for (const file of sourceFiles(projectDir)) {
+  const files = [...sourceFiles(projectDir).map((file) => [file, IN_SOURCE] as const), ...configFiles(projectDir).map((file) => [file, IN_CONFIG] as const)];
+  for (const [file, pattern] of files) {
     if (statSync(file).size > MAX_FILE_BYTES) continue;
-    for (const match of readFileSync(file, 'utf8').matchAll(IN_SOURCE)) {
+    for (const match of readFileSync(file, 'utf8').matchAll(pattern)) {
       const name = match[1] ?? match[2] ?? match[3];
       // One the commit fills (it exists, and git does not ignore it) holds the release's own files, not data: not proposed.
       if (!name || [...folders.keys()].some((path) => path.split('/').at(-1) === name) || committed(projectDir, name)) continue;

@@ -130,8 +130,11 @@ describe('ferry init fits real projects, and what it writes deploys', () => {
       { 'config.yaml': 'storage: ./storage\n' },
       { tinyreg: { 'package.json': JSON.stringify({ name: 'tinyreg', version: '1.0.0', bin: { tinyreg: 'cli.js' } }), 'cli.js': `#!/usr/bin/env node\n${serviceSource('/-/ping', 'cjs')}` } },
     );
-    const { deploy } = await initAndDeploy(dir, { start: 'tinyreg', health: '/-/ping', healthFound: true });
+    const { init, deploy } = await initAndDeploy(dir, { start: 'tinyreg', health: '/-/ping', healthFound: true });
     expect(deploy.out).toMatch(/✓ build .*installed with `npm ci --no-audit --no-fund --omit=dev`/);
+    // Its packages live in ./storage (config.yaml says so): kept outside the releases.
+    expect(init.out).toMatch(/^assumed {2}shared: storage {2}\(config\.yaml uses it/m);
+    expect(parse(readFileSync(join(dir, 'ferry.yml'), 'utf8')).environments.production.shared).toEqual(['storage']);
   });
 
   it('a main field and no start script, health at /healthz (CommonJS)', async () => {
@@ -183,6 +186,34 @@ describe('ferry init fits real projects, and what it writes deploys', () => {
     const { init, deploy } = await initAndDeploy(dir, { start: 'next start', health: '/', healthFound: false });
     expect(init.out).toMatch(/^assumed {2}health: \/ {2}\(a guess: no trial start: `next start` serves \.next, which `npm run build` makes and which has not run here\)/m);
     expect(deploy.out).toMatch(/✓ build .*built with `npm run build`/);
+  });
+
+  it('an app that keeps a counter in ./data (made at run time, in no commit): init shares the folder, and a second deploy keeps the count', async () => {
+    const server = `const http = require('node:http');
+const { mkdirSync, readFileSync, writeFileSync } = require('node:fs');
+const path = require('node:path');
+const file = path.join(process.cwd(), 'data', 'hits');
+mkdirSync(path.dirname(file), { recursive: true });
+const server = http.createServer((req, res) => {
+  if (req.url !== '/hit') return res.end('ok');
+  let hits = 0;
+  try { hits = Number(readFileSync(file, 'utf8')); } catch {}
+  writeFileSync(file, String(hits + 1));
+  res.end(String(hits + 1));
+});
+server.listen(Number(process.env.PORT), process.env.HOST || '127.0.0.1');
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`;
+    const dir = fixture({ name: 'counter', scripts: { start: 'node server.js' } }, { 'server.js': server });
+    const { init } = await initAndDeploy(dir, { start: 'node server.js', health: '/health', healthFound: true });
+    expect(init.out).toMatch(/^assumed {2}shared: data {2}\(server\.js uses it, and the commit has no such folder/m);
+    const port = parse(readFileSync(join(dir, 'ferry.yml'), 'utf8')).environments.production.port;
+    const hit = () => fetch(`http://127.0.0.1:${port}/hit`).then((r) => r.text());
+    expect([await hit(), await hit()]).toEqual(['1', '2']);
+    const again = await ferry(dir, ['deploy', 'production']);
+    expect(again.code, again.out).toBe(0);
+    expect(again.out).toMatch(/shared: data → /);
+    expect(await hit()).toBe('3');
   });
 
   it('a project that does not say how it starts: init says the one edit, and after it the deploy works', async () => {
