@@ -13,7 +13,7 @@ const run = (command, args, env = process.env) => {
   }
 };
 
-if (existsSync('node_modules/typescript/package.json')) {
+if (existsSync('node_modules/esbuild/package.json')) {
   run('npm', ['run', 'build']);
 } else {
   console.error("ferry's prepare: this folder has no node_modules (npm links a folder it installs from without installing its dependencies); installing them to build ferry…");
