@@ -20,7 +20,8 @@ describe('shared folders (process runtime)', () => {
 
   it('data written by one release is there for the next one and after a rollback; status shows where it lives', async () => {
     const url = `http://127.0.0.1:${project.ports.production}/notes`;
-    expect((await project.ferry(['deploy', 'production'])).code).toBe(0);
+    const first = await project.ferry(['deploy', 'production']);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
     expect((await fetch(url, { method: 'POST', body: 'written by r1' })).status).toBe(201);
     project.commit({ VERSION: '2\n' }, 'r2');
     const second = await project.ferry(['deploy', 'production']);
