@@ -33,10 +33,12 @@ describe('the data folders ferry init proposes as shared:', () => {
     ]);
   });
 
-  it('takes the folders the source writes under that the commit does not hold; not a committed folder, an event name, a route or a test', () => {
+  it('takes the folders the source writes under that the commit does not hold; not a committed folder, a module, a subfolder, an event name, a route or a test', () => {
     write({
       'server.js': "const file = join(process.cwd(), 'var', 'count.txt');\nsocket.on('data', read);\napp.get('/uploads', list);\nconst seeds = './fixtures/data.json';\n",
-      'src/db.ts': "new Database(resolve(root, 'storage'), 'app.db');\nconst countries = readFileSync('./db/countries.json');\n",
+      'src/db.ts': "new Database(resolve(import.meta.dirname, 'storage'), 'app.db');\nconst countries = readFileSync('./db/countries.json');\n",
+      // Modules beside the file, and a folder under another one: not data folders of the app.
+      'src/api/index.js': "const files = require('./files');\nimport db from './database';\nconst attachments = await import('./attachments/index.js');\nconst uploads = join(dataDir, 'upload/');\n",
       'db/countries.json': '[]',
       'test/app.test.js': "writeFileSync('./uploads/x', '');",
       'node_modules/lib/index.js': "open('./data/cache');",

@@ -5,11 +5,16 @@ import { join, relative } from 'node:path';
 /** Folder names apps keep their data in (SQLite files, uploads, counters, caches they cannot lose). */
 const DATA_NAMES = ['data', 'var', 'storage', 'uploads', 'upload', 'db', 'database', 'sqlite', '.data', 'files', 'attachments', 'persist'];
 const NAMES = DATA_NAMES.map((name) => name.replace('.', '\\.')).join('|');
+/** A path literal under a data folder: `'./data'`, `"./var/count.txt"`, `'storage/app.db'` (not a bare `'data'`, an event name, nor `'/data'`, a route). */
+const PATH = `['"\`](?:\\./(${NAMES})(?:/[^'"\`\\s]*)?|(${NAMES})/[^'"\`\\s]*)['"\`]`;
+/** What a path is relative to when it is the app's folder: `__dirname`, `process.cwd()`, `import.meta.dirname`, `'.'`. */
+const ROOT = `(?:__dirname|process\\.cwd\\(\\)|import\\.meta\\.dirname|['"\`]\\.\\/?['"\`])`;
 /**
- * In source: `'./data'`, `'data/app.db'`, `"./var/count.txt"`, or a `join(…, 'uploads')` / `resolve(process.cwd(), "storage")`
- * segment. Not a bare `'data'` (an event name) nor `'/data'` (a route or an absolute path).
+ * In source: a path literal, or a `join(__dirname, 'uploads')` / `resolve(process.cwd(), "storage")`. Not a module
+ * (`require('./db')`, `from './files'`, `import('./data')`: code beside the file), nor a later argument of a call
+ * (`join(dataDir, 'upload/')` is under a folder of its own).
  */
-const IN_SOURCE = new RegExp(`['"\`](?:\\./)?(${NAMES})/[^'"\`\\s]*['"\`]|['"\`]\\./(${NAMES})['"\`]|\\b(?:join|resolve)\\((?:[^()]|\\([^()]*\\))*?['"\`](${NAMES})['"\`]`, 'g');
+const IN_SOURCE = new RegExp(`(?<!(?:require|import)\\(\\s*|\\bfrom\\s*|,\\s*)${PATH}|\\b(?:join|resolve)\\(\\s*${ROOT}\\s*,\\s*['"\`](?:\\./)?(${NAMES})(?:/[^'"\`\\s]*)?['"\`]`, 'g');
 /** In a config file: a value `./storage` or `./data/app.db` (Verdaccio's `storage: ./storage`, a `.env.example`'s `DB_PATH=./data/app.db`). */
 const IN_CONFIG = new RegExp(`(?:^|[\\s:="'])\\./(${NAMES})(?=[/\\s"',]|$)`, 'gm');
 /** The config files searched, at the project's top or in config/: not package.json nor a lockfile. */
@@ -84,13 +89,15 @@ export function dataFolders(projectDir: string): DataFolder[] {
       if (path && DATA_NAMES.includes(path.split('/').at(-1)!)) folders.set(path, '.gitignore ignores it');
     }
   }
+  const checked = new Map<string, boolean>();
+  const isCommitted = (name: string) => checked.get(name) ?? checked.set(name, committed(projectDir, name)).get(name)!;
   const files = [...sourceFiles(projectDir).map((file) => [file, IN_SOURCE] as const), ...configFiles(projectDir).map((file) => [file, IN_CONFIG] as const)];
   for (const [file, pattern] of files) {
     if (statSync(file).size > MAX_FILE_BYTES) continue;
     for (const match of readFileSync(file, 'utf8').matchAll(pattern)) {
       const name = match[1] ?? match[2] ?? match[3];
       // One the commit fills (it exists, and git does not ignore it) holds the release's own files, not data: not proposed.
-      if (!name || [...folders.keys()].some((path) => path.split('/').at(-1) === name) || committed(projectDir, name)) continue;
+      if (!name || [...folders.keys()].some((path) => path.split('/').at(-1) === name) || isCommitted(name)) continue;
       folders.set(name, `${relative(projectDir, file)} uses it, and the commit has no such folder`);
     }
   }
