@@ -48,9 +48,25 @@ describe('the data folders ferry init proposes as shared:', () => {
     });
     commitAll();
     expect(dataFolders(dir)).toEqual([
-      { path: 'data', from: '.env.example uses it, and the commit has no such folder' },
-      { path: 'storage', from: 'src/db.ts uses it, and the commit has no such folder' },
-      { path: 'var', from: 'server.js uses it, and the commit has no such folder' },
+      { path: 'data', from: '.env.example uses it, and the commit has no files there' },
+      { path: 'storage', from: 'src/db.ts uses it, and the commit has no files there' },
+      { path: 'var', from: 'server.js uses it, and the commit has no files there' },
+    ]);
+  });
+
+  it('a folder the commit keeps only with a placeholder (.gitkeep, a .gitignore of *) is still the app\'s data', () => {
+    write({
+      '.gitignore': 'node_modules/\nstorage/*\n!storage/.gitkeep\n',
+      'storage/.gitkeep': '',
+      'uploads/.gitignore': '*\n!.gitignore\n',
+      'var/.keep': '',
+      'var/seed.json': '{}',
+      'server.js': "const db = './storage/app.db';\nconst uploads = './uploads';\nconst counts = 'var/counts.json';\n",
+    });
+    commitAll();
+    expect(dataFolders(dir)).toEqual([
+      { path: 'storage', from: '.gitignore ignores it' },
+      { path: 'uploads', from: 'server.js uses it, and the commit has no files there' },
     ]);
   });
 

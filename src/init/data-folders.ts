@@ -32,18 +32,22 @@ export interface DataFolder {
   from: string;
 }
 
-/** A folder pattern of a .gitignore line (`data/`, `/var`, `public/uploads/`), or undefined for files, globs and negations. */
+/** A folder pattern of a .gitignore line (`data/`, `/var`, `public/uploads/`, `storage/*`: its contents), or undefined for files, other globs and negations. */
 function ignoredFolder(line: string): string | undefined {
-  const text = line.trim();
+  const text = line.trim().replace(/\/\*\*?$/, '/');
   if (!text || text.startsWith('#') || text.startsWith('!') || /[*?[\]\\]/.test(text)) return undefined;
   const path = text.replace(/^\//, '').replace(/\/$/, '');
   return /^[A-Za-z0-9_.@-]+(\/[A-Za-z0-9_.@-]+)*$/.test(path) && !path.includes('..') ? path : undefined;
 }
 
-/** Whether the commit has files under a folder (git's index; without git, whether the folder is there). */
+/** Files that only keep an empty folder in git (`data/.gitkeep`, a `data/.gitignore` of `*`): the folder is still the app's to fill. */
+const PLACEHOLDER = /(^|\/)(\.gitkeep|\.keep|\.gitignore|README(\.md)?)$/;
+
+/** Whether the commit has files of its own under a folder (git's index, placeholders aside; without git, whether the folder is there). */
 function committed(projectDir: string, folder: string): boolean {
   const listed = spawnSync('git', ['-C', projectDir, 'ls-files', '--', folder], { encoding: 'utf8' });
-  return listed.status === 0 ? listed.stdout.trim() !== '' : existsSync(join(projectDir, folder));
+  if (listed.status !== 0) return existsSync(join(projectDir, folder));
+  return listed.stdout.split('\n').some((file) => file && !PLACEHOLDER.test(file));
 }
 
 function configFiles(projectDir: string): string[] {
@@ -98,7 +102,7 @@ export function dataFolders(projectDir: string): DataFolder[] {
       const name = match[1] ?? match[2] ?? match[3];
       // One the commit fills (it exists, and git does not ignore it) holds the release's own files, not data: not proposed.
       if (!name || [...folders.keys()].some((path) => path.split('/').at(-1) === name) || isCommitted(name)) continue;
-      folders.set(name, `${relative(projectDir, file)} uses it, and the commit has no such folder`);
+      folders.set(name, `${relative(projectDir, file)} uses it, and the commit has no files there`);
     }
   }
   return [...folders].map(([path, from]) => ({ path, from })).sort((a, b) => a.path.localeCompare(b.path));
