@@ -3,6 +3,22 @@ import { releaseTarget } from '../context.js';
 import { releaseLayout } from '../release-files.js';
 import type { Step } from '../step.js';
 import { carrySharedData } from '../shared-carry.js';
+import { runTimeWritesWarning, writtenSince } from '../run-time-writes.js';
+import type { DeployContext } from '../context.js';
+
+/**
+ * What the serving release's app wrote into its own folder while it ran (process runtime): the new release is a
+ * fresh checkout without it, so the deploy says so, and which shared: folder would keep it.
+ */
+async function warnOfRunTimeWrites(ctx: DeployContext): Promise<void> {
+  const serving = ctx.previous.release;
+  if (!serving || serving === ctx.release!.id) return;
+  const { instances } = await ctx.deps.router.state();
+  const running = ctx.previous.instanceIds.map((id) => instances[id]).filter((instance) => instance && (instance.runtime ?? 'process') === 'process');
+  if (!running.length) return;
+  const files = writtenSince(running[0]!.cwd, Math.min(...running.map((instance) => instance!.startedAt)));
+  if (files.length) ctx.warn(runTimeWritesWarning(files, serving, ctx.release!.id));
+}
 
 /** The runtime makes the release runnable: the build command (process), or the image built or reused, and pushed (docker, swarm). */
 export const build: Step = {
@@ -26,6 +42,8 @@ export const build: Step = {
     });
     // A move from the process runtime to containers: the shared folders' data goes into the volumes first.
     const carried = await carrySharedData(ctx);
+    // A check that cannot read the serving release (its router busy, its folder gone) says nothing; the deploy goes on.
+    await warnOfRunTimeWrites(ctx).catch(() => undefined);
     return [prepared, ...carried].join('; ');
   },
 };

@@ -36,6 +36,27 @@ describe('shared folders (process runtime)', () => {
   });
 });
 
+describe('without shared:', () => {
+  let project: TestProject;
+  beforeAll(async () => {
+    project = await createTestProject();
+  });
+  afterAll(() => project.cleanup());
+
+  it('what the serving app wrote into its release folder is named by the next deploy, with the shared: that keeps it', async () => {
+    const first = await project.ferry(['deploy', 'production']);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(first.stdout).not.toMatch(/wrote .* into its release folder/);
+    expect((await fetch(`http://127.0.0.1:${project.ports.production}/notes`, { method: 'POST', body: 'lost?' })).status).toBe(201);
+    project.commit({ VERSION: '2\n' }, 'r2');
+    const second = await project.ferry(['deploy', 'production']);
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/warning: (r\d+)'s app wrote 1 file\(s\) into its release folder while it ran \(data\/notes\.txt\); (r\d+) is a fresh checkout and starts without them: keep a folder the app writes data to outside the releases with shared: \[data\] in ferry\.yml/);
+    // What the warning says: the new release starts without the note.
+    expect((await notesOf(project)).notes).toEqual([]);
+  });
+});
+
 describe('the seed rule of a shared folder', () => {
   let project: TestProject;
   beforeAll(async () => {
