@@ -47,5 +47,5 @@ export function runTimeWritesWarning(files: string[], serving: string, next: str
   const keep = folders.length
     ? `keep a folder the app writes data to outside the releases with shared: [${folders.join(', ')}] in ferry.yml (copy what ${serving} wrote into the shared folder before ${serving} is pruned)`
     : 'have the app write its data into a folder, and name that folder in shared: in ferry.yml';
-  return `${serving}'s app wrote ${files.length} file(s) into its release folder while it ran (${someFiles(files)}); ${next} is a fresh checkout and starts without them: ${keep}`;
+  return `${serving}'s app wrote ${files.length} file(s) into its release folder while it ran (${someFiles(files)}); ${next} has a folder of its own and starts without them: ${keep}`;
 }

@@ -51,7 +51,7 @@ describe('without shared:', () => {
     project.commit({ VERSION: '2\n' }, 'r2');
     const second = await project.ferry(['deploy', 'production']);
     expect(second.code, second.stdout + second.stderr).toBe(0);
-    expect(second.stdout).toMatch(/warning: (r\d+)'s app wrote 1 file\(s\) into its release folder while it ran \(data\/notes\.txt\); (r\d+) is a fresh checkout and starts without them: keep a folder the app writes data to outside the releases with shared: \[data\] in ferry\.yml/);
+    expect(second.stdout).toMatch(/warning: (r\d+)'s app wrote 1 file\(s\) into its release folder while it ran \(data\/notes\.txt\); (r\d+) has a folder of its own and starts without them: keep a folder the app writes data to outside the releases with shared: \[data\] in ferry\.yml/);
     // What the warning says: the new release starts without the note.
     expect((await notesOf(project)).notes).toEqual([]);
   });
