@@ -1,44 +1,26 @@
-import { lstatSync, readdirSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
-import { someFiles } from '../runtime/shared-data.js';
+import { filesUnder, someFiles } from '../runtime/shared-data.js';
 
 /**
  * Not data: installed dependencies, git's folder, and the caches and temporary files frameworks write at run time
  * (Next.js's .next/cache). Shared folders are links, never walked.
  */
 const NOT_WALKED = new Set(['node_modules', '.git', '.next', '.nuxt', '.svelte-kit', '.cache', '.turbo', 'tmp']);
-const MAX_ENTRIES = 20_000;
+const MAX_FILES = 20_000;
 
 /**
  * The files an app wrote into its own release folder since it started (modified at or after `sinceMs`): data
  * that the next release, a fresh checkout, starts without. Links (the shared folders) are not followed.
  */
 export function writtenSince(appDir: string, sinceMs: number): string[] {
-  const found: string[] = [];
-  let seen = 0;
-  const walk = (dir: string, prefix: string) => {
-    let entries;
+  return filesUnder(appDir, MAX_FILES, NOT_WALKED).filter((file) => {
     try {
-      entries = readdirSync(dir, { withFileTypes: true });
+      return lstatSync(join(appDir, file)).mtimeMs >= sinceMs;
     } catch {
-      return;
+      return false; // gone meanwhile
     }
-    for (const entry of entries) {
-      if (++seen > MAX_ENTRIES) return;
-      const path = prefix ? `${prefix}/${entry.name}` : entry.name;
-      if (entry.isDirectory()) {
-        if (!(prefix === '' && NOT_WALKED.has(entry.name))) walk(join(dir, entry.name), path);
-      } else if (entry.isFile()) {
-        try {
-          if (lstatSync(join(dir, entry.name)).mtimeMs >= sinceMs) found.push(path);
-        } catch {
-          /* gone meanwhile */
-        }
-      }
-    }
-  };
-  walk(appDir, '');
-  return found.sort();
+  });
 }
 
 /** The warning for them: what was written, what the new release lacks, and the setting that keeps such data. */

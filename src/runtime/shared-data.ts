@@ -16,14 +16,16 @@ export interface HiddenFiles {
 
 const UNUSED_FILE = 'shared-unused.json';
 
-/** Files under a folder, relative to it (at most `limit`). */
-export function filesUnder(dir: string, limit = 10_000): string[] {
+/** Files under a folder, relative to it (at most `limit`; links not followed; not in the top-level folders `skip` names). */
+export function filesUnder(dir: string, limit = 10_000, skip: ReadonlySet<string> = new Set()): string[] {
   const found: string[] = [];
   const walk = (at: string) => {
     for (const entry of readdirSync(at, { withFileTypes: true })) {
       if (found.length >= limit) return;
       const path = join(at, entry.name);
-      if (entry.isDirectory()) walk(path);
+      if (entry.isDirectory()) {
+        if (!(at === dir && skip.has(entry.name))) walk(path);
+      }
       else if (entry.isFile()) found.push(relative(dir, path));
     }
   };

@@ -14,9 +14,9 @@ async function warnOfRunTimeWrites(ctx: DeployContext): Promise<void> {
   const serving = ctx.previous.release;
   if (!serving || serving === ctx.release!.id) return;
   const { instances } = await ctx.deps.router.state();
-  const running = ctx.previous.instanceIds.map((id) => instances[id]).filter((instance) => instance && (instance.runtime ?? 'process') === 'process');
+  const running = ctx.previous.instanceIds.flatMap((id) => (instances[id] && (instances[id].runtime ?? 'process') === 'process' ? [instances[id]] : []));
   if (!running.length) return;
-  const files = writtenSince(running[0]!.cwd, Math.min(...running.map((instance) => instance!.startedAt)));
+  const files = writtenSince(running[0]!.cwd, Math.min(...running.map((instance) => instance.startedAt)));
   if (files.length) ctx.warn(runTimeWritesWarning(files, serving, ctx.release!.id));
 }
 
