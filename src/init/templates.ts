@@ -30,7 +30,7 @@ export const DEFAULT_BRANCHES = { develop: 'staging', main: 'production', 'hotfi
 
 export function ferryYml(facts: InitFacts): string {
   // The process runtime is the embedded default: dependencies are installed from the lockfile on each deploy (and reused).
-  const env = (port: number) => ({ port, strategy: 'blue-green', ...(facts.start ? { start: facts.start } : {}), ...(facts.build ? { build: facts.build } : {}), ...(facts.shared?.length ? { shared: facts.shared } : {}), health: { path: facts.healthPath } });
+  const env = (port: number) => ({ port, strategy: 'blue-green', ...(facts.start ? { start: facts.start } : {}), ...(facts.build ? { build: facts.build } : {}), ...(facts.shared?.length ? { shared: [...facts.shared] } : {}), health: { path: facts.healthPath } });
   const dev = facts.services.length ? { dev: { services: devServices(facts.services, facts.app) } } : {};
   const workflow = facts.ferryPin ? { workflow: { ferry: facts.ferryPin } } : {};
   const yaml = stringify({ app: facts.app, branches: DEFAULT_BRANCHES, ...dev, ...workflow, environments: { production: env(3000), staging: env(3001) } });
