@@ -207,6 +207,8 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
     const dir = fixture({ name: 'counter', scripts: { start: 'node server.js' } }, { 'server.js': server });
     const { init } = await initAndDeploy(dir, { start: 'node server.js', health: '/health', healthFound: true });
     expect(init.out).toMatch(/^assumed {2}shared: data {2}\(server\.js uses it, and the commit has no files there/m);
+    // Each environment its own list: no YAML anchor (&a1) and alias (*a1) for a newcomer to puzzle over.
+    expect(readFileSync(join(dir, 'ferry.yml'), 'utf8')).not.toMatch(/[&*]a\d/);
     const port = parse(readFileSync(join(dir, 'ferry.yml'), 'utf8')).environments.production.port;
     const hit = () => fetch(`http://127.0.0.1:${port}/hit`).then((r) => r.text());
     expect([await hit(), await hit()]).toEqual(['1', '2']);
