@@ -3,7 +3,7 @@ import { ferryProcessEnv } from '../shared/process-env.js';
 import { closeSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request as httpRequest } from 'node:http';
-import { fileURLToPath } from 'node:url';
+import { FERRY_ROOT } from '../shared/build-info.js';
 import { statePaths } from '../state/paths.js';
 import type { AgentInfo } from './agent.js';
 import { FerryError, type ErrorCode } from '../util/errors.js';
@@ -11,7 +11,8 @@ import type { ExitCode } from '../errors/exit-codes.js';
 import { readJsonOr } from '../util/fs-atomic.js';
 import { isProcessAlive, sleep } from '../util/sleep.js';
 
-export const FERRY_BIN = fileURLToPath(new URL('../../bin/ferry.js', import.meta.url));
+/** ferry's CLI entry. Paths start at ferry's folder, not at this module: the built code is bundled (scripts/build.js). */
+export const FERRY_BIN = join(FERRY_ROOT, 'bin/ferry.js');
 
 /** The agent of a project, if one is running and answering. */
 export async function findAgent(projectDir: string): Promise<AgentInfo | undefined> {

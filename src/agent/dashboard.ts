@@ -1,11 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { FERRY_ROOT } from '../shared/build-info.js';
 
-/** The package's root: dist/agent/dashboard.js is two folders down. */
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const UPLOT = dirname(createRequire(import.meta.url).resolve('uplot'));
 
 /**
@@ -15,7 +13,7 @@ const UPLOT = dirname(createRequire(import.meta.url).resolve('uplot'));
 export const CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 // The page, its styles and its script modules, as `npm run build` put them in dist/dashboard (compiled from dashboard/*.ts).
-const SCRIPTS = join(ROOT, 'dist/dashboard');
+const SCRIPTS = join(FERRY_ROOT, 'dist/dashboard');
 
 const ASSETS: Record<string, { file: string; type: string }> = {
   '/': { file: join(SCRIPTS, 'index.html'), type: 'text/html; charset=utf-8' },

@@ -1,7 +1,8 @@
 import http from 'node:http';
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { FERRY_ROOT } from '../shared/build-info.js';
 import { routerPaths } from './paths.js';
 import type { InstanceRecord, InstanceSpec, Route, RouteCounters, RouteTls } from './state.js';
 import type { RequestSeries } from './request-metrics.js';
@@ -94,7 +95,8 @@ export class RouterClient {
   }
 }
 
-export const ROUTER_ENTRY = fileURLToPath(new URL('./main.js', import.meta.url));
+/** The router's entry: from ferry's folder, since the module that says this may be bundled anywhere under dist/. */
+export const ROUTER_ENTRY = join(FERRY_ROOT, 'dist/router/main.js');
 
 /** Starts the router as its own detached process unless one already answers; it outlives the agent. */
 export async function ensureRouter(stateDir: string, options: { workers?: number; startTimeoutMs?: number } = {}): Promise<{ client: RouterClient; started: boolean; handover?: { from: number; to?: number; previousBuild: string; failed?: string } }> {

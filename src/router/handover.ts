@@ -3,8 +3,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readdirSync, statSync } from 'node:fs';
 import type net from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { FERRY_VERSION } from '../shared/build-info.js';
+import { FERRY_ROOT, FERRY_VERSION } from '../shared/build-info.js';
 import { ferryProcessEnv } from '../shared/process-env.js';
 
 /**
@@ -13,7 +12,7 @@ import { ferryProcessEnv } from '../shared/process-env.js';
  * upgrade, a rebuild): that ferry asks it to hand its sockets over to a router of its own code.
  */
 export function routerBuild(): string {
-  const dir = fileURLToPath(new URL('.', import.meta.url));
+  const dir = join(FERRY_ROOT, 'dist/router');
   const hash = createHash('sha256').update(FERRY_VERSION);
   for (const name of readdirSync(dir).filter((file) => file.endsWith('.js')).sort()) {
     const stat = statSync(join(dir, name));

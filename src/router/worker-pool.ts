@@ -1,12 +1,13 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import type net from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { FERRY_ROOT } from '../shared/build-info.js';
 import type { ProxyHostOptions, ProxyStats, RoutingView, UpstreamLoad } from './proxy-host.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './worker-protocol.js';
 import { ferryProcessEnv } from '../shared/process-env.js';
 
-const WORKER_ENTRY = fileURLToPath(new URL('./worker-main.js', import.meta.url));
+const WORKER_ENTRY = join(FERRY_ROOT, 'dist/router/worker-main.js');
 /** How long a worker may take to acknowledge a routing change or answer for its counters. */
 const WORKER_REPLY_TIMEOUT_MS = 2000;
 /**
