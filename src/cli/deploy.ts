@@ -4,7 +4,7 @@ import type { DeployEvent, DeployResult } from '../deploy/events.js';
 import { FerryError } from '../util/errors.js';
 import { agentStream, deploymentCall, ensureAgent } from '../agent/client.js';
 import { describeResult, printDeployEvent, progress, type Io } from './output.js';
-import { deployOnHosts, type RemoteDeployRequest } from '../remote/deploy.js';
+import type { RemoteDeployRequest } from '../remote/deploy.js';
 
 /** Secret values the environment names, read from this (the deploying) shell. */
 function collectSecrets(env: ReturnType<typeof environmentOf>): Record<string, string> {
@@ -50,6 +50,8 @@ export async function runDeployment(io: Io, options: { projectDir: string; env: 
 
 /** A deploy or rollback of an environment that runs on hosts (`hosts:`): over SSH, host after host. */
 async function deployToHosts(io: Io, request: RemoteDeployRequest, say: (text: string) => void): Promise<number> {
+  // SSH (ssh2) is loaded only for an environment on hosts: a local deploy does not wait on it.
+  const { deployOnHosts } = await import('../remote/deploy.js');
   const { exitCode, hosts, rolledBack } = await deployOnHosts(request, say, printDeployEvent);
   if (io.json) {
     io.out(JSON.stringify({ env: request.env, kind: request.kind, exitCode, hosts, rolledBack }, null, 2));

@@ -16,4 +16,9 @@ describe("the CLI's entry", () => {
     const { packages } = staticGraph(join(REPO_ROOT, 'src/cli/read-commands.ts'));
     expect([...packages].sort()).toEqual(['yaml']);
   });
+
+  it('ferry deploy and rollback of a local environment load no SSH, Docker or database client: those come with an environment that uses them', () => {
+    const { packages } = staticGraph(join(REPO_ROOT, 'src/cli/deploy.ts'));
+    for (const heavy of ['ssh2', 'dockerode', 'acme-client', 'mongodb', 'pg', 'tsx']) expect([...packages]).not.toContain(heavy);
+  });
 });
