@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../util/zod.js';
 
 /**
  * The bodies the agent's API takes, checked before any handler sees them: a field of the wrong type, a missing

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../util/zod.js';
 import { configSchema } from './schema.js';
 
 /** The JSON Schema for editors, generated from the same zod schema that validates ferry.yml. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { z } from '../util/zod.js';
 import { unpinnedReason } from './ferry-pin.js';
 import { parseDurationMs } from '../util/duration.js';
 import { VOLUME_PATTERN } from './mounts.js';
