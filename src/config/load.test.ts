@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from './load.js';
+import { configReader, parseConfig } from './load.js';
 import { FerryError } from '../util/errors.js';
 import { REPO_ROOT } from '../../test/support/project.js';
 
@@ -107,5 +108,25 @@ describe('ferry.yml', () => {
   it('rejects YAML that does not parse, and a secret name that is not a variable name', () => {
     expect(problems('app: [unclosed')[0]).toMatch(/YAML syntax/);
     expect(problems(valid.replace('[API_KEY]', '["API KEY"]'))[0]).toMatch(/environments\.production\.secrets\.0/);
+  });
+});
+
+describe('configReader', () => {
+  it('parses ferry.yml once while it stays the same, again when it changes, and throws when it no longer loads', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-config-reader-'));
+    try {
+      writeFileSync(join(dir, 'ferry.yml'), valid);
+      const read = configReader(dir);
+      const first = read();
+      expect(read()).toBe(first);
+      writeFileSync(join(dir, 'ferry.yml'), valid.replace('app: hello', 'app: hello2'));
+      const second = read();
+      expect(second).not.toBe(first);
+      expect(second.app).toBe('hello2');
+      writeFileSync(join(dir, 'ferry.yml'), 'app: [');
+      expect(() => read()).toThrow(FerryError);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

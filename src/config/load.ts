@@ -112,6 +112,24 @@ export function loadConfig(projectDir: string): FerryConfig {
   return parseConfig(readFileSync(file, 'utf8'), file);
 }
 
+/**
+ * ferry.yml for a process that reads it again and again (the agent's probes, sampler and certificate checks):
+ * parsed again only when the file changed (its size, modification or change time, or inode), since a parse is
+ * a YAML parse and a validation. A file that no longer loads throws, as loadConfig does.
+ */
+export function configReader(projectDir: string): () => FerryConfig {
+  const file = join(resolve(projectDir), CONFIG_FILE);
+  let seen: { key: string; config: FerryConfig } | undefined;
+  return () => {
+    const stat = statSync(file, { throwIfNoEntry: false });
+    const key = stat ? `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}` : '';
+    if (seen?.key === key && key) return seen.config;
+    const config = loadConfig(projectDir);
+    seen = { key, config };
+    return config;
+  };
+}
+
 /** The environment of that name, if ferry.yml has one: its own key only (`__proto__`, `constructor` name none). */
 export function environmentNamed(config: FerryConfig, name: string): FerryConfig['environments'][string] | undefined {
   return Object.hasOwn(config.environments, name) ? config.environments[name] : undefined;
