@@ -1,12 +1,12 @@
 import http from 'node:http';
 import { spawn } from 'node:child_process';
-import { existsSync, openSync, closeSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, openSync, closeSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FERRY_ROOT } from '../shared/build-info.js';
 import { routerPaths } from './paths.js';
 import type { InstanceRecord, InstanceSpec, Route, RouteCounters, RouteTls } from './state.js';
 import type { RequestSeries } from './request-metrics.js';
-import { isProcessAlive, sleep } from '../util/sleep.js';
+import { pidFileProcessAlive, sleep } from '../util/sleep.js';
 import { FerryError } from '../util/errors.js';
 import { ferryProcessEnv } from '../shared/process-env.js';
 import { routerBuild } from './handover.js';
@@ -96,15 +96,7 @@ export class RouterClient {
 }
 
 /** Whether the process the router's pid file names is alive: a cheap look, without asking the control socket. */
-export function routerProcessAlive(stateDir: string): boolean {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(routerPaths(stateDir).pid, 'utf8').trim());
-  } catch {
-    return false;
-  }
-  return Number.isInteger(pid) && pid > 0 && isProcessAlive(pid);
-}
+export const routerProcessAlive = (stateDir: string): boolean => pidFileProcessAlive(routerPaths(stateDir).pid);
 
 /** The router's entry: from ferry's folder, since the module that says this may be bundled anywhere under dist/. */
 export const ROUTER_ENTRY = join(FERRY_ROOT, 'dist/router/main.js');

@@ -4,8 +4,8 @@ import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { appNameFor } from '../config/app-name.js';
 import { peekConfig } from '../config/peek.js';
-import { writeFileAtomic } from '../util/fs-atomic.js';
-import { isProcessAlive } from '../util/sleep.js';
+import { readJsonOr, writeFileAtomic } from '../util/fs-atomic.js';
+import { isProcessAlive, pidFileProcessAlive } from '../util/sleep.js';
 import { adoptMovedState, tryMoveState } from './relocate.js';
 
 /** Where a project's state lives, and what decided it (printed by `ferry status`). */
@@ -89,14 +89,6 @@ export function defaultStateDir(projectDir: string, app: string | undefined, env
 
 /** True when the agent or the router of a state folder is alive (their pid files name them). */
 function anyProcessRunsFrom(root: string): boolean {
-  const pidIn = (file: string, read: (text: string) => number | undefined) => {
-    try {
-      return read(readFileSync(join(root, file), 'utf8'));
-    } catch {
-      return undefined;
-    }
-  };
-  const agent = pidIn('agent.json', (text) => (JSON.parse(text) as { pid?: number }).pid);
-  const router = pidIn(join('router', 'router.pid'), (text) => Number(text.trim()) || undefined);
-  return [agent, router].some((pid) => pid !== undefined && isProcessAlive(pid));
+  const agent = readJsonOr<{ pid?: number } | null>(join(root, 'agent.json'), null)?.pid;
+  return (agent !== undefined && isProcessAlive(agent)) || pidFileProcessAlive(join(root, 'router', 'router.pid'));
 }

@@ -14,6 +14,17 @@ export function isProcessAlive(pid: number): boolean {
   return !isZombie(pid);
 }
 
+/** Whether the process a pid file names (its pid as text) is alive; false when the file is missing or says no pid. */
+export function pidFileProcessAlive(file: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(file, 'utf8').trim());
+  } catch {
+    return false;
+  }
+  return Number.isInteger(pid) && pid > 0 && isProcessAlive(pid);
+}
+
 /** Whether /proc says the process has exited and waits to be reaped (state Z or X); false where there is no /proc. */
 function isZombie(pid: number): boolean {
   try {
