@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { ferryProcessEnv } from '../shared/process-env.js';
 import { closeSync, mkdirSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { FERRY_ROOT } from '../shared/build-info.js';
 import { statePaths } from '../state/paths.js';
 import type { AgentInfo } from './agent.js';
@@ -136,39 +136,38 @@ export function agentError(status: number, body: unknown): FerryError {
   return new FerryError({ code: error.code, message: error.message, hint: error.hint, details: error.details, remoteExitCode: error.exitCode });
 }
 
-async function failFromResponse(response: Response): Promise<never> {
-  throw agentError(response.status, await response.json().catch(() => ({})));
-}
-
 /**
- * One JSON request over node:http. The one-shot calls of the CLI (status, history, tokens…) use it rather
- * than fetch, whose first use loads undici: about 40 ms of a command that should answer at once.
+ * One request over node:http, answered with the response as it starts. The CLI's calls use it rather than
+ * fetch, whose first use loads undici: about 40 ms of a command that should answer at once.
  */
-function httpJson(url: string, options: { method?: string; token?: string; body?: unknown; timeoutMs?: number } = {}): Promise<{ status: number; body: unknown }> {
+function httpOpen(url: string, options: { method?: string; token?: string; body?: unknown; timeoutMs?: number } = {}): Promise<IncomingMessage> {
   const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
   const headers: Record<string, string> = { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }) };
   return new Promise((resolve, reject) => {
     // Its own connection (agent: false): the global agent's keep-alive sockets time out after 5 s of silence,
     // which would cut a call the agent takes longer to answer (an ACME renewal). A timeout only when asked for.
-    const request = httpRequest(url, { method: options.method ?? 'GET', headers, agent: false, ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}) }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('error', reject);
-      response.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown = {};
-        try {
-          body = text ? JSON.parse(text) : {};
-        } catch {
-          // not JSON: the status says what happened
-        }
-        resolve({ status: response.statusCode ?? 0, body });
-      });
-    });
+    const request = httpRequest(url, { method: options.method ?? 'GET', headers, agent: false, ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}) }, resolve);
     if (options.timeoutMs) request.on('timeout', () => request.destroy(new Error(`${url} did not answer within ${options.timeoutMs}ms`)));
     request.on('error', reject);
     request.end(payload);
   });
+}
+
+/** A response's whole body as JSON ({} when empty or not JSON: the status says what happened). */
+async function jsonOf(response: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of response) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  try {
+    return text ? JSON.parse(text) : {};
+  } catch {
+    return {};
+  }
+}
+
+async function httpJson(url: string, options: Parameters<typeof httpOpen>[1] = {}): Promise<{ status: number; body: unknown }> {
+  const response = await httpOpen(url, options);
+  return { status: response.statusCode ?? 0, body: await jsonOf(response) };
 }
 
 async function agentCall<T>(agent: AgentInfo, path: string, method: 'GET' | 'POST', body?: unknown): Promise<T> {
@@ -184,23 +183,23 @@ export const agentPost = <T>(agent: AgentInfo, path: string, body: unknown): Pro
 /** POSTs and reads the NDJSON event stream, handing each event to onEvent. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- NDJSON events of several shapes; each caller reads the fields of the ones it handles
 export async function agentStream(agent: AgentInfo, path: string, body: unknown, onEvent: (event: any) => void): Promise<void> {
-  const response = await fetch(`${agent.url}${path}`, { method: 'POST', headers: { authorization: `Bearer ${agent.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  await readNdjson(response, onEvent);
+  await readNdjson(await httpOpen(`${agent.url}${path}`, { method: 'POST', token: agent.token, body }), onEvent);
 }
 
 /** GETs an NDJSON stream (`ferry logs --follow`) and hands each record to onEvent until the agent ends it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- records of several shapes
 export async function agentGetStream(agent: AgentInfo, path: string, onEvent: (event: any) => void): Promise<void> {
-  await readNdjson(await fetch(`${agent.url}${path}`, { headers: { authorization: `Bearer ${agent.token}` } }), onEvent);
+  await readNdjson(await httpOpen(`${agent.url}${path}`, { token: agent.token }), onEvent);
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
-async function readNdjson(response: Response, onEvent: (event: any) => void): Promise<void> {
-  if (!response.ok) await failFromResponse(response);
-  const decoder = new TextDecoder();
+async function readNdjson(response: IncomingMessage, onEvent: (event: any) => void): Promise<void> {
+  const status = response.statusCode ?? 0;
+  if (status < 200 || status > 299) throw agentError(status, await jsonOf(response));
+  response.setEncoding('utf8');
   let buffered = '';
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    buffered += decoder.decode(chunk, { stream: true });
+  for await (const chunk of response) {
+    buffered += chunk as string;
     const lines = buffered.split('\n');
     buffered = lines.pop() ?? '';
     for (const line of lines) if (line.trim()) onEvent(JSON.parse(line));

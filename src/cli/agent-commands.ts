@@ -1,5 +1,4 @@
-import { loadConfig } from '../config/load.js';
-import { startAgent } from '../agent/agent.js';
+import type { startAgent } from '../agent/agent.js';
 import { statePaths } from '../state/paths.js';
 import { RouterClient } from '../router/client.js';
 import { isProcessAlive, sleep } from '../util/sleep.js';
@@ -17,7 +16,7 @@ function describeAgent(io: Io, info: { pid: number; url: string }, projectDir: s
 
 /** `ferry agent [--detach]`: run the control plane, starting the data plane if it is not running. */
 export async function agentStart(io: Io, projectDir: string, options: { detach: boolean; port?: number; serve?: boolean }): Promise<number> {
-  loadConfig(projectDir);
+  (await import('../config/load.js')).loadConfig(projectDir);
   const running = await findAgent(projectDir);
   if (running) {
     progress(io)(`an agent is already running for ${projectDir}`);
@@ -31,7 +30,9 @@ export async function agentStart(io: Io, projectDir: string, options: { detach: 
   if (!options.serve) return foregroundAgent(io, projectDir, options.port);
   let agent: Awaited<ReturnType<typeof startAgent>>;
   try {
-    agent = await startAgent({ projectDir, port: options.port });
+    // The agent's own code (server, deploy engine, runtimes, metrics) is loaded by the process that serves
+    // only, as ferry.yml's schema is by the commands that check it: `ferry agent stop` needs neither.
+    agent = await (await import('../agent/agent.js')).startAgent({ projectDir, port: options.port });
   } catch (error) {
     // Started at the same moment as another (several ferry commands at once): that one serves; nothing to do here.
     if (!(error instanceof FerryError && error.code === 'AGENT_ALREADY_RUNNING')) throw error;

@@ -17,6 +17,12 @@ describe("the CLI's entry", () => {
     expect([...packages].sort()).toEqual(['yaml']);
   });
 
+  it("ferry agent stop (each test's cleanup, a user's Ctrl-C) loads none of the agent's own code (server, deploy engine, runtimes, metrics) nor ferry.yml's schema (zod): those come with `agent --serve`", () => {
+    const { files, packages } = staticGraph(join(REPO_ROOT, 'src/cli/agent-commands.ts'));
+    expect([...files].map((file) => file.slice(join(REPO_ROOT, 'src/').length)).filter((file) => /^(agent\/(agent|server)|deploy\/|runtime\/|metrics\/)/.test(file))).toEqual([]);
+    expect([...packages].sort()).toEqual(['yaml']);
+  });
+
   it('ferry deploy and rollback of a local environment load no SSH, Docker or database client: those come with an environment that uses them', () => {
     const { packages } = staticGraph(join(REPO_ROOT, 'src/cli/deploy.ts'));
     for (const heavy of ['ssh2', 'dockerode', 'acme-client', 'mongodb', 'pg', 'tsx']) expect([...packages]).not.toContain(heavy);

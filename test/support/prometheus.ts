@@ -14,16 +14,19 @@ export interface TestPrometheus {
   stop: () => Promise<void>;
 }
 
-/** A real Prometheus on 127.0.0.1 scraping the given targets every second (bearer token from a file, as the agent needs). */
-export async function startPrometheus(targets: Array<{ job: string; address: string; token?: string }>, startTimeoutMs = 30_000): Promise<TestPrometheus> {
+/**
+ * A real Prometheus on 127.0.0.1 scraping the given targets every second, or every `scrapeSeconds` (bearer token
+ * from a file, as the agent needs). The scrape timeout is the interval: a target slower than that is `up 0`.
+ */
+export async function startPrometheus(targets: Array<{ job: string; address: string; token?: string; scrapeSeconds?: number }>, startTimeoutMs = 30_000): Promise<TestPrometheus> {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-prometheus-'));
   const port = await freePort();
   const jobs = targets.map((target) => {
     const tokenFile = join(dir, `${target.job}.token`);
     if (target.token) writeFileSync(tokenFile, target.token, { mode: 0o600 });
     return `  - job_name: ${target.job}
-    scrape_interval: 1s
-    scrape_timeout: 1s
+    scrape_interval: ${target.scrapeSeconds ?? 1}s
+    scrape_timeout: ${target.scrapeSeconds ?? 1}s
     static_configs: [{ targets: ['${target.address}'] }]
 ${target.token ? `    authorization: { credentials_file: ${tokenFile} }\n` : ''}`;
   });
