@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestProject, ferryUntil, httpGet, readAgentInfo, type TestProject } from '../../test/support/project.js';
-import { KeepAliveLoad } from '../../test/support/load.js';
+import { KeepAliveLoad, STEADY_TRAFFIC } from '../../test/support/load.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { dechunk, rawRequest, statuses } from '../../test/support/raw-http.js';
 import { routerPaths } from '../router/paths.js';
@@ -33,7 +33,7 @@ async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs: number
 
 describe('control plane and data plane are separate', () => {
   it('survives the agent killed with SIGKILL in the watch window: no failed request, a defined outcome, the lock freed', async () => {
-    const load = new KeepAliveLoad({ port: project.ports.production, connections: 10 });
+    const load = new KeepAliveLoad({ port: project.ports.production, ...STEADY_TRAFFIC });
     load.start();
     project.commit({ 'package.json': '{"name":"hello","version":"2.0.0","type":"module"}\n' }, 'v2');
     const deploy = ferryUntil(project, ['deploy', 'production'], /^→ watch$/m);

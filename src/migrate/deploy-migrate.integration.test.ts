@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestProject, httpGet, type TestProject } from '../../test/support/project.js';
 import { createTestDatabase, postgresAvailable, POSTGRES_URL } from '../../test/support/postgres.js';
-import { KeepAliveLoad } from '../../test/support/load.js';
+import { KeepAliveLoad, STEADY_TRAFFIC } from '../../test/support/load.js';
 import { startWebhook } from '../../test/support/webhook.js';
 
 const available = await postgresAvailable();
@@ -42,7 +42,7 @@ describe.skipIf(!available)('the migrate step of a deploy', () => {
   });
 
   it('a failing migration under load: exit 1, 0 failed requests, the old release serving, the alert sent, the halted step in history', async () => {
-    const load = new KeepAliveLoad({ port: project.ports.production, connections: 20 });
+    const load = new KeepAliveLoad({ port: project.ports.production, ...STEADY_TRAFFIC });
     load.start();
     project.commit(
       {

@@ -5,7 +5,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createTestProject, ferryUntil, REPO_ROOT, type TestProject } from '../../test/support/project.js';
 import { startSshd, type TestSshd } from '../../test/support/sshd.js';
-import { KeepAliveLoad } from '../../test/support/load.js';
+import { KeepAliveLoad, STEADY_TRAFFIC } from '../../test/support/load.js';
 
 // Deploying to a host over SSH: a real OpenSSH sshd on a loopback port is the host (its sessions keep
 // ferry's builds and state in their own folders), and the CLI deploys to it as from a laptop or CI.
@@ -76,7 +76,7 @@ describe('ferry deploy to a host over SSH', () => {
 
   it('deploys again under load with no failed request; ferry is not copied again, and the bundle holds only what is new', async () => {
     project.commit({ 'NOTES.md': 'second\n' }, 'second release');
-    const load = new KeepAliveLoad({ port: project.ports.production, connections: 4 });
+    const load = new KeepAliveLoad({ port: project.ports.production, ...STEADY_TRAFFIC });
     load.start();
     const started = Date.now();
     const deployed = await project.ferry(['deploy', 'production'], shell);

@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { STEADY_TRAFFIC } from './load.js';
 
 export interface TestNamespace {
   name: string;
@@ -50,8 +51,8 @@ export function createNamespace(index: number): TestNamespace {
   };
 }
 
-/** Keep-alive HTTP load from inside a namespace to a port on its loopback, until stop(): what it saw. */
-export function loadInNamespace(namespace: TestNamespace, port: number, connections = 4) {
+/** Keep-alive HTTP load from inside a namespace to a port on its loopback (steady traffic: load.ts), until stop(): what it saw. */
+export function loadInNamespace(namespace: TestNamespace, port: number, { connections, pacingMs }: { connections: number; pacingMs: number } = STEADY_TRAFFIC) {
   const script = `
     const http = require('node:http');
     const agent = new http.Agent({ keepAlive: true, maxSockets: ${connections} });
@@ -61,7 +62,14 @@ export function loadInNamespace(namespace: TestNamespace, port: number, connecti
       const req = http.get({ host: '127.0.0.1', port: ${port}, path: '/', agent, timeout: 10000 }, (res) => { res.resume(); res.on('end', () => { requests++; if (res.statusCode !== 200) { failed++; errors.push(String(res.statusCode)); } resolve(); }); });
       req.on('error', (e) => { requests++; failed++; errors.push(e.code || e.message); resolve(); });
     });
-    const loops = Array.from({ length: ${connections} }, async () => { while (running) await once(); });
+    const loops = Array.from({ length: ${connections} }, async () => {
+      while (running) {
+        const sent = Date.now();
+        await once();
+        const pauseMs = ${pacingMs} - (Date.now() - sent);
+        if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      }
+    });
     Promise.all(loops).then(() => { process.stdout.write(JSON.stringify({ requests, failed, errors: errors.slice(0, 10) })); agent.destroy(); });
   `;
   const child = spawn('ip', ['netns', 'exec', namespace.name, process.execPath, '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });

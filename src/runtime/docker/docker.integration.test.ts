@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
 import { httpGet, type TestProject } from '../../../test/support/project.js';
 import { dockerAvailable, dockerTestProject, removeDockerLeftovers } from '../../../test/support/docker-base.js';
-import { KeepAliveLoad } from '../../../test/support/load.js';
+import { KeepAliveLoad, STEADY_TRAFFIC } from '../../../test/support/load.js';
 
 const docker = new Docker();
 const available = await dockerAvailable(docker);
@@ -39,7 +39,7 @@ describe.skipIf(!available)('docker runtime', () => {
   }, 180_000); // an image build on a loaded 2-core machine took 45-90 s
 
   it('switches containers under keep-alive load without a failed request, and stops the old one', async () => {
-    const load = new KeepAliveLoad({ port: project.ports.production, connections: 20, pacingMs: 5 });
+    const load = new KeepAliveLoad({ port: project.ports.production, ...STEADY_TRAFFIC });
     load.start();
     project.commit({ 'package.json': '{"name":"hello","version":"2.0.0","type":"module"}\n' }, 'v2');
     const second = await project.ferry(['deploy', 'production']);

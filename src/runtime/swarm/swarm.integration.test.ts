@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
 import { createTestProject, httpGet, type TestProject } from '../../../test/support/project.js';
 import { SLIM_DOCKERFILE, dockerAvailable, ensureTestBaseImage, removeDockerLeftovers } from '../../../test/support/docker-base.js';
-import { KeepAliveLoad } from '../../../test/support/load.js';
+import { KeepAliveLoad, STEADY_TRAFFIC } from '../../../test/support/load.js';
 import { registryAvailable, startRegistry, type TestRegistry } from '../../../test/support/registry.js';
 import { loadRouterState } from '../../router/state.js';
 
@@ -48,7 +48,7 @@ describe.skipIf(!swarmActive)('swarm runtime, replicas: 2', () => {
   const services = async () => (await docker.listServices({ filters: { label: [`ferry.app=${appName}`] } })).map((s) => s.Spec?.Labels?.['ferry.release']).sort();
 
   it('a good release, one whose tasks fail their health check, and one that turns unhealthy in the watch window: the right release serves, 0 failed requests', async () => {
-    const load = new KeepAliveLoad({ port: project.ports.production, connections: 20, pacingMs: 10 });
+    const load = new KeepAliveLoad({ port: project.ports.production, ...STEADY_TRAFFIC });
     load.start();
     project.commit({ VERSION: '2' }, 'good');
     const good = await project.ferry(['deploy', 'production', '--json']);
