@@ -1,9 +1,10 @@
 // npm's prepare: builds dist/. When ferry is installed from a clone's folder (`npm install -g ./ferry`), npm
 // only links the folder and runs this script there, without installing the folder's dependencies: so when
-// they are missing, install them first (with the dev ones the build needs); that install runs this script
-// again, which then builds. A git URL install and `npm ci` in a checkout arrive with them and just build.
+// they are missing, install what ferry runs with and the one tool its build needs (esbuild, at the lockfile's
+// version), not the development tools (TypeScript, ESLint, vitest, Chromium's driver: 366 packages and 201 MB
+// against 195 and 80 MB), then build. A git URL install and `npm ci` in a checkout arrive with them and just build.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 
 const run = (command, args, env = process.env) => {
   const result = spawnSync(command, args, { stdio: 'inherit', env });
@@ -23,5 +24,9 @@ if (existsSync('node_modules/esbuild/package.json')) {
   // (Dropping them all once made better-sqlite3 compile here for a minute, its prebuilt binary's host unknown.)
   const outer = /^npm_config_(global|global_prefix|prefix|local_prefix|location|allow_scripts|ignore_scripts|omit|include|only|production|dev|also|save.*|package_lock.*|install_links|install_strategy|global_style|legacy_bundling|workspaces?|include_workspace_root|user_agent|npm_version)$/i;
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !outer.test(key)));
-  run('npm', ['install', '--include=dev', '--no-save', '--no-audit', '--no-fund'], env);
+  const locked = existsSync('package-lock.json') ? JSON.parse(readFileSync('package-lock.json', 'utf8')).packages?.['node_modules/esbuild']?.version : undefined;
+  const esbuild = `esbuild@${locked ?? JSON.parse(readFileSync('package.json', 'utf8')).devDependencies.esbuild}`;
+  // npm runs no prepare for an install that names a package: the build is run here.
+  run('npm', ['install', '--omit=dev', '--no-save', '--no-audit', '--no-fund', esbuild], env);
+  run('npm', ['run', 'build']);
 }

@@ -196,6 +196,9 @@ describe('every install route the README names', () => {
       expect(result.status, `${route}: ${result.output.slice(-3000)}`).toBe(0);
       expect(result.version, route).toBe(FERRY_VERSION);
     }
+    // The clone's folder got what ferry runs with and the esbuild its build needs, not the development tools.
+    expect(existsSync(join(clone, 'node_modules', 'esbuild')), 'esbuild in the clone').toBe(true);
+    for (const tool of ['typescript', 'vitest', 'eslint', 'playwright-core']) expect(existsSync(join(clone, 'node_modules', tool)), tool).toBe(false);
     // Each route's better-sqlite3 came prebuilt (from the host the user set, or prebuild-install's cache of it), not
     // compiled (a compile leaves obj.target): the clone's prepare once dropped that setting and compiled for a minute.
     if (prebuildMade) {
