@@ -19,8 +19,8 @@ export interface LoadSummary {
 /**
  * Traffic for a test of a deploy flow (a runtime, SSH hosts, a failed migration, a killed agent): 10 keep-alive
  * connections, each sending a request every 20 ms, at most 500 a second. Requests are in flight through every
- * step, and the CPU is left to what is tested: back to back, 20 connections sent about 2,000 a second and took most
- * of a core here (two thirds of the swarm file's 94 CPU-s alone), with three files running at once on 2 cores. The
+ * step, and the CPU is left to what is tested: back to back, 4 connections already sent about 2,000 a second, and
+ * the traffic was two thirds of the swarm file's 94 CPU-s alone, with three files running at once on 2 cores. The
  * router's own tests (handover, workers, recovery, router.test) and the process runtime's five deploys under load
  * still send back to back: there the stress is the point.
  */
