@@ -14,9 +14,7 @@ const run = (command, args, env = process.env) => {
   }
 };
 
-if (existsSync('node_modules/esbuild/package.json')) {
-  run('npm', ['run', 'build']);
-} else {
+if (!existsSync('node_modules/esbuild/package.json')) {
   console.error("ferry's prepare: this folder has no node_modules (npm links a folder it installs from without installing its dependencies); installing them to build ferry…");
   // The outer install's own settings (--global, its prefix, --omit=dev, --allow-scripts, what it saves) are for the
   // outer install, not this folder's. The rest is kept: where packages and prebuilt binaries come from
@@ -26,7 +24,7 @@ if (existsSync('node_modules/esbuild/package.json')) {
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !outer.test(key)));
   const locked = existsSync('package-lock.json') ? JSON.parse(readFileSync('package-lock.json', 'utf8')).packages?.['node_modules/esbuild']?.version : undefined;
   const esbuild = `esbuild@${locked ?? JSON.parse(readFileSync('package.json', 'utf8')).devDependencies.esbuild}`;
-  // npm runs no prepare for an install that names a package: the build is run here.
+  // An install that names a package runs no prepare of this folder: the build below is the only one.
   run('npm', ['install', '--omit=dev', '--no-save', '--no-audit', '--no-fund', esbuild], env);
-  run('npm', ['run', 'build']);
 }
+run('npm', ['run', 'build']);
