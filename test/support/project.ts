@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { freePort } from '../../src/util/ports.js';
 import { statePaths } from '../../src/state/paths.js';
+import { agentStop } from '../../src/cli/agent-commands.js';
 
 /** The repository's root: two folders up from here, or three from the benchmarks' compiled copy (dist-bench/test/support). */
 export const REPO_ROOT = [resolve(import.meta.dirname, '../..'), resolve(import.meta.dirname, '../../..')].find((dir) => existsSync(join(dir, 'bin/ferry.js')))!;
@@ -26,6 +27,9 @@ export function fastConfig(ports: { production: number; staging: number }) {
   return {
     app: 'hello',
     agent: { port: 0 },
+    // One proxy worker, not one per core: the master hands connections to a worker as in production, and the
+    // router's own tests (workers, handover) run several; a second worker per test router was CPU for nothing.
+    router: { workers: 1 },
     environments: {
       production: {
         port: ports.production,
@@ -93,9 +97,12 @@ export async function createTestProject(): Promise<TestProject> {
       return git('rev-parse', 'HEAD');
     },
     async cleanup() {
-      const stopped = await ferry(['agent', 'stop']);
+      // What `ferry agent stop` does, in this process: a cleanup is not a test of the CLI (those call it), and a CLI
+      // process per test's cleanup was about 0.3 CPU-s each on a suite bound by its 2 cores.
+      const said: string[] = [];
+      await agentStop({ json: false, out: (text) => said.push(text), err: (text) => said.push(text) }, dir);
       const stateDir = statePaths(dir).root;
-      if (process.env.FERRY_TEST_DEBUG) console.log('agent stop', stopped, dir, stateDir);
+      if (process.env.FERRY_TEST_DEBUG) console.log('agent stop', said, dir, stateDir);
       if (!process.env.FERRY_TEST_DEBUG) for (const path of [dir, stateDir]) rmSync(path, { recursive: true, force: true });
     },
   };
