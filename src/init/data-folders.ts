@@ -24,7 +24,7 @@ const SOURCE_FILE = /\.(c|m)?(j|t)sx?$/;
 const SKIPPED = new Set(['node_modules', 'dist', 'build', 'coverage', '.git', '.next', 'test', 'tests', '__tests__', 'public', 'static']);
 /** Bounds on the source search, so init stays quick in a large repository. */
 const MAX_FILES = 400;
-const MAX_FILE_BYTES = 256 * 1024;
+export const MAX_FILE_BYTES = 256 * 1024;
 
 export interface DataFolder {
   path: string;
@@ -62,7 +62,8 @@ function configFiles(projectDir: string): string[] {
   });
 }
 
-function sourceFiles(dir: string, found: string[] = []): string[] {
+/** The project's own source files (not dependencies, build output or tests), up to MAX_FILES. */
+export function sourceFiles(dir: string, found: string[] = []): string[] {
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true });

@@ -1,14 +1,24 @@
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, join } from 'node:path';
 import { probeHttp } from '../health/probe.js';
 import { instanceBaseEnv } from '../shared/process-env.js';
 import { freePort } from '../util/ports.js';
 import { sleep } from '../util/sleep.js';
+import { MAX_FILE_BYTES, sourceFiles } from './data-folders.js';
 
 /** Paths services commonly answer health checks on, most specific first; `/` last, as a fallback. */
 export const HEALTH_CANDIDATES = ['/health', '/healthz', '/-/ping', '/ping', '/api/health', '/status', '/'];
+
+/** The candidates (not `/`) the project's source names as a string (`'/status'`, `"/healthz"`), in candidate order. */
+export function healthPathsInSource(dir: string): string[] {
+  const texts = sourceFiles(dir)
+    .filter((file) => statSync(file).size <= MAX_FILE_BYTES)
+    .map((file) => readFileSync(file, 'utf8'));
+  return HEALTH_CANDIDATES.filter((path) => path !== '/' && texts.some((text) => [`'${path}'`, `"${path}"`, `\`${path}\``].some((quoted) => text.includes(quoted))));
+}
 
 export interface HealthFinding {
   path?: string;
@@ -47,7 +57,7 @@ export async function findHealthPath(dir: string, start: string, options: { need
     while (Date.now() < deadline && exited === undefined) {
       for (const path of HEALTH_CANDIDATES) {
         const probe = await probeHttp(port, path, 1000);
-        if (probe.ok) return { path, reason: `a trial start (${where}) answered ${probe.status} on ${path}${path === '/' ? '; none of the usual health paths did' : ''}` };
+        if (probe.ok) return path === '/' ? { path, reason: `a trial start (${where}) answered ${probe.status} on /; none of the usual health paths did` } : await unlessAnyPath(dir, port, path, probe.status, where);
         if (probe.error === 'ECONNREFUSED') break;
       }
       await sleep(250);
@@ -61,4 +71,19 @@ export async function findHealthPath(dir: string, start: string, options: { need
     }
     rmSync(copy, { recursive: true, force: true });
   }
+}
+
+/**
+ * A 2xx on a usual health path says nothing when the app answers 2xx on any path (a catch-all route, a
+ * single-page app): then the path its source names is taken (if it answers), else `/`, and init says so.
+ */
+async function unlessAnyPath(dir: string, port: number, path: string, status: number | null, where: string): Promise<HealthFinding> {
+  const nowhere = `/ferry-init-no-such-path-${randomBytes(4).toString('hex')}`;
+  const elsewhere = await probeHttp(port, nowhere, 1000);
+  if (!elsewhere.ok) return { path, reason: `a trial start (${where}) answered ${status} on ${path}` };
+  const anyPath = `a trial start (${where}) answered ${elsewhere.status} on any path (${path}, and ${nowhere} too)`;
+  for (const named of healthPathsInSource(dir)) {
+    if ((await probeHttp(port, named, 1000)).ok) return { path: named, reason: `${anyPath}; ${named} is the health path the source names` };
+  }
+  return { path: '/', reason: `${anyPath}, and the source names none of ${HEALTH_CANDIDATES.slice(0, -1).join(', ')}: / assumed; set health.path to a route that checks what the app needs` };
 }
