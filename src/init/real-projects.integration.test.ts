@@ -205,7 +205,9 @@ server.listen(Number(process.env.PORT), process.env.HOST || '127.0.0.1');
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
     const dir = fixture({ name: 'counter', scripts: { start: 'node server.js' } }, { 'server.js': server });
-    const { init } = await initAndDeploy(dir, { start: 'node server.js', health: '/health', healthFound: true });
+    // It answers 'ok' on every path: /health answering says nothing, so init takes / and says it is a guess.
+    const { init } = await initAndDeploy(dir, { start: 'node server.js', health: '/', healthFound: true });
+    expect(init.out).toMatch(/^assumed {2}health: \/ {2}\(.* answered 200 on any path .*: \/ assumed; set health\.path to a route/m);
     expect(init.out).toMatch(/^assumed {2}shared: data {2}\(server\.js uses it, and the commit has no files there/m);
     // Each environment its own list: no YAML anchor (&a1) and alias (*a1) for a newcomer to puzzle over.
     expect(readFileSync(join(dir, 'ferry.yml'), 'utf8')).not.toMatch(/[&*]a\d/);
