@@ -176,7 +176,7 @@ export async function startAgent(options: { projectDir: string; port?: number; r
   const sampling = sampler.run(stopProbes.signal);
   const tls = new TlsManager({ router, paths, projectDir });
   const checking = startCertificateChecks({ tls, config: currentConfig, log: (fields, message) => logger.info(fields, message) }, CERTIFICATE_CHECK_EVERY_MS, stopProbes.signal);
-  const server = createAgentServer({ store, router, runtimes, paths, location, notes, checkDatabase: database.check, allowedHosts: config.agent.allowed_hosts, projectDir, tls,
+  const server = createAgentServer({ store, router, runtimes, paths, location, notes, checkDatabase: database.check, allowedHosts: config.agent.allowed_hosts, projectDir, config: readConfig, tls,
     sessions,
     tokens: {
       current: () => tokens,

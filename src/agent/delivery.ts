@@ -1,4 +1,5 @@
-import { environmentNamed, environmentOf, loadConfig } from '../config/load.js';
+import { environmentNamed, environmentOf } from '../config/load.js';
+import type { FerryConfig } from '../config/schema.js';
 import { servingOf } from '../deploy/serving.js';
 import { deliveryMetrics, deliveryTrend } from '../metrics/delivery.js';
 import { sampleHost } from '../metrics/host.js';
@@ -19,6 +20,8 @@ export interface DeliveryDeps {
   store: Store;
   router: RouterClient;
   projectDir: string;
+  /** ferry.yml as it is now (see AgentServerDeps.config). */
+  config: () => FerryConfig;
   sampleTraffic?: () => Promise<void>;
 }
 
@@ -51,7 +54,7 @@ function windowOf(url: URL, fallback = '30d'): { since: number; until: number; l
  * a resolved alert closes it.
  */
 async function alertmanager(deps: DeliveryDeps, delivery: DeliveryStore, body: AlertmanagerBody) {
-  const config = loadConfig(deps.projectDir);
+  const config = deps.config();
   const results: Array<{ fingerprint: string; action: 'opened' | 'already open' | 'closed' | 'ignored'; incident?: number; reason?: string }> = [];
   for (const alert of body.alerts) {
     const fingerprint = alert.fingerprint ?? JSON.stringify(alert.labels ?? {});
@@ -85,7 +88,7 @@ export function deliveryRoutes(deps: DeliveryDeps): Route[] {
       path: '/api/metrics',
       auth: 'read',
       async handle({ res, url }) {
-        const env = queryEnv(deps.projectDir, url, 'production');
+        const env = queryEnv(deps.config, url, 'production');
         // The requests since the last sample are stored first: the figures are the stored samples of the period,
         // which outlive the router's counters (they restart with the router).
         await deps.sampleTraffic?.().catch(() => undefined);
@@ -103,7 +106,7 @@ export function deliveryRoutes(deps: DeliveryDeps): Route[] {
       path: '/api/metrics/trend',
       auth: 'read',
       async handle({ res, url }) {
-        const env = queryEnv(deps.projectDir, url, 'production');
+        const env = queryEnv(deps.config, url, 'production');
         const window = windowOf(url);
         const buckets = countParam(url, 'buckets', 12, 90);
         sendJson(res, 200, { env, since: window.since, until: window.until, period: window.label, points: await deliveryTrend(delivery, deps.projectDir, env, window, buckets) });
@@ -115,7 +118,7 @@ export function deliveryRoutes(deps: DeliveryDeps): Route[] {
       auth: 'read',
       handle({ res, url }) {
         const env = url.searchParams.get('env') ?? 'production';
-        const config = loadConfig(deps.projectDir);
+        const config = deps.config();
         environmentOf(config, env);
         const window = windowOf(url, '1h');
         const points = countParam(url, 'points', 120, 1000);
@@ -133,7 +136,7 @@ export function deliveryRoutes(deps: DeliveryDeps): Route[] {
       path: '/api/incidents',
       auth: 'read',
       handle({ res, url }) {
-        const env = queryEnv(deps.projectDir, url);
+        const env = queryEnv(deps.config, url);
         sendJson(res, 200, { incidents: delivery.incidents({ env, open: url.searchParams.get('open') === '1' }) });
       },
     }),
@@ -143,7 +146,7 @@ export function deliveryRoutes(deps: DeliveryDeps): Route[] {
       auth: 'change',
       body: IncidentBody,
       async handle({ res, body }) {
-        environmentOf(loadConfig(deps.projectDir), body.env);
+        environmentOf(deps.config(), body.env);
         const deploymentId = body.deploymentId !== undefined ? deploymentOf(deps, body.env, body.deploymentId) : await servingDeployment(deps, body.env);
         const { incident } = delivery.openIncident({ env: body.env, deploymentId, title: body.title ?? 'incident', source: 'cli' });
         sendJson(res, 201, incident);

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
-import { environmentOf, loadConfig } from '../config/load.js';
+import { environmentOf } from '../config/load.js';
+import type { FerryConfig } from '../config/schema.js';
 import { servingOf } from '../deploy/serving.js';
 import type { RouterClient } from '../router/client.js';
 import type { InstanceRecord } from '../router/state.js';
@@ -27,10 +28,10 @@ async function instancesOf(source: LogSource, request: LogRequest): Promise<{ re
   return { release, instances: Object.values(all).filter((i) => i.env === request.env && (!release || i.release === release)), all };
 }
 
-export function logRequestOf(projectDir: string, url: URL, countParam: (name: string, fallback: number) => number): LogRequest {
+export function logRequestOf(config: () => FerryConfig, url: URL, countParam: (name: string, fallback: number) => number): LogRequest {
   const env = url.searchParams.get('env');
   if (!env) throw usageError('USAGE', 'env is required');
-  environmentOf(loadConfig(projectDir), env);
+  environmentOf(config(), env);
   return { env, release: url.searchParams.get('release') ?? undefined, lines: countParam('lines', 100) };
 }
 

@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { loadConfig } from '../config/load.js';
+import type { FerryConfig } from '../config/schema.js';
 import { servingFrom } from '../deploy/serving.js';
 import { deliveryMetrics } from '../metrics/delivery.js';
 import type { DoraReport } from '../metrics/dora.js';
@@ -11,6 +11,8 @@ export interface MetricsDeps {
   store: Store;
   router: RouterClient;
   projectDir: string;
+  /** ferry.yml as it is now (see AgentServerDeps.config). */
+  config: () => FerryConfig;
 }
 
 type Row = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- SQLite rows
@@ -22,14 +24,6 @@ const EVENT_LOOP_SAMPLE_MS = 100;
 const WAIT_BUCKETS = [0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
 const DORA_WINDOW_MS = 30 * 24 * 3_600_000;
 
-/** The environments of ferry.yml, read once per scrape (every collector asks within the same second). */
-function environmentsOf(projectDir: string): () => string[] {
-  let cached: { at: number; names: string[] } | undefined;
-  return () => {
-    if (!cached || Date.now() - cached.at > 1000) cached = { at: Date.now(), names: Object.keys(loadConfig(projectDir).environments) };
-    return cached.names;
-  };
-}
 
 /**
  * The agent's `/metrics`: what ferry knows about delivery, read from the store at scrape time (so it survives
@@ -41,7 +35,7 @@ export function createMetrics(deps: MetricsDeps): Registry {
   const db = deps.store.db;
   const all = (sql: string, ...params: unknown[]) => db.prepare(sql).all(...params) as Row[];
   const seconds = (ms: number | null) => Math.max(0, (ms ?? 0) / 1000);
-  const environments = environmentsOf(deps.projectDir);
+  const environments = () => Object.keys(deps.config().environments);
 
   new Counter({
     name: 'ferry_deployments_total',

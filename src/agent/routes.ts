@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ZodType } from 'zod';
-import { environmentOf, loadConfig } from '../config/load.js';
+import { environmentOf } from '../config/load.js';
+import type { FerryConfig } from '../config/schema.js';
 import { usageError } from '../util/errors.js';
 import type { Caller } from './request-guard.js';
 
@@ -47,10 +48,10 @@ export function countParam(url: URL, name: string, fallback: number, max = 10_00
   return Number(value);
 }
 
-export function queryEnv(projectDir: string, url: URL, fallback: string): string;
-export function queryEnv(projectDir: string, url: URL): string | undefined;
-export function queryEnv(projectDir: string, url: URL, fallback?: string): string | undefined {
+export function queryEnv(config: () => FerryConfig, url: URL, fallback: string): string;
+export function queryEnv(config: () => FerryConfig, url: URL): string | undefined;
+export function queryEnv(config: () => FerryConfig, url: URL, fallback?: string): string | undefined {
   const env = url.searchParams.get('env') ?? fallback;
-  if (env !== undefined) environmentOf(loadConfig(projectDir), env);
+  if (env !== undefined) environmentOf(config(), env);
   return env;
 }

@@ -1,6 +1,6 @@
 import http, { type ServerResponse } from 'node:http';
-import { environmentOf, loadConfig } from '../config/load.js';
-import { webhookSigningSecret } from '../config/schema.js';
+import { environmentOf } from '../config/load.js';
+import { webhookSigningSecret, type FerryConfig } from '../config/schema.js';
 import { Deployment, type OrchestratorDeps } from '../deploy/deployment.js';
 import { resolveCommit } from '../deploy/source.js';
 import { servingOf } from '../deploy/serving.js';
@@ -31,6 +31,12 @@ import type { ReleaseRecord } from '../store/records.js';
 import type { StateLocation } from '../state/location.js';
 
 export interface AgentServerDeps extends OrchestratorDeps {
+  /**
+   * ferry.yml as it is now, for the API's reads: parsed again only when the file changed (one reader, shared with
+   * the agent's probes and sampler; nothing may change what it returns). One that does not load throws, as
+   * loadConfig does. A deploy reads the file itself.
+   */
+  config: () => FerryConfig;
   /** The API's tokens as they are now, and their rotation (`ferry token --rotate`). */
   tokens: { current(): AgentTokens; rotate(role: TokenRole): AgentTokens };
   /** The dashboard's sign-ins. */
@@ -95,7 +101,7 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
   const metrics = createMetrics(deps);
   const bus = new EventBus();
   const statusOf = async (env?: string) => {
-    const config = loadConfig(deps.projectDir);
+    const config = deps.config();
     if (env) environmentOf(config, env);
     return { app: config.app, state: { dir: deps.location.dir, source: deps.location.source, note: deps.location.note ?? null, notes: deps.notes }, environments: await environmentStatuses(config, deps.store, deps.router, deps.runtimes, deps.paths, env) };
   };
@@ -116,7 +122,7 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
   );
   /** Starts a deployment and streams its events, after `before` (what was checked first). */
   const startDeployment = async (res: ServerResponse, kind: 'deploy' | 'rollback', body: DeploymentRequest, before: DeployEvent[] = []) => {
-    const config = loadConfig(deps.projectDir);
+    const config = deps.config();
     environmentOf(config, body.env);
     const declared = config.environments[body.env].secrets;
     const reuse = kind === 'deploy' && body.secretsFrom === 'serving' && declared.length > 0;
@@ -202,7 +208,7 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
       path: '/api/deployments',
       auth: 'read',
       handle({ res, url }) {
-        const env = queryEnv(deps.projectDir, url);
+        const env = queryEnv(deps.config, url);
         sendJson(res, 200, { deployments: deps.store.deployments({ env, limit: countParam(url, 'limit', 20) }) });
       },
     }),
@@ -225,7 +231,7 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
       body: PromotionBody,
       async handle({ res, body }) {
         // `ferry promote`, the dashboard's promote, and a host's agent in a promote over SSH: the smoke checks here, then a deploy of the source's commit.
-        const config = loadConfig(deps.projectDir);
+        const config = deps.config();
         const source = environmentOf(config, body.from);
         environmentOf(config, body.to);
         const [status] = (await statusOf(body.from)).environments;
@@ -239,7 +245,7 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
       path: '/api/logs',
       auth: 'logs',
       async handle({ req, res, url }) {
-        const request = logRequestOf(deps.projectDir, url, (name, fallback) => countParam(url, name, fallback));
+        const request = logRequestOf(deps.config, url, (name, fallback) => countParam(url, name, fallback));
         if (url.searchParams.get('follow') === '1') return await streamLogs(deps, request, req, res);
         sendJson(res, 200, await logsOf(deps, request));
       },
@@ -258,7 +264,7 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
       path: '/api/tls',
       auth: 'read',
       handle({ res, url }) {
-        const config = loadConfig(deps.projectDir);
+        const config = deps.config();
         const only = url.searchParams.get('env') ?? undefined;
         if (only) environmentOf(config, only);
         const envs = Object.keys(config.environments).filter((env) => !only || env === only);
@@ -272,7 +278,7 @@ export function createAgentServer(deps: AgentServerDeps): http.Server {
       body: TlsCheckBody,
       async handle({ res, body }) {
         // Checks now what the agent checks hourly: loads changed files, obtains a certificate that is due (or every one, with renew).
-        const config = loadConfig(deps.projectDir);
+        const config = deps.config();
         if (body.env) environmentOf(config, body.env);
         const envs = Object.keys(config.environments).filter((env) => (!body.env || env === body.env) && (config.environments[env].https || body.env));
         const environments = [];
