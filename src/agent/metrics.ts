@@ -24,7 +24,6 @@ const EVENT_LOOP_SAMPLE_MS = 100;
 const WAIT_BUCKETS = [0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300];
 const DORA_WINDOW_MS = 30 * 24 * 3_600_000;
 
-
 /**
  * The agent's `/metrics`: what ferry knows about delivery, read from the store at scrape time (so it survives
  * agent restarts and counters only grow, as rows are only added). Label values are bounded: environments,
