@@ -22,4 +22,8 @@ describe("the start command init proposes", () => {
     expect(factsOf({ scripts: { prestart: 'node lib/seed.js', start: 'node .' } }).start).toBe('npm start');
     expect(factsOf({ scripts: { start: 'node .', poststart: 'echo up' } }).start).toBe('npm start');
   });
+
+  it('is not `npm start` when start runs a dev tool: start:prod still wins, prestart or not', () => {
+    expect(factsOf({ scripts: { prestart: 'npm run build', start: 'nest start', 'start:prod': 'node dist/main' } }).start).toBe('node dist/main');
+  });
 });

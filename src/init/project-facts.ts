@@ -67,7 +67,7 @@ function startOf(dir: string, manifest: Manifest, run: string): { command?: stri
   const usable = (command: string | undefined) => command !== undefined && !SHELL_SYNTAX.test(command) && !DEV_TOOLS.test(command.trim());
   // `npm start` runs prestart and poststart around start: started by itself, start would miss what prestart makes.
   const hooks = ['prestart', 'poststart'].filter((name) => scripts[name] !== undefined);
-  if (scripts.start && hooks.length) return { command: `${run} start`, from: `package.json scripts.start, through the package manager (it runs ${hooks.join(' and ')} around it)` };
+  if (scripts.start && !DEV_TOOLS.test(scripts.start.trim()) && hooks.length) return { command: `${run} start`, from: `package.json scripts.start, through the package manager (it runs ${hooks.join(' and ')} around it)` };
   if (usable(scripts.start)) return { command: scripts.start, from: 'package.json scripts.start' };
   for (const name of ['start:prod', 'start:production', 'serve']) {
     if (usable(scripts[name])) return { command: scripts[name], from: `package.json scripts.${name}${scripts.start ? ' (scripts.start runs a dev tool or shell syntax)' : ''}` };
