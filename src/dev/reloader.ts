@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { watch, type FSWatcher } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { shellStartScript } from '../shared/shell-command.js';
 
 export interface ReloaderOptions {
   command: string;
@@ -43,7 +44,7 @@ export class Reloader {
   }
 
   private spawn(): void {
-    const child = spawn('sh', ['-c', `exec ${this.options.command}`], { cwd: this.options.cwd, env: this.options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('sh', ['-c', shellStartScript(this.options.command)], { cwd: this.options.cwd, env: this.options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     for (const stream of [child.stdout!, child.stderr!]) {
       let partial = '';

@@ -8,6 +8,7 @@ import { instanceBaseEnv } from '../shared/process-env.js';
 import { freePort } from '../util/ports.js';
 import { sleep } from '../util/sleep.js';
 import { MAX_FILE_BYTES, sourceFiles } from './data-folders.js';
+import { shellStartScript } from '../shared/shell-command.js';
 
 /** Paths services commonly answer health checks on, most specific first; `/` last, as a fallback. */
 export const HEALTH_CANDIDATES = ['/health', '/healthz', '/-/ping', '/ping', '/api/health', '/status', '/'];
@@ -48,7 +49,7 @@ export async function findHealthPath(dir: string, start: string, options: { need
   const port = options.port ?? (await freePort());
   const copy = trialCopy(dir);
   const env = { ...instanceBaseEnv(), NODE_ENV: 'production', PORT: String(port), HOST: '127.0.0.1', PATH: `${join(copy, 'node_modules', '.bin')}${delimiter}${process.env.PATH ?? ''}` };
-  const child = spawn('/bin/sh', ['-c', `exec ${start}`], { cwd: copy, env, detached: true, stdio: 'ignore' });
+  const child = spawn('/bin/sh', ['-c', shellStartScript(start)], { cwd: copy, env, detached: true, stdio: 'ignore' });
   let exited: number | null | undefined;
   child.once('exit', (code) => (exited = code));
   const deadline = Date.now() + (options.timeoutMs ?? 15_000);

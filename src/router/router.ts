@@ -218,6 +218,8 @@ export class Router {
     };
     await this.listenFor(next);
     this.state.routes[route.env] = next;
+    const now = Date.now();
+    for (const id of next.upstreams) this.state.instances[id]!.servingSince ??= now;
     const propagatedMs = await this.changed();
     this.log('route set', { ...this.state.routes[route.env], propagatedMs: Math.round(propagatedMs * 10) / 10 });
     return { propagatedMs };

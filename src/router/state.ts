@@ -40,6 +40,11 @@ export interface InstanceRecord extends InstanceSpec {
   pid: number;
   state: InstanceState;
   startedAt: number;
+  /**
+   * When it first got traffic since this start: the switch that routed it, or its health check after the router
+   * restarted it. What the app wrote into its folder before then is what its start makes (a prestart's build), not data.
+   */
+  servingSince?: number;
   restarts: number;
   /** Crashes in a row, each within a minute of its start: what the restart backoff counts. */
   crashStreak?: number;

@@ -8,6 +8,7 @@ import { healthGate } from '../health/gate.js';
 import { probeHttp } from '../health/probe.js';
 import type { InstanceRecord, InstanceSpec } from './state.js';
 import { belongsTo, instanceOwner, instanceProcesses, isInstanceProcess, listenerOf, type InstanceOwner, type Listener } from './process-tree.js';
+import { shellStartScript } from '../shared/shell-command.js';
 
 export interface SupervisorOptions {
   now?: () => number;
@@ -64,7 +65,7 @@ export class Supervisor {
     }
     const logFd = openSync(spec.logFile, 'a', 0o600);
     const base = instanceBaseEnv();
-    const child = spawn('/bin/sh', ['-c', `exec ${spec.command}`], {
+    const child = spawn('/bin/sh', ['-c', shellStartScript(spec.command)], {
       cwd: spec.cwd,
       // Exactly the documented base and this release's own variables: nothing of the router's (or a deploying shell's) environment.
       // node_modules/.bin comes first on PATH, as under `npm start`: a start command may name a dependency's bin.
@@ -133,6 +134,7 @@ export class Supervisor {
     if (!now) return;
     if (verdict.healthy) {
       now.state = 'running';
+      now.servingSince = (this.options.now ?? Date.now)();
       this.options.log('restarted instance is healthy', { id, pid, ms: verdict.elapsedMs });
       this.options.onChange();
     } else {

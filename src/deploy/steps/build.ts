@@ -7,7 +7,7 @@ import { runTimeWritesWarning, writtenSince } from '../run-time-writes.js';
 import type { DeployContext } from '../context.js';
 
 /**
- * What the serving release's app wrote into its own folder while it ran (process runtime): the new release is a
+ * What the serving release's app wrote into its own folder while it served (process runtime): the new release is a
  * fresh checkout without it, so the deploy says so, and which shared: folder would keep it.
  */
 async function warnOfRunTimeWrites(ctx: DeployContext): Promise<void> {
@@ -16,7 +16,8 @@ async function warnOfRunTimeWrites(ctx: DeployContext): Promise<void> {
   const { instances } = await ctx.deps.router.state();
   const running = ctx.previous.instanceIds.flatMap((id) => (instances[id] && (instances[id].runtime ?? 'process') === 'process' ? [instances[id]] : []));
   if (!running.length) return;
-  const files = writtenSince(running[0]!.cwd, Math.min(...running.map((instance) => instance.startedAt)));
+  // From when it got traffic: what its start wrote before (a prestart's bundle) each release makes for itself.
+  const files = writtenSince(running[0]!.cwd, Math.min(...running.map((instance) => instance.servingSince ?? instance.startedAt)));
   if (files.length) ctx.warn(runTimeWritesWarning(files, serving, ctx.release!.id));
 }
 

@@ -43,7 +43,12 @@ describe('without shared:', () => {
   });
   afterAll(() => project.cleanup());
 
-  it('what the serving app wrote into its release folder is named by the next deploy, with the shared: that keeps it', async () => {
+  it('what the serving app wrote into its release folder is named by the next deploy, with the shared: that keeps it; what its start built is not', async () => {
+    // A start that builds before it serves (as a prestart does): each release writes its own bundle, which is not data.
+    project.writeConfig((config) => {
+      config.environments.production.start = `node -e "require('fs').mkdirSync('public/build', { recursive: true }); require('fs').writeFileSync('public/build/app.js', String(Date.now()))" && node server.js`;
+    });
+    project.commit({}, 'a start that builds first');
     const first = await project.ferry(['deploy', 'production']);
     expect(first.code, first.stdout + first.stderr).toBe(0);
     expect(first.stdout).not.toMatch(/wrote .* into its release folder/);
