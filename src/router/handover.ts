@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, openSync, readdirSync, statSync } from 'node:fs';
-import type net from 'node:net';
+import net from 'node:net';
 import { join } from 'node:path';
 import { FERRY_ROOT, FERRY_VERSION } from '../shared/build-info.js';
 import { ferryProcessEnv } from '../shared/process-env.js';
+import type { SharedListener } from './shared-listener.js';
 
 /**
  * Which router code this is: ferry's version and the size and time of each file of the built router. A
@@ -32,7 +33,8 @@ export type HandoverMessage =
 
 /** What the old router does in a handover; side effects passed in. */
 export interface HandoverSide {
-  listeners(): Array<{ env: string; port: number; server: net.Server }>;
+  /** Each listener's socket: one its workers accept on, or (an older router's way) one the master accepts on. */
+  listeners(): Array<{ env: string; port: number; handle: net.Server | SharedListener }>;
   /** Stops accepting: the listening sockets stay open in the successor. */
   stopAccepting(): void;
   /** Closes the control socket so the successor can bind it. */
@@ -67,8 +69,8 @@ function nextMessage(child: ChildProcess, type: HandoverMessage['type'], timeout
 }
 
 // keepOpen: this router goes on accepting on a socket it sent until the successor serves (Node would close it at once).
-const send = (child: ChildProcess, message: HandoverMessage, handle?: net.Server) =>
-  new Promise<void>((resolve, reject) => child.send(message, handle, { keepOpen: true }, (error) => (error ? reject(error) : resolve())));
+const send = (child: ChildProcess, message: HandoverMessage, handle?: net.Server | SharedListener) =>
+  new Promise<void>((resolve, reject) => child.send(message, handle as net.Server | undefined, { keepOpen: true }, (error) => (error ? reject(error) : resolve())));
 
 /**
  * Starts the successor router, sends it every listening socket, and once it accepts on them (its workers
@@ -86,7 +88,7 @@ export async function handOver(side: HandoverSide, successor: SuccessorSpec, tim
   closeSync(out);
   try {
     await nextMessage(child, 'hello', timeoutMs);
-    for (const { env, port, server } of side.listeners()) await send(child, { type: 'listener', env, port }, server);
+    for (const { env, port, handle } of side.listeners()) await send(child, { type: 'listener', env, port }, handle);
     await send(child, { type: 'listeners-sent' });
     await nextMessage(child, 'serving', timeoutMs);
   } catch (error) {
@@ -103,25 +105,31 @@ export async function handOver(side: HandoverSide, successor: SuccessorSpec, tim
   return bound.type === 'control-bound' ? bound.pid : child.pid!;
 }
 
-/** A listening socket received from the predecessor, and the connections it accepted before the router took it. */
+/**
+ * A listening socket received from the predecessor: one its workers accepted on (`shared`: the successor's
+ * workers take it, connections wait in its backlog meanwhile), or one an older router's master accepted on
+ * (`server`: accepting here already, with the connections it accepted before the router took it).
+ */
 export interface ReceivedListener {
   env: string;
   port: number;
-  server: net.Server;
+  shared?: SharedListener;
+  server?: net.Server;
   /** Stops parking connections and returns those parked so far (paused, not read). */
   takeParked(): net.Socket[];
 }
 
 /**
  * The successor's side: the listening sockets its predecessor sends, until it says it has sent them all.
- * Each accepts at once (the predecessor still does too): what it accepts before the router is ready is
- * parked, paused, not left without a handler.
+ * One an older router's master accepted on accepts here at once (the predecessor still does too): what it
+ * accepts before the router is ready is parked, paused, not left without a handler.
  */
 export function receiveListeners(): Promise<ReceivedListener[]> {
   const received: ReceivedListener[] = [];
   return new Promise((resolve) => {
-    const onMessage = (message: HandoverMessage, server?: net.Server) => {
-      if (message.type === 'listener' && server) {
+    const onMessage = (message: HandoverMessage, handle?: net.Server | SharedListener) => {
+      if (message.type === 'listener' && handle instanceof net.Server) {
+        const server = handle;
         const settings = server as net.Server & { pauseOnConnect: boolean; allowHalfOpen: boolean };
         settings.pauseOnConnect = true;
         settings.allowHalfOpen = true;
@@ -129,6 +137,8 @@ export function receiveListeners(): Promise<ReceivedListener[]> {
         const park = (socket: net.Socket) => void parked.push(socket);
         server.on('connection', park);
         received.push({ env: message.env, port: message.port, server, takeParked: () => (server.off('connection', park), parked.splice(0)) });
+      } else if (message.type === 'listener' && handle) {
+        received.push({ env: message.env, port: message.port, shared: handle, takeParked: () => [] });
       }
       if (message.type === 'listeners-sent') {
         process.off('message', onMessage);

@@ -5,6 +5,7 @@ import { instanceScope } from './process-tree.js';
 import { ProxyHost, type ProxyStats, type RoutingView } from './proxy-host.js';
 import { WorkerPool } from './worker-pool.js';
 import { routerBuild, type ReceivedListener } from './handover.js';
+import { bindShared, canShareListeners, type SharedListener } from './shared-listener.js';
 import { sumSeries, type RequestSeries } from './request-metrics.js';
 import { httpsListener, loadRouterState, saveRouterState, type InstanceRecord, type RouteTls, type InstanceSpec, type Route, type RouteCounters, type RouterState } from './state.js';
 
@@ -24,9 +25,11 @@ export interface RouterOptions {
   log?: (message: string, fields?: Record<string, unknown>) => void;
 }
 
+/** An environment's listening socket: one this process accepts on (`server`), or one its workers accept on (`shared`). */
 interface Listener {
   port: number;
-  server: net.Server;
+  server?: net.Server;
+  shared?: SharedListener;
 }
 
 /** The request counters summed over the proxy processes. */
@@ -114,10 +117,7 @@ export class Router {
     await this.listen(route.env, route.port);
     const secure = httpsListener(route.env);
     if (route.tls) await this.listen(secure, route.tls.port);
-    else {
-      this.listeners.get(secure)?.server.close();
-      this.listeners.delete(secure);
-    }
+    else this.closeListener(secure);
   }
 
   /**
@@ -144,22 +144,46 @@ export class Router {
    * from now on its connections are this router's, the ones it parked meanwhile first.
    */
   adoptListener(listener: ReceivedListener): void {
-    const { env, port, server } = listener;
-    server.on('connection', (socket: net.Socket) => this.accept(env, socket));
-    for (const socket of listener.takeParked()) this.accept(env, socket);
-    this.listeners.set(env, { port, server });
-    this.log('listening (handed over)', { env, port });
+    const { env, port, server, shared } = listener;
+    if (shared && this.pool) {
+      // The workers accept on it once they are ready (start() waits for them); connections wait in its backlog.
+      void this.pool.share(env, port, shared).catch((error: unknown) => this.log('router workers could not listen on a handed-over socket', { env, port, error: String(error) }));
+      this.listeners.set(env, { port, shared });
+    } else if (shared) {
+      const own = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(env, socket));
+      own.listen(shared as net.Server);
+      this.listeners.set(env, { port, server: own, shared });
+    } else if (server) {
+      // From a router that accepted itself (an older ferry): this one goes on that way for this socket.
+      server.on('connection', (socket: net.Socket) => this.accept(env, socket));
+      for (const socket of listener.takeParked()) this.accept(env, socket);
+      this.listeners.set(env, { port, server });
+    }
+    this.log('listening (handed over)', { env, port, shared: Boolean(shared) });
   }
 
-  listenerHandles(): Array<{ env: string; port: number; server: net.Server }> {
-    return [...this.listeners].map(([env, { port, server }]) => ({ env, port, server }));
+  /** What a handover sends the successor: each listener's socket (the shared one where the workers accept). */
+  listenerHandles(): Array<{ env: string; port: number; handle: net.Server | SharedListener }> {
+    return [...this.listeners].map(([env, { port, server, shared }]) => ({ env, port, handle: shared ?? server! }));
   }
 
   /** Stops accepting (after a handover the sockets stay open in the successor) and stops changing the state on disk. */
   stopAccepting(): void {
     this.retired = true;
     this.supervisor.close();
-    for (const { server } of this.listeners.values()) server.close();
+    for (const env of [...this.listeners.keys()]) this.closeListener(env);
+  }
+
+  /** Stops accepting on a listener here and in the workers, and closes this process's copy of its socket. */
+  private closeListener(env: string): void {
+    const listener = this.listeners.get(env);
+    if (!listener) return;
+    this.listeners.delete(env);
+    listener.server?.close();
+    if (listener.shared) {
+      this.pool?.unshare(env);
+      listener.shared.close();
+    }
   }
 
   /** After a handover: ends the connections gracefully (up to timeoutMs), leaving the instances running. */
@@ -180,18 +204,34 @@ export class Router {
   }
 
   /** Opens a listener (an environment's HTTP one, or its HTTPS one: see httpsListener) on a port, moving it if it was elsewhere. */
-  private listen(env: string, port: number): Promise<void> {
+  private async listen(env: string, port: number): Promise<void> {
     const existing = this.listeners.get(env);
-    if (existing?.port === port) return Promise.resolve();
+    if (existing?.port === port) return;
+    const host = this.options.host ?? '127.0.0.1';
+    const failed = (error: NodeJS.ErrnoException) => Object.assign(new Error(`cannot listen on ${host}:${port} for environment "${env}": ${error.code ?? error.message}`), { code: error.code });
+    if (this.pool && canShareListeners) {
+      let shared: SharedListener | undefined;
+      try {
+        shared = bindShared(host, port);
+        // The workers take it in place of the old port's socket: only a successful listen moves the environment.
+        await this.pool.share(env, port, shared);
+      } catch (error) {
+        shared?.close();
+        throw failed(error as NodeJS.ErrnoException);
+      }
+      existing?.server?.close();
+      existing?.shared?.close();
+      this.listeners.set(env, { port, shared });
+      this.log('listening', { env, port, acceptedBy: 'workers' });
+      return;
+    }
     // With workers, a connection is not read here: it is handed over as accepted.
     const server = net.createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: this.pool !== undefined }, (socket) => this.accept(env, socket));
     return new Promise((resolve, reject) => {
-      server.once('error', (error: NodeJS.ErrnoException) => {
-        reject(Object.assign(new Error(`cannot listen on 127.0.0.1:${port} for environment "${env}": ${error.code ?? error.message}`), { code: error.code }));
-      });
-      server.listen(port, this.options.host ?? '127.0.0.1', () => {
+      server.once('error', (error: NodeJS.ErrnoException) => reject(failed(error)));
+      server.listen(port, host, () => {
         // Only a successful listen replaces the old port's listener: a failed move leaves the environment serving.
-        existing?.server.close();
+        existing?.server?.close();
         this.listeners.set(env, { port, server });
         this.log('listening', { env, port });
         resolve();
@@ -307,7 +347,10 @@ export class Router {
     }
     this.supervisor.close();
     // Not waiting for close callbacks: a net.Server calls back only when its connections have ended too.
-    for (const { server } of this.listeners.values()) server.close();
+    for (const { server, shared } of this.listeners.values()) {
+      server?.close();
+      shared?.close();
+    }
     this.host?.close();
     await this.pool?.close();
   }

@@ -6,6 +6,7 @@ import { FERRY_ROOT } from '../shared/build-info.js';
 import type { ProxyHostOptions, ProxyStats, RoutingView, UpstreamLoad } from './proxy-host.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './worker-protocol.js';
 import { ferryProcessEnv } from '../shared/process-env.js';
+import type { SharedListener } from './shared-listener.js';
 
 const WORKER_ENTRY = join(FERRY_ROOT, 'dist/router/worker-main.js');
 /** How long a worker may take to acknowledge a routing change or answer for its counters. */
@@ -18,6 +19,12 @@ const WORKER_START_TIMEOUT_MS = 30_000;
 /** A worker that dies within this long of its start is replaced after RESPAWN_BACKOFF_MS, not at once (a crash loop). */
 const EARLY_DEATH_MS = 1000;
 const RESPAWN_BACKOFF_MS = 1000;
+
+/** A listening socket the workers accept on, and its port. */
+interface Shared {
+  port: number;
+  handle: SharedListener;
+}
 
 /** `starting`: forked, not yet holding the routing table; `ready`: gets connections; `stopping`: being closed. */
 type WorkerState = 'starting' | 'ready' | 'stopping';
@@ -47,9 +54,10 @@ export interface WorkerPoolOptions {
 }
 
 /**
- * The master's side of the workers: forks them, hands each accepted client connection to the next ready
- * worker (round-robin), keeps connections waiting while none is ready, replaces a worker that dies, sends
- * every routing change to all of them and waits for each to acknowledge it, and sums their counters.
+ * The master's side of the workers: forks them, gives each the listening sockets to accept on (or, for a
+ * socket the master accepts on itself, hands each accepted client connection to the next ready worker,
+ * round-robin, keeping connections waiting while none is ready), replaces a worker that dies, sends every
+ * routing change to all of them and waits for each to acknowledge it, and sums their counters.
  */
 export class WorkerPool {
   private readonly workers = new Set<Worker>();
@@ -63,6 +71,10 @@ export class WorkerPool {
   private readonly retired: ProxyStats[] = [];
   /** Workers replaced since start (not counting the first ones). */
   replaced = 0;
+  /** The listening sockets every ready worker accepts on, by listener. */
+  private readonly shared = new Map<string, Shared>();
+  /** Called when a worker becomes ready and listens on the shared sockets. */
+  private listeningWaiters: Array<() => void> = [];
 
   constructor(private readonly options: WorkerPoolOptions) {}
 
@@ -93,6 +105,45 @@ export class WorkerPool {
       worker.inTransit.delete(id);
       socket.destroy();
     });
+  }
+
+  /**
+   * Has every ready worker accept on a listening socket for a listener (replacing the one it had for it), and
+   * every worker that becomes ready later. Resolves once one worker listens on it (the socket takes connections
+   * from then on), waiting for a first worker if none is ready yet; rejects with what the workers' listen said.
+   */
+  async share(listener: string, port: number, handle: SharedListener): Promise<void> {
+    const previous = this.shared.get(listener);
+    this.shared.set(listener, { port, handle });
+    const ready = this.readyWorkers();
+    if (ready.length === 0) {
+      const startTimeoutMs = this.options.startTimeoutMs ?? WORKER_START_TIMEOUT_MS;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([new Promise<void>((resolve) => this.listeningWaiters.push(resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, startTimeoutMs)))]);
+      clearTimeout(timer);
+      return;
+    }
+    const errors = (await Promise.all(ready.map((worker) => this.listenOn(worker, listener, { port, handle })))).filter((error): error is string => error !== undefined);
+    if (errors.length < ready.length) return;
+    // None could: the workers keep the socket they had (see worker-main), and so does the pool.
+    if (previous) this.shared.set(listener, previous);
+    else this.shared.delete(listener);
+    throw Object.assign(new Error(errors[0]), { code: errors[0] });
+  }
+
+  /** The workers stop accepting on a listener's socket (its connections stay theirs). */
+  unshare(listener: string): void {
+    if (!this.shared.delete(listener)) return;
+    for (const worker of this.readyWorkers()) this.send(worker, { type: 'unlisten', listener });
+  }
+
+  /** Has a worker accept on a listener's socket; the error its listen gave, if any (no answer in time is one). */
+  private async listenOn(worker: Worker, listener: string, { port, handle }: Shared): Promise<string | undefined> {
+    const answer = await this.ask(worker, (seq) => ({ type: 'listen', seq, listener, port }), WORKER_REPLY_TIMEOUT_MS, handle);
+    if (answer?.type === 'ack' && !answer.error) return undefined;
+    const error = answer?.type === 'ack' ? answer.error! : 'no answer';
+    this.options.log('a router worker could not listen on a shared socket', { pid: worker.child.pid, listener, error });
+    return error;
   }
 
   /** Sends the routing table to every worker; resolves when all have it, with the time that took. */
@@ -196,6 +247,11 @@ export class WorkerPool {
       const waiting = this.waiting;
       this.waiting = [];
       for (const { env, socket } of waiting) this.dispatch(env, socket);
+      return Promise.all([...this.shared].map(([listener, shared]) => this.listenOn(worker, listener, shared))).then(() => {
+        const waiters = this.listeningWaiters;
+        this.listeningWaiters = [];
+        for (const resolve of waiters) resolve();
+      });
     });
   }
 
@@ -211,12 +267,12 @@ export class WorkerPool {
     for (const { env, socket } of stranded) if (!socket.destroyed) this.dispatch(env, socket);
   }
 
-  private send(worker: Worker, message: ToWorker): void {
-    if (worker.child.connected) worker.child.send(message, (error) => error && this.lost(worker));
+  private send(worker: Worker, message: ToWorker, handle?: SharedListener): void {
+    if (worker.child.connected) worker.child.send(message, handle as net.Server | undefined, (error) => error && this.lost(worker));
   }
 
   /** Sends a message that gets a reply; undefined when the worker did not answer in time (or is gone). */
-  private ask(worker: Worker, message: (seq: number) => ToWorker, timeoutMs = WORKER_REPLY_TIMEOUT_MS): Promise<FromWorker | undefined> {
+  private ask(worker: Worker, message: (seq: number) => ToWorker, timeoutMs = WORKER_REPLY_TIMEOUT_MS, handle?: SharedListener): Promise<FromWorker | undefined> {
     const seq = ++this.seq;
     return new Promise((resolve) => {
       const done = (answer: FromWorker | undefined) => {
@@ -228,7 +284,7 @@ export class WorkerPool {
       const timer = setTimeout(() => done(undefined), timeoutMs);
       this.replies.set(seq, done);
       worker.pending.add(seq);
-      this.send(worker, message(seq));
+      this.send(worker, message(seq), handle);
     });
   }
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { RouterClient } from './client.js';
 import { freePort } from '../util/ports.js';
@@ -45,10 +46,39 @@ describe('the router as a master and workers', () => {
     expect(after.codes['2xx']).toBeGreaterThanOrEqual(40);
   });
 
-  it('answers a client that half-closes after its request (the socket came from the master)', async () => {
+  it('answers a client that half-closes after its request (on a socket a worker accepted)', async () => {
     const reply = await rawRequest(port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n', { halfClose: true });
     expect(reply.text).toMatch(/^HTTP\/1\.1 200 /);
     expect(reply.closed).toBe(true);
+  });
+
+  it('the workers accept new connections themselves: with the master stopped (SIGSTOP), new connections are answered', async () => {
+    const { pid } = await router.state();
+    process.kill(pid, 'SIGSTOP');
+    try {
+      // Through the master, each new connection would wait for it to hand the socket over.
+      const answers = await Promise.all(Array.from({ length: 20 }, () => rawRequest(port, 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n', { timeoutMs: 3000 })));
+      expect(answers.map((answer) => answer.text.slice(0, 15))).toEqual(Array(20).fill('HTTP/1.1 200 OK'));
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+  });
+
+  it('a port move reaches every worker: the new port answers, the old one is closed everywhere; a taken port is refused and the environment stays', async () => {
+    const moved = await freePort();
+    await router.setRoute({ env: 'web', port: moved, upstreams: ['a'] });
+    for (let i = 0; i < 20; i++) expect((await httpGet(moved, '/')).status).toBe(200);
+    expect(await probeHttp(port, '/health', 500)).toMatchObject({ ok: false, error: expect.stringContaining('ECONNREFUSED') });
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      await expect(router.setRoute({ env: 'web', port: (taken.address() as AddressInfo).port, upstreams: ['a'] })).rejects.toThrow(/cannot listen on 127\.0\.0\.1:\d+ for environment "web": EADDRINUSE/);
+      for (let i = 0; i < 10; i++) expect((await httpGet(moved, '/')).status).toBe(200);
+    } finally {
+      taken.close();
+    }
+    await router.setRoute({ env: 'web', port, upstreams: ['a'] });
+    expect((await httpGet(port, '/')).status).toBe(200);
   });
 
   it('a routing change reaches every worker before the switch returns', async () => {
