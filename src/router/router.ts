@@ -152,7 +152,7 @@ export class Router {
     } else if (shared) {
       const own = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(env, socket));
       own.listen(shared as net.Server);
-      this.listeners.set(env, { port, server: own, shared });
+      this.listeners.set(env, { port, server: own });
     } else if (server) {
       // From a router that accepted itself (an older ferry): this one goes on that way for this socket.
       server.on('connection', (socket: net.Socket) => this.accept(env, socket));

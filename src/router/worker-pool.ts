@@ -73,8 +73,8 @@ export class WorkerPool {
   replaced = 0;
   /** The listening sockets every ready worker accepts on, by listener. */
   private readonly shared = new Map<string, Shared>();
-  /** Called when a worker becomes ready and listens on the shared sockets. */
-  private listeningWaiters: Array<() => void> = [];
+  /** Called when a worker becomes ready and listens on the shared sockets, with what each listen said. */
+  private listeningWaiters: Array<(errors: Map<string, string>) => void> = [];
 
   constructor(private readonly options: WorkerPoolOptions) {}
 
@@ -116,15 +116,20 @@ export class WorkerPool {
     const previous = this.shared.get(listener);
     this.shared.set(listener, { port, handle });
     const ready = this.readyWorkers();
+    let errors: string[];
     if (ready.length === 0) {
       const startTimeoutMs = this.options.startTimeoutMs ?? WORKER_START_TIMEOUT_MS;
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([new Promise<void>((resolve) => this.listeningWaiters.push(resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, startTimeoutMs)))]);
+      const first = await Promise.race([new Promise<Map<string, string>>((resolve) => this.listeningWaiters.push(resolve)), new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), startTimeoutMs)))]);
       clearTimeout(timer);
-      return;
+      // No worker in time: it listens when one is ready.
+      const error = first?.get(listener);
+      if (error === undefined) return;
+      errors = [error];
+    } else {
+      errors = (await Promise.all(ready.map((worker) => this.listenOn(worker, listener, { port, handle })))).filter((error): error is string => error !== undefined);
+      if (errors.length < ready.length) return;
     }
-    const errors = (await Promise.all(ready.map((worker) => this.listenOn(worker, listener, { port, handle })))).filter((error): error is string => error !== undefined);
-    if (errors.length < ready.length) return;
     // None could: the workers keep the socket they had (see worker-main), and so does the pool.
     if (previous) this.shared.set(listener, previous);
     else this.shared.delete(listener);
@@ -247,10 +252,11 @@ export class WorkerPool {
       const waiting = this.waiting;
       this.waiting = [];
       for (const { env, socket } of waiting) this.dispatch(env, socket);
-      return Promise.all([...this.shared].map(([listener, shared]) => this.listenOn(worker, listener, shared))).then(() => {
+      return Promise.all([...this.shared].map(async ([listener, shared]) => [listener, await this.listenOn(worker, listener, shared)] as const)).then((listened) => {
+        const errors = new Map(listened.filter((entry): entry is readonly [string, string] => entry[1] !== undefined));
         const waiters = this.listeningWaiters;
         this.listeningWaiters = [];
-        for (const resolve of waiters) resolve();
+        for (const resolve of waiters) resolve(errors);
       });
     });
   }

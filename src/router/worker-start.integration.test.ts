@@ -66,6 +66,35 @@ describe("a router worker's start", () => {
     }
   });
 
+  it('a socket shared before any worker is ready listens once one is; a port another process holds is refused then', async () => {
+    const { bindShared } = (await import(join(REPO_ROOT, 'dist/router/shared-listener.js'))) as typeof import('./shared-listener.js');
+    const pool = newPool();
+    const started = pool.start();
+    const [worker] = workerChildren();
+    process.kill(worker!, 'SIGSTOP');
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const takenPort = (taken.address() as net.AddressInfo).port;
+    const free = await new Promise<number>((resolve) => {
+      const probe = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = probe.address() as net.AddressInfo;
+        probe.close(() => resolve(port));
+      });
+    });
+    try {
+      const sharedFree = pool.share('web', free, bindShared('127.0.0.1', free));
+      const sharedTaken = pool.share('web:https', takenPort, bindShared('127.0.0.1', takenPort));
+      await sleep(500);
+      process.kill(worker!, 'SIGCONT');
+      await started;
+      await sharedFree;
+      await expect(sharedTaken).rejects.toThrow('EADDRINUSE');
+      expect((await rawRequest(free, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n', { done: (text) => text.includes('\r\n\r\n') })).text).toMatch(/^HTTP\/1\.1 \d{3} /);
+    } finally {
+      taken.close();
+    }
+  });
+
   it('a worker that has not taken it within the start timeout is killed and replaced', async () => {
     const said: string[] = [];
     const pool = newPool(1000, (message) => said.push(message));
