@@ -56,6 +56,8 @@ export class Router {
   private readonly pool: WorkerPool | undefined;
   private counting = true;
   private retired = false;
+  /** The routes' listeners being opened at a fresh start: a routing change waits for them (it may open one too). */
+  private opening: Promise<void> = Promise.resolve();
   /** When counting began (this router's start): throughput is requests over the time since. */
   private readonly since = Date.now();
   /** Which router code runs here (a ferry with other code hands over to its own). */
@@ -104,12 +106,17 @@ export class Router {
    */
   async start(options: { waitForWorkers?: boolean } = {}): Promise<void> {
     // Without the wait (a fresh start), the control socket answers while the workers boot (about half a second):
-    // connections wait in the master until one is ready, and a routing change waits for them, as any does.
+    // the routes' ports listen once a worker does, and a routing change waits for that, as any does.
+    const wait = options.waitForWorkers ?? true;
     const workers = this.pool?.start().catch((error: unknown) => this.log('router workers did not start', { error: String(error) }));
-    if (options.waitForWorkers ?? true) await workers;
+    if (wait) await workers;
     const restarting = this.supervisor.adopt();
     if (restarting.length > 0) this.log('routed instances found gone at start; starting them again', { restarting });
-    for (const route of Object.values(this.state.routes)) await this.listenFor(route);
+    const opening = (async () => {
+      for (const route of Object.values(this.state.routes)) await this.listenFor(route);
+    })();
+    if (wait) return opening;
+    this.opening = opening.catch((error: unknown) => this.log('a route could not listen at start', { error: String(error) }));
   }
 
   /** An environment's HTTP listener, and its HTTPS one while it has TLS (closed when TLS is removed). */
@@ -127,6 +134,7 @@ export class Router {
   async setTls(env: string, port: number, tls: RouteTls | null): Promise<{ propagatedMs: number }> {
     const route: Route = this.state.routes[env] ?? { env, port, release: null, upstreams: [] };
     const next: Route = { ...route, port, tls: tls ?? undefined };
+    await this.opening;
     await this.listenFor(next);
     this.state.routes[env] = next;
     const propagatedMs = await this.changed();
@@ -256,6 +264,7 @@ export class Router {
       // HTTPS is set on its own (setTls): a switch keeps it.
       tls: route.tls !== undefined ? route.tls : previous?.tls,
     };
+    await this.opening;
     await this.listenFor(next);
     this.state.routes[route.env] = next;
     const now = Date.now();
