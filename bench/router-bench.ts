@@ -225,11 +225,13 @@ async function main(): Promise<void> {
       ...(caddy2 ? [{ name: 'caddy, GOMAXPROCS=2', port: ports.caddy2, pids: self(caddy2) }] : []),
     ];
     const results: Record<string, WrkResult[]> = {};
-    console.log(`wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s, ${ROUNDS} rounds, targets interleaved; upstream: example/server.js (one process)${haproxy ? '' : '; haproxy not installed'}${caddy ? '' : '; caddy not installed'}\n`);
+    console.log(`wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s, ${ROUNDS} rounds, targets interleaved (each round starting one later); upstream: example/server.js (one process)${haproxy ? '' : '; haproxy not installed'}${caddy ? '' : '; caddy not installed'}\n`);
     // Warm-up: the upstream, and each proxy's code paths (a fresh worker's JIT would otherwise cost its first round).
     for (const port of new Set(targets.map((target) => target.port))) wrk(port, 3);
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const target of targets) (results[target.name] ??= []).push(await measure(target, round));
+      // Each round starts one target later: no target always runs first, or always right after another.
+      const shift = (round - 1) % targets.length;
+      for (const target of [...targets.slice(shift), ...targets.slice(0, shift)]) (results[target.name] ??= []).push(await measure(target, round));
     }
     await one.setRequestCounting(true);
     // Medians over rounds: one lucky or unlucky round on a shared machine does not decide.
