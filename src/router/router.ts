@@ -356,10 +356,7 @@ export class Router {
     }
     this.supervisor.close();
     // Not waiting for close callbacks: a net.Server calls back only when its connections have ended too.
-    for (const { server, shared } of this.listeners.values()) {
-      server?.close();
-      shared?.close();
-    }
+    for (const env of [...this.listeners.keys()]) this.closeListener(env);
     this.host?.close();
     await this.pool?.close();
   }
